@@ -1,0 +1,132 @@
+"""A self-contained HTML report of a run: loss curves, metrics, figures.
+
+Figures are matplotlib figures rendered to PNG and embedded as base64, so the
+report is one file that opens anywhere, offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+@dataclass
+class ReportSection:
+    """One part of a report: a title, a table of metrics, figures and free text."""
+
+    title: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+    text: str = ""
+
+
+def loss_curves_figure(
+    history: Sequence[dict[str, Any]], keys: Sequence[str] | None = None
+) -> Figure:
+    """Plot every logged scalar (or ``keys``) against the iteration, one panel each."""
+    keys = list(keys) if keys is not None else _scalar_keys(history)
+    columns = min(3, max(1, len(keys)))
+    rows = max(1, math.ceil(len(keys) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.8 * rows), squeeze=False)
+    for axis, key in zip(axes.flat, keys, strict=False):
+        points = [(r["iteration"], r[key]) for r in history if _is_number(r.get(key))]
+        if points:
+            axis.plot(*zip(*points, strict=True), linewidth=1.2)
+        axis.set_title(key, fontsize=9)
+        axis.set_xlabel("iteration", fontsize=8)
+        axis.tick_params(labelsize=7)
+    for axis in list(axes.flat)[len(keys) :]:
+        axis.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def _scalar_keys(history: Sequence[dict[str, Any]]) -> list[str]:
+    keys: dict[str, None] = {}
+    for record in history:
+        for key, value in record.items():
+            if key != "iteration" and _is_number(value):
+                keys[key] = None
+    return list(keys)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def figure_to_png(figure: Figure, dpi: int = 110) -> bytes:
+    """Render a figure to PNG bytes and close it."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def write_report(path: str | Path, title: str, sections: Sequence[ReportSection]) -> Path:
+    """Write a self-contained HTML report with the given sections and return its path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body = "\n".join(_section_html(section) for section in sections)
+    document = _PAGE.format(title=html.escape(title), stamp=stamp, body=body)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(document, encoding="utf-8")
+    temporary.replace(target)
+    return target
+
+
+def _section_html(section: ReportSection) -> str:
+    parts = [f"<section><h2>{html.escape(section.title)}</h2>"]
+    if section.text:
+        parts.append(f"<p>{html.escape(section.text)}</p>")
+    if section.metrics:
+        rows = "".join(
+            f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_format(v))}</td></tr>"
+            for k, v in section.metrics.items()
+        )
+        parts.append(f"<table>{rows}</table>")
+    for name, figure in section.figures.items():
+        encoded = base64.b64encode(figure_to_png(figure)).decode("ascii")
+        parts.append(
+            f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{encoded}">'
+            f"<figcaption>{html.escape(name)}</figcaption></figure>"
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
+section {{ border-top: 1px solid #ccc; padding-top: 0.5em; margin-top: 1.5em; }}
+table {{ border-collapse: collapse; margin: 0.5em 0; }}
+th, td {{ border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; font-size: 0.9em; }}
+th {{ background: #f5f5f5; font-weight: 600; }}
+figure {{ display: inline-block; margin: 0.5em; }}
+img {{ max-width: 100%; }}
+figcaption {{ font-size: 0.85em; color: #555; text-align: center; }}
+</style></head>
+<body><h1>{title}</h1><p>Generated {stamp} by ganforge.</p>
+{body}
+</body></html>
+"""

@@ -1,0 +1,99 @@
+"""Data-parallel training with torch.distributed, launched by ``torchrun``.
+
+Every rank holds a full copy of each network. After each backward pass the
+gradients of the networks being stepped are averaged across ranks (one
+coalesced all-reduce per step), so every rank takes the same optimizer step
+and the networks stay identical; buffers (BatchNorm statistics) are broadcast
+from rank 0 after each iteration. This is what DistributedDataParallel does,
+done explicitly so that it also holds for GAN patterns DDP's hooks handle
+badly: a network used twice before backward, double backward for gradient
+penalties, and steps that update only some networks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+
+@dataclass(frozen=True)
+class ProcessGroupInfo:
+    """Where this process stands: its rank, the world size and its device."""
+
+    rank: int
+    world_size: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def resolve_device(preference: str, local_rank: int = 0) -> torch.device:
+    """``"auto"`` picks CUDA when present, else the CPU; otherwise the named device."""
+    if preference == "auto":
+        preference = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(preference)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+    return device
+
+
+def setup_process_group(device_preference: str = "auto") -> ProcessGroupInfo:
+    """Join the process group ``torchrun`` describes in the environment, if any.
+
+    Without ``WORLD_SIZE > 1`` this is a single process on the preferred device.
+    The backend is NCCL on CUDA and gloo on the CPU.
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = resolve_device(device_preference, local_rank)
+    if world_size <= 1:
+        return ProcessGroupInfo(0, 1, device)
+    if not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group(backend=backend)
+    return ProcessGroupInfo(dist.get_rank(), dist.get_world_size(), device)
+
+
+def broadcast_module_state(modules: Iterable[nn.Module], buffers_only: bool = False) -> None:
+    """Copy rank 0's parameters (and buffers) to every rank."""
+    for module in modules:
+        tensors = [] if buffers_only else [p.data for p in module.parameters()]
+        tensors += [b for b in module.buffers() if b.is_floating_point() or b.dtype == torch.long]
+        for tensor in tensors:
+            dist.broadcast(tensor, src=0)
+
+
+def average_gradients(parameters: Iterable[nn.Parameter], world_size: int) -> None:
+    """Average ``.grad`` of ``parameters`` across ranks with one coalesced all-reduce."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return
+    for dtype in {g.dtype for g in grads}:
+        group = [g for g in grads if g.dtype == dtype]
+        flat = _flatten_dense_tensors(group)
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat /= world_size
+        for grad, reduced in zip(group, _unflatten_dense_tensors(flat, group), strict=True):
+            grad.copy_(reduced)
+
+
+def gather_objects(value: object, world_size: int) -> list[object]:
+    """Every rank's ``value`` (used for per-rank RNG states in checkpoints)."""
+    if world_size == 1:
+        return [value]
+    gathered: list[object] = [None] * world_size
+    dist.all_gather_object(gathered, value)
+    return gathered

@@ -1,0 +1,392 @@
+"""The training loop: everything around a domain's step functions.
+
+The trainer places networks on the device, draws batches, runs each phase's
+steps (n_critic / k-step repeats, lazy ``every`` intervals) under autocast,
+runs backward and the optimizer with loss scaling, averages gradients across
+processes, clips them, updates the generator's EMA, skips non-finite steps and
+rolls back after too many in a row, logs, evaluates and checkpoints. It knows
+nothing of any loss or domain: those live in the module's step functions.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from ganforge.core.checkpoint import (
+    CheckpointError,
+    capture_rng_states,
+    load_checkpoint,
+    restore_rng_states,
+    save_checkpoint,
+)
+from ganforge.core.training import distributed
+from ganforge.core.training.config import TrainerConfig
+from ganforge.core.training.data import BatchSource, as_batch_source, move_to
+from ganforge.core.training.module import GANModule, Phase, Step, StepContext
+from ganforge.core.training.run_log import RunLog
+
+CHECKPOINT_FORMAT = "ganforge-checkpoint-v1"
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class NonFiniteTrainingError(RuntimeError):
+    """Training kept producing non-finite losses and no rollback could mend it."""
+
+
+@dataclass(frozen=True)
+class Callback:
+    """Run ``fn(trainer)`` every ``every`` iterations; the scalars it returns are logged."""
+
+    every: int
+    fn: Callable[[Trainer], dict[str, float] | None]
+
+
+class Trainer:
+    """Trains a :class:`GANModule` on a dataset.
+
+    Example::
+
+        trainer = Trainer(RingGAN(loss="wgan_gp"), TrainerConfig(iterations=2000))
+        trainer.fit(ring_of_gaussians(10_000))
+        samples = trainer.module.sample(trainer.ema or trainer.generator, 512)
+    """
+
+    def __init__(
+        self,
+        module: GANModule,
+        config: TrainerConfig,
+        callbacks: Iterable[Callback] = (),
+    ) -> None:
+        self.module, self.config = module, config
+        self.callbacks = list(callbacks)
+        self.group = distributed.setup_process_group(config.device)
+        self.device = self.group.device
+        self.run_dir = None if config.run_dir is None else Path(config.run_dir)
+        _seed_everything(config.seed + self.group.rank)
+        for network in module.networks.values():
+            network.to(self.device)
+        if self.group.world_size > 1:
+            distributed.broadcast_module_state(module.networks.values())
+        self.optimizers = module.build_optimizers()
+        self.schedulers = module.build_schedulers(self.optimizers)
+        self.scalers = {
+            name: torch.amp.GradScaler(self.device.type, enabled=config.precision == "fp16")
+            for name in self.optimizers
+        }
+        self.ema = self._make_ema()
+        self.phases = _validated_phases(module.phases(), self.optimizers)
+        self.log = RunLog(self.run_dir, self.group.is_main, config.tensorboard)
+        self.iteration = 0
+        self.batches: BatchSource | None = None
+        self._latest_outputs: dict[str, torch.Tensor | float] = {}
+        self._nonfinite_streak = 0
+        self._rollbacks = 0
+        self._snapshot: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ public
+    @property
+    def generator(self) -> nn.Module:
+        """The network the EMA tracks and exports export."""
+        return self.module.networks[self.module.generator_name]
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Every logged scalar record."""
+        return self.log.records
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every named event (skipped steps, rollbacks, monitor warnings)."""
+        return self.log.events
+
+    def log_event(self, name: str, **info: Any) -> None:
+        """Record a named warning event at the current iteration."""
+        if self.group.is_main:
+            self.log.event(self.iteration, name, **info)
+        else:
+            self.log.events.append({"iteration": self.iteration, "event": name, **info})
+
+    def fit(self, data: Any, resume_from: str | Path | None = None) -> Trainer:
+        """Train until ``config.iterations`` (or the module asks to stop).
+
+        Args:
+            data: a tensor, a tuple of tensors, a Dataset or a :class:`BatchSource`.
+            resume_from: a checkpoint to continue from exactly where it stopped.
+        """
+        self.batches = as_batch_source(
+            data, self.config.batch_size, self.config.seed, self.group.rank, self.group.world_size
+        )
+        if resume_from is not None:
+            self.load_state_dict(load_checkpoint(resume_from, map_location=self.device))
+        self._remember_good_state()
+        bar = tqdm(
+            total=self.config.iterations,
+            initial=self.iteration,
+            disable=not (self.config.progress and self.group.is_main),
+            desc="training",
+            dynamic_ncols=True,
+        )
+        try:
+            while self.iteration < self.config.iterations:
+                if self.module.should_stop(self.iteration):
+                    self.log_event("stopped_by_module")
+                    break
+                self._run_iteration(self.phase_at(self.iteration))
+                bar.update(1)
+                self._after_iteration(bar)
+            if self.run_dir is not None:
+                self.save(self.run_dir / "latest.pt")
+        finally:
+            bar.close()
+            self.log.close()
+        return self
+
+    def phase_at(self, iteration: int) -> Phase:
+        """The phase that runs at ``iteration``."""
+        start = 0
+        for phase in self.phases:
+            if phase.iterations is None or iteration < start + phase.iterations:
+                return phase
+            start += phase.iterations
+        return self.phases[-1]
+
+    def save(self, path: str | Path) -> Path | None:
+        """Write a checkpoint (the main process writes; others only take part)."""
+        state = self.state_dict()
+        if not self.group.is_main:
+            return None
+        return save_checkpoint(path, state)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: networks, EMA, optimizers, RNGs..."""
+        rng = distributed.gather_objects(capture_rng_states(), self.group.world_size)
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "iteration": self.iteration,
+            "config": self.config.to_dict(),
+            "networks": {name: net.state_dict() for name, net in self.module.networks.items()},
+            "ema": None if self.ema is None else self.ema.state_dict(),
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
+            "scalers": {name: s.state_dict() for name, s in self.scalers.items()},
+            "rng": rng,
+            "batches": None if self.batches is None else self.batches.state_dict(),
+            "extra": self.module.extra_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (networks, optimizers, RNGs, position...)."""
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError("not a ganforge training checkpoint (missing format tag)")
+        _load_named(self.module.networks, state["networks"], "network")
+        _load_named(self.optimizers, state["optimizers"], "optimizer")
+        _load_named(self.schedulers, state["schedulers"], "scheduler")
+        _load_named(self.scalers, state["scalers"], "scaler")
+        if self.ema is not None and state["ema"] is not None:
+            self.ema.load_state_dict(state["ema"])
+        rng = state["rng"]
+        restore_rng_states(rng[self.group.rank] if self.group.rank < len(rng) else rng[0])
+        if self.batches is not None and state["batches"] is not None:
+            self.batches.load_state_dict(state["batches"])
+        self.module.load_extra_state(state["extra"])
+        self.iteration = int(state["iteration"])
+
+    # ---------------------------------------------------------------- the loop
+    def _run_iteration(self, phase: Phase) -> None:
+        context = StepContext(
+            iteration=self.iteration,
+            phase=phase.name,
+            device=self.device,
+            rank=self.group.rank,
+            world_size=self.group.world_size,
+            seed=self.config.seed,
+        )
+        for step in phase.steps:
+            if self.iteration % step.every:
+                continue
+            for _ in range(step.repeat):
+                batch = self._next_batch() if step.needs_batch else None
+                self._run_step(step, batch, context)
+
+    def _next_batch(self) -> Any:
+        return move_to(self.batches.next_batch(), self.device)
+
+    def _run_step(self, step: Step, batch: Any, context: StepContext) -> None:
+        with self._autocast():
+            outputs = step.fn(batch, context)
+        loss = outputs.get("loss")
+        self._remember_outputs(step, outputs)
+        if step.optimizer is None or loss is None:
+            return
+        if not torch.isfinite(loss.detach()).all():
+            self._skip_nonfinite(step, float(loss.detach().float().mean()))
+            return
+        optimizer, scaler = self.optimizers[step.optimizer], self.scalers[step.optimizer]
+        parameters = self._parameters_of(step)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if self.group.world_size > 1:
+            distributed.average_gradients(parameters, self.group.world_size)
+        if self.config.grad_clip is not None:
+            scaler.unscale_(optimizer)
+            norm = torch.nn.utils.clip_grad_norm_(parameters, self.config.grad_clip)
+            if not torch.isfinite(norm) and not scaler.is_enabled():
+                optimizer.zero_grad(set_to_none=True)
+                self._skip_nonfinite(step, float(norm))
+                return
+        scaler.step(optimizer)
+        scaler.update()
+        if step.after is not None:
+            step.after()
+        if self.ema is not None and self.module.generator_name in step.network_names:
+            self.ema.update_parameters(self.generator)
+        self._nonfinite_streak = 0
+
+    def _after_iteration(self, bar: tqdm) -> None:
+        self.iteration += 1
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        if self.group.world_size > 1:
+            distributed.broadcast_module_state(self.module.networks.values(), buffers_only=True)
+        extra = self._run_callbacks()
+        if self.iteration % self.config.log_every == 0 or extra:
+            record = self.log.scalars(self.iteration, {**self._scalar_outputs(), **extra})
+            bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k != "iteration"}, False)
+        every = self.config.checkpoint_every
+        if every is not None and self.iteration % every == 0:
+            self._checkpoint()
+
+    def _run_callbacks(self) -> dict[str, float]:
+        values: dict[str, float] = {}
+        for callback in self.callbacks:
+            if self.iteration % callback.every == 0:
+                values.update(callback.fn(self) or {})
+        return values
+
+    # ------------------------------------------------------- non-finite steps
+    def _skip_nonfinite(self, step: Step, value: float) -> None:
+        self._nonfinite_streak += 1
+        self.optimizers[step.optimizer].zero_grad(set_to_none=True)
+        self.log_event("nonfinite_step_skipped", step=step.name, value=value)
+        if self._nonfinite_streak >= self.config.max_nonfinite:
+            self._roll_back()
+
+    def _roll_back(self) -> None:
+        if self._rollbacks >= self.config.max_rollbacks or self._snapshot is None:
+            raise NonFiniteTrainingError(
+                f"{self._nonfinite_streak} non-finite steps in a row at iteration "
+                f"{self.iteration} after {self._rollbacks} rollbacks; lower the learning "
+                "rate or add a regularizer"
+            )
+        self._rollbacks += 1
+        from_iteration = self.iteration
+        self.load_state_dict(self._good_state())
+        # A different random stream, so the same batches and noise are not replayed.
+        _seed_everything(self.config.seed + 7919 * self._rollbacks + self.group.rank)
+        self._nonfinite_streak = 0
+        self.log_event("rolled_back", from_iteration=from_iteration, to_iteration=self.iteration)
+
+    def _checkpoint(self) -> None:
+        if self.run_dir is not None:
+            numbered = self.run_dir / f"checkpoint_{self.iteration:08d}.pt"
+            self.save(numbered)
+            self.save(self.run_dir / "latest.pt")
+            self._prune_checkpoints()
+        self._remember_good_state()
+
+    def _remember_good_state(self) -> None:
+        if self.run_dir is None or not self.group.is_main:
+            self._snapshot = copy.deepcopy(self.state_dict())
+        else:
+            latest = self.run_dir / "latest.pt"
+            if not latest.exists() or self.iteration == 0:
+                self.save(latest)
+            self._snapshot = {"path": str(latest)}
+
+    def _good_state(self) -> dict[str, Any]:
+        assert self._snapshot is not None
+        if "path" in self._snapshot:
+            return load_checkpoint(self._snapshot["path"], map_location=self.device)
+        return copy.deepcopy(self._snapshot)
+
+    def _prune_checkpoints(self) -> None:
+        numbered = sorted(self.run_dir.glob("checkpoint_*.pt"))
+        for old in numbered[: -self.config.keep_checkpoints]:
+            old.unlink(missing_ok=True)
+
+    # ----------------------------------------------------------------- helpers
+    def _make_ema(self) -> AveragedModel | None:
+        if self.config.ema_decay is None:
+            return None
+        return AveragedModel(
+            self.generator,
+            multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
+            use_buffers=True,
+        )
+
+    def _autocast(self) -> Any:
+        dtype = AUTOCAST_DTYPES.get(self.config.precision)
+        if dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _parameters_of(self, step: Step) -> list[nn.Parameter]:
+        return [
+            parameter
+            for name in step.network_names
+            for parameter in self.module.networks[name].parameters()
+            if parameter.requires_grad
+        ]
+
+    def _remember_outputs(self, step: Step, outputs: dict[str, Any]) -> None:
+        for key, value in outputs.items():
+            if isinstance(value, torch.Tensor):
+                value = value.detach()
+            self._latest_outputs[f"{step.name}/{key}"] = value
+
+    def _scalar_outputs(self) -> dict[str, float]:
+        return {
+            key: float(value.float().mean()) if isinstance(value, torch.Tensor) else float(value)
+            for key, value in self._latest_outputs.items()
+        }
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def _validated_phases(phases: list[Phase], optimizers: dict[str, Any]) -> list[Phase]:
+    if not phases:
+        raise ValueError("the module's phases() returned no phase")
+    for index, phase in enumerate(phases):
+        if phase.iterations is None and index != len(phases) - 1:
+            raise ValueError(f"only the last phase may be open-ended; {phase.name!r} is not last")
+        for step in phase.steps:
+            if step.optimizer is not None and step.optimizer not in optimizers:
+                raise ValueError(
+                    f"step {step.name!r} names optimizer {step.optimizer!r}, but the module "
+                    f"built only {sorted(optimizers)}"
+                )
+    return phases
+
+
+def _load_named(targets: dict[str, Any], states: dict[str, Any], kind: str) -> None:
+    missing = sorted(set(targets) - set(states))
+    if missing:
+        raise CheckpointError(f"the checkpoint has no state for {kind}(s) {missing}")
+    for name, target in targets.items():
+        target.load_state_dict(states[name])
