@@ -1,0 +1,125 @@
+"""`ganforge demo`: a quick run of the core and of every installed domain, one HTML report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ganforge.apps.errors import UsageError  # noqa: E402
+from ganforge.core.recipes import mode_coverage, ring_of_gaussians, ring_recipe  # noqa: E402
+from ganforge.core.report import ReportSection, loss_curves_figure, write_report  # noqa: E402
+from ganforge.core.training import Trainer, TrainerConfig  # noqa: E402
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "demo",
+        help="train every installed domain briefly on its embedded data and write an HTML report",
+        description="Runs the core's ring-of-Gaussians GAN and each installed domain's quick "
+        "demo on embedded default data, then writes one self-contained HTML report.",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/demo"), help="output folder (default: runs/demo)"
+    )
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        default=1500,
+        help="iterations of the ring-of-Gaussians run (default: 1500)",
+    )
+    parser.add_argument(
+        "--domains",
+        default="all",
+        help="comma-separated domains to include, 'none' for the core only (default: all)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.set_defaults(handler=run)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    from ganforge.apps.cli import installed_domains
+
+    if arguments.iterations < 1:
+        raise UsageError("--iterations must be at least 1")
+    domains = _select_domains(installed_domains(), arguments.domains)
+    out: Path = arguments.out
+    out.mkdir(parents=True, exist_ok=True)
+    sections = [ring_section(out / "core", arguments.iterations, arguments.seed)]
+    for name, module in domains.items():
+        started = time.perf_counter()
+        print(f"demo: {name} ...", flush=True)
+        section = module.demo(out / name)
+        section.metrics.setdefault("demo seconds", round(time.perf_counter() - started, 1))
+        sections.append(section)
+    report = write_report(out / "report.html", "ganforge demo", sections)
+    print(f"report: {report.resolve()}")
+    return 0
+
+
+def _select_domains(available: dict, wanted: str) -> dict:
+    if wanted == "all":
+        return available
+    if wanted == "none":
+        return {}
+    names = [name.strip() for name in wanted.split(",") if name.strip()]
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise UsageError(
+            f"--domains names {', '.join(unknown)}, not installed here "
+            f"(installed: {', '.join(sorted(available)) or 'none'})"
+        )
+    return {name: available[name] for name in names}
+
+
+def ring_section(run_dir: Path, iterations: int, seed: int = 0) -> ReportSection:
+    """Train the WGAN-GP ring GAN and describe it as a report section."""
+    torch.manual_seed(seed)
+    data = ring_of_gaussians(20_000, seed=seed)
+    module = ring_recipe("wgan_gp")
+    config = TrainerConfig(
+        iterations=iterations,
+        batch_size=module.batch_size,
+        seed=seed,
+        run_dir=run_dir,
+        ema_decay=0.999,
+        log_every=max(1, iterations // 100),
+    )
+    started = time.perf_counter()
+    trainer = Trainer(module, config).fit(data)
+    seconds = time.perf_counter() - started
+    samples = module.sample(2000).cpu()
+    coverage = mode_coverage(samples)
+    metrics = {
+        "objective": "WGAN-GP, n_critic = 5",
+        "iterations": trainer.iteration,
+        "seconds": round(seconds, 1),
+        "modes covered (of 8)": coverage.modes_covered,
+        "samples within 3 sigma of a mode": round(coverage.high_quality, 3),
+    }
+    figures = {
+        "real vs generated": _scatter(data[:2000], samples),
+        "training curves": loss_curves_figure(trainer.history),
+    }
+    return ReportSection(
+        "Core: ring of 8 Gaussians",
+        metrics,
+        figures,
+        "A 2-D mixture of eight Gaussians on a circle; a GAN that collapses misses modes.",
+    )
+
+
+def _scatter(real: torch.Tensor, fake: torch.Tensor) -> Figure:
+    figure, axis = plt.subplots(figsize=(4.5, 4.5))
+    axis.scatter(real[:, 0], real[:, 1], s=3, alpha=0.4, label="real")
+    axis.scatter(fake[:, 0], fake[:, 1], s=3, alpha=0.4, label="generated")
+    axis.set_aspect("equal")
+    axis.legend(loc="upper right", fontsize=8)
+    return figure

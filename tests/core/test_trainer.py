@@ -1,0 +1,211 @@
+"""The trainer: schedules, EMA, non-finite handling, logging, checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from ganforge.core.checkpoint import load_checkpoint
+from ganforge.core.training import (
+    GANModule,
+    NonFiniteTrainingError,
+    Phase,
+    ShuffledBatches,
+    Step,
+    Trainer,
+    TrainerConfig,
+)
+
+
+class CountingModule(GANModule):
+    """Two linear networks; records which steps ran, and can inject NaN losses."""
+
+    def __init__(self, phases: list[Phase] | None = None, nan_at: set[int] | None = None):
+        super().__init__()
+        torch.manual_seed(0)
+        self.networks = {"G": nn.Linear(2, 2), "D": nn.Linear(2, 1)}
+        self.calls: list[tuple[int, str]] = []
+        self.nan_at = set(nan_at or ())
+        self._phases = phases
+
+    def build_optimizers(self):
+        return {n: torch.optim.SGD(net.parameters(), lr=0.01) for n, net in self.networks.items()}
+
+    def phases(self):
+        return self._phases or [
+            Phase("gan", [Step("D", self.d_step, "D", repeat=3), Step("G", self.g_step, "G")])
+        ]
+
+    def d_step(self, batch, ctx):
+        self.calls.append((ctx.iteration, "D"))
+        fake = self.networks["G"](ctx.randn(batch.shape[0], 2)).detach()
+        loss = self.networks["D"](fake).mean() - self.networks["D"](batch).mean()
+        if ctx.iteration in self.nan_at:
+            self.nan_at.discard(ctx.iteration)
+            loss = loss * float("nan")
+        return {"loss": loss}
+
+    def g_step(self, batch, ctx):
+        self.calls.append((ctx.iteration, "G"))
+        return {"loss": -self.networks["D"](self.networks["G"](ctx.randn(4, 2))).mean()}
+
+
+def data() -> torch.Tensor:
+    return torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+
+
+def config(**overrides) -> TrainerConfig:
+    values = dict(iterations=4, batch_size=8, progress=False, tensorboard=False, log_every=1)
+    return TrainerConfig(**{**values, **overrides})
+
+
+def test_n_critic_runs_discriminator_repeat_times_per_generator_step():
+    module = CountingModule()
+    Trainer(module, config(iterations=2)).fit(data())
+    assert module.calls == [(0, "D")] * 3 + [(0, "G")] + [(1, "D")] * 3 + [(1, "G")]
+
+
+def test_phases_switch_after_their_iterations_and_every_skips_iterations():
+    module = CountingModule()
+    module._phases = [
+        Phase("first", [Step("D", module.d_step, "D")], iterations=2),
+        Phase("second", [Step("G", module.g_step, "G", every=2)]),
+    ]
+    trainer = Trainer(module, config(iterations=6)).fit(data())
+    assert module.calls == [(0, "D"), (1, "D"), (2, "G"), (4, "G")]
+    assert trainer.phase_at(1).name == "first" and trainer.phase_at(5).name == "second"
+
+
+def test_only_last_phase_may_be_open_and_optimizers_must_exist():
+    module = CountingModule()
+    module._phases = [Phase("a", [Step("D", module.d_step, "D")]), Phase("b", [])]
+    with pytest.raises(ValueError, match="only the last phase"):
+        Trainer(module, config())
+    module._phases = [Phase("a", [Step("D", module.d_step, "critic")])]
+    with pytest.raises(ValueError, match="names optimizer 'critic'"):
+        Trainer(module, config())
+
+
+def test_a_step_updates_only_its_own_network():
+    module = CountingModule()
+    module._phases = [Phase("d only", [Step("D", module.d_step, "D")])]
+    g_before = module.networks["G"].weight.clone()
+    d_before = module.networks["D"].weight.clone()
+    Trainer(module, config(iterations=3)).fit(data())
+    assert torch.equal(module.networks["G"].weight, g_before)
+    assert not torch.equal(module.networks["D"].weight, d_before)
+
+
+def test_ema_average_matches_hand_computed_recursion():
+    module = CountingModule()
+    snapshots = []
+
+    def record() -> None:
+        snapshots.append(module.networks["G"].weight.detach().clone())
+
+    module._phases = [Phase("g", [Step("G", module.g_step, "G", after=record)])]
+    trainer = Trainer(module, config(iterations=4, ema_decay=0.8)).fit(data())
+    # torch's EMA copies the first update, then averages with the decay.
+    expected = snapshots[0]
+    for weights in snapshots[1:]:
+        expected = 0.8 * expected + 0.2 * weights
+    assert torch.allclose(trainer.ema.module.weight, expected, atol=1e-6)
+
+
+def test_nan_loss_is_skipped_logged_and_training_goes_on(tmp_path):
+    module = CountingModule(nan_at={1})
+    trainer = Trainer(module, config(iterations=5, run_dir=tmp_path)).fit(data())
+    assert trainer.iteration == 5
+    skipped = [e for e in trainer.events if e["event"] == "nonfinite_step_skipped"]
+    assert len(skipped) == 1 and skipped[0]["iteration"] == 1 and skipped[0]["step"] == "D"
+    assert all(torch.isfinite(p).all() for p in module.networks["D"].parameters())
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert any(entry.get("event") == "nonfinite_step_skipped" for entry in logged)
+
+
+def test_too_many_nan_steps_roll_back_to_the_last_checkpoint(tmp_path):
+    module = CountingModule(nan_at={5, 6})
+    module._phases = [Phase("d", [Step("D", module.d_step, "D")])]
+    trainer = Trainer(
+        module, config(iterations=8, run_dir=tmp_path, checkpoint_every=4, max_nonfinite=2)
+    )
+    trainer.fit(data())
+    rollbacks = [e for e in trainer.events if e["event"] == "rolled_back"]
+    assert rollbacks == [
+        {"iteration": 4, "event": "rolled_back", "from_iteration": 6, "to_iteration": 4}
+    ]
+    assert trainer.iteration == 8
+    assert all(torch.isfinite(p).all() for p in module.networks["D"].parameters())
+
+
+def test_endless_nan_stops_with_a_clear_error():
+    module = CountingModule(nan_at=set(range(100)))
+    module.nan_at = type("Always", (set,), {"__contains__": lambda s, x: True})()
+    module._phases = [Phase("d", [Step("D", module.d_step, "D")])]
+    trainer = Trainer(module, config(iterations=50, max_nonfinite=2, max_rollbacks=1))
+    with pytest.raises(NonFiniteTrainingError, match="non-finite steps in a row"):
+        trainer.fit(data())
+
+
+def test_checkpoints_are_written_pruned_and_load_safely(tmp_path):
+    module = CountingModule()
+    Trainer(module, config(iterations=6, run_dir=tmp_path, checkpoint_every=2)).fit(data())
+    numbered = sorted(p.name for p in tmp_path.glob("checkpoint_*.pt"))
+    assert numbered == ["checkpoint_00000004.pt", "checkpoint_00000006.pt"]
+    state = load_checkpoint(tmp_path / "latest.pt")
+    assert state["iteration"] == 6 and state["format"] == "ganforge-checkpoint-v1"
+    assert torch.equal(state["networks"]["G"]["weight"], module.networks["G"].weight)
+
+
+def test_logged_records_hold_step_outputs_and_callback_values(tmp_path):
+    from ganforge.core.training import Callback
+
+    module = CountingModule()
+    callback = Callback(every=2, fn=lambda trainer: {"eval/iteration_seen": trainer.iteration})
+    trainer = Trainer(module, config(iterations=4, log_every=2), callbacks=[callback])
+    trainer.fit(data())
+    assert [r["iteration"] for r in trainer.history] == [2, 4]
+    assert [r["eval/iteration_seen"] for r in trainer.history] == [2, 4]
+    assert {"D/loss", "G/loss"} <= set(trainer.history[0])
+
+
+def test_shuffled_batches_cover_each_epoch_once_and_resume():
+    values = torch.arange(10.0)
+    source = ShuffledBatches(values, batch_size=5, seed=3)
+    first_epoch = torch.cat([source.next_batch(), source.next_batch()])
+    assert sorted(first_epoch.tolist()) == values.tolist()
+    state = source.state_dict()
+    upcoming = source.next_batch()
+    resumed = ShuffledBatches(values, batch_size=5, seed=3)
+    resumed.load_state_dict(state)
+    assert torch.equal(resumed.next_batch(), upcoming)
+
+
+def test_ranks_split_the_global_batch_of_a_single_process():
+    values = torch.arange(12.0)
+    single = ShuffledBatches(values, batch_size=6, seed=0).next_batch()
+    ranks = [ShuffledBatches(values, 3, seed=0, rank=r, world_size=2).next_batch() for r in (0, 1)]
+    assert torch.equal(torch.cat(ranks), single)
+
+
+def test_batch_larger_than_data_is_a_clear_error():
+    with pytest.raises(ValueError, match="larger than the data"):
+        ShuffledBatches(torch.zeros(4, 2), batch_size=8)
+
+
+@pytest.mark.parametrize("precision", ["bf16"])
+def test_cpu_autocast_runs_and_keeps_fp32_master_weights(precision):
+    module = CountingModule()
+    Trainer(module, config(iterations=2, precision=precision)).fit(data())
+    assert module.networks["D"].weight.dtype == torch.float32
+    assert torch.isfinite(module.networks["D"].weight).all()
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="precision"):
+        TrainerConfig(iterations=1, precision="fp8")
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainerConfig(iterations=1, ema_decay=1.5)
