@@ -1,0 +1,43 @@
+"""ganforge.finance: TimeGAN for financial time series, conditional scenarios,
+and a stylized-facts evaluation suite."""
+
+from ganforge.finance.baselines import GarchT, bootstrap_returns
+from ganforge.finance.data import (
+    REGIME_NAMES,
+    MinMaxScaler,
+    label_windows,
+    load_prices,
+    load_sp500,
+    load_vix,
+    log_returns,
+    prices_from_returns,
+    sliding_windows,
+    vix_regimes,
+    volatility_regimes,
+)
+from ganforge.finance.facts import (
+    FactCheck,
+    clustering_and_leverage_scores,
+    facts_table,
+    stylized_facts,
+)
+
+__all__ = [
+    "REGIME_NAMES",
+    "FactCheck",
+    "GarchT",
+    "MinMaxScaler",
+    "bootstrap_returns",
+    "clustering_and_leverage_scores",
+    "facts_table",
+    "label_windows",
+    "load_prices",
+    "load_sp500",
+    "load_vix",
+    "log_returns",
+    "prices_from_returns",
+    "sliding_windows",
+    "stylized_facts",
+    "vix_regimes",
+    "volatility_regimes",
+]
