@@ -22,8 +22,14 @@ def total_score(scores: Tensor | Sequence[Tensor]) -> Tensor:
 
 
 def per_sample_sq_norm(grads: Tensor) -> Tensor:
-    """Squared L2 norm of each sample's gradient over ALL non-batch dimensions."""
-    return grads.flatten(1).float().pow(2).sum(dim=1)
+    """Squared L2 norm of each sample's gradient over ALL non-batch dimensions.
+
+    Half-precision gradients are summed in float32.
+    """
+    flat = grads.flatten(1)
+    if flat.dtype in (torch.float16, torch.bfloat16):
+        flat = flat.float()
+    return flat.pow(2).sum(dim=1)
 
 
 def rand(shape: Sequence[int], like: Tensor, generator: torch.Generator | None = None) -> Tensor:
