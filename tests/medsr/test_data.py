@@ -1,0 +1,134 @@
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+from skimage.io import imsave
+
+from ganforge.medsr import (
+    MNI152_SLABS,
+    Degradation,
+    PairedPatchSource,
+    load_image,
+    mni152_slab_range,
+    mni152_slices,
+    mni152_volume,
+    paired_dataset,
+    scale_intensity,
+    shepp_logan,
+    synthetic_images,
+    validate_array,
+)
+
+
+def test_mni152_template_loads_offline_with_its_affine():
+    volume = mni152_volume()
+    assert volume.array.shape == (197, 233, 189)
+    assert float(volume.array.min()) == 0.0 and float(volume.array.max()) == 1.0
+    assert np.allclose(np.diag(volume.affine)[:3], 1.0)
+
+
+def test_slabs_are_disjoint_with_gaps():
+    ranges = {split: set(mni152_slab_range(split)) for split in MNI152_SLABS}
+    assert not ranges["train"] & ranges["test"]
+    assert not ranges["train"] & ranges["val"]
+    assert not ranges["val"] & ranges["test"]
+    for a, b in [("train", "test"), ("val", "test"), ("train", "val")]:
+        gap = min(abs(i - j) for i in ranges[a] for j in ranges[b])
+        assert gap >= 6
+    assert len(ranges["test"]) == 24
+
+
+def test_mni152_slices_shape():
+    slices = mni152_slices("val")
+    assert slices.shape == (8, 1, 196, 232)
+    assert float(slices.max()) > 0.5
+
+
+def test_shepp_logan_and_synthetic_images():
+    phantom = shepp_logan(64)
+    assert phantom.shape == (1, 1, 64, 64) and 0 <= float(phantom.min()) < float(phantom.max()) <= 1
+    images = synthetic_images(3, 32, seed=1)
+    assert images.shape == (3, 1, 32, 32)
+    assert torch.equal(images, synthetic_images(3, 32, seed=1))
+    assert synthetic_images(1, 16, spatial_dims=3).shape == (1, 1, 16, 16, 16)
+
+
+def test_load_nifti_keeps_affine(tmp_path):
+    affine = np.diag([0.5, 0.8, 2.0, 1.0])
+    affine[:3, 3] = [10, -20, 5]
+    data = np.random.default_rng(0).random((12, 10, 8)).astype(np.float32)
+    nib.save(nib.Nifti1Image(data, affine), tmp_path / "a.nii.gz")
+    image = load_image(tmp_path / "a.nii.gz")
+    assert image.array.shape == (12, 10, 8)
+    assert np.allclose(image.array, data)
+    assert np.allclose(image.affine, affine)
+
+
+def test_load_png(tmp_path):
+    data = (np.arange(32 * 16).reshape(32, 16) % 251).astype(np.uint8)
+    imsave(tmp_path / "a.png", data, check_contrast=False)
+    image = load_image(tmp_path / "a.png")
+    assert image.spatial_dims == 2
+    assert sorted(image.array.shape) == [16, 32]
+
+
+def test_bad_files_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        load_image(tmp_path / "missing.nii.gz")
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="could not read it as an image"):
+        load_image(tmp_path / "notes.txt")
+    nib.save(
+        nib.Nifti1Image(np.zeros((6, 6, 6, 3), np.float32) + np.arange(3), np.eye(4)),
+        tmp_path / "series.nii.gz",
+    )
+    with pytest.raises(ValueError, match="4 non-singleton axes"):
+        load_image(tmp_path / "series.nii.gz")
+
+
+def test_validate_array_errors():
+    with pytest.raises(ValueError, match="NaN"):
+        validate_array(np.array([[np.nan, 1.0] * 4] * 8))
+    with pytest.raises(ValueError, match="empty"):
+        validate_array(np.zeros((0, 5)))
+    with pytest.raises(ValueError, match="empty"):
+        validate_array(np.zeros((8, 8)))
+    assert validate_array(np.random.rand(1, 8, 8)).shape == (8, 8)
+
+
+def test_scale_intensity_maps_percentiles_to_unit_range():
+    array = np.linspace(0, 1000, 9999, dtype=np.float32).reshape(101, 99)
+    out = scale_intensity(array, lower=1, upper=99)
+    assert out.min() == 0.0 and out.max() == 1.0
+    assert abs(float(out[50, 50]) - 0.5) < 0.01
+
+
+def test_patch_source_pairs_are_aligned_and_resumable():
+    hr = synthetic_images(3, 64, seed=2)
+    degradation = Degradation("psf", 2)
+    source = PairedPatchSource(hr, degradation, patch_size=32, batch_size=4, seed=0)
+    state = source.state_dict()
+    lr, patch = source.next_batch()
+    assert lr.shape == (4, 1, 16, 16) and patch.shape == (4, 1, 32, 32)
+    # the PSF is local: away from the patch border, degrading the HR patch gives the LR patch
+    assert torch.allclose(
+        degradation.downsample(patch)[..., 3:-3, 3:-3], lr[..., 3:-3, 3:-3], atol=1e-5
+    )
+    source.load_state_dict(state)
+    lr2, patch2 = source.next_batch()
+    assert torch.equal(lr, lr2) and torch.equal(patch, patch2)
+
+
+def test_patch_source_bad_arguments():
+    with pytest.raises(ValueError, match="not a multiple of scale"):
+        PairedPatchSource(synthetic_images(1, 32), Degradation("psf", 4), patch_size=30)
+    with pytest.raises(ValueError, match="smaller than patch_size"):
+        PairedPatchSource(synthetic_images(1, 32), Degradation("psf", 2), patch_size=64)
+
+
+def test_paired_dataset_is_a_monai_dataset():
+    from monai.data import Dataset
+
+    dataset = paired_dataset(synthetic_images(2, 32), Degradation("kspace", 4))
+    assert isinstance(dataset, Dataset) and len(dataset) == 2
+    assert dataset[1]["lr"].shape == (1, 8, 8) and dataset[1]["hr"].shape == (1, 32, 32)
