@@ -56,7 +56,7 @@ class ADAController:
         self.p_max = float(p_max)
         self.p = 0.0
         self.last_rt = 0.0
-        self._sign_sum = 0.0
+        self._sign_sum: Tensor | float = 0.0
         self._count = 0
         self._batches = 0
 
@@ -68,9 +68,9 @@ class ADAController:
     def observe(self, real_logits: Tensor | Sequence[Tensor]) -> float:
         """Accumulate sign(D(real)); adjust p every ``update_every`` calls. Returns p."""
         tensors = [real_logits] if isinstance(real_logits, Tensor) else list(real_logits)
-        with torch.no_grad():
+        with torch.no_grad():  # stays on the device; read back only when p is adjusted
             for t in tensors:
-                self._sign_sum += float(torch.sign(t.detach().float()).sum())
+                self._sign_sum = self._sign_sum + torch.sign(t.detach().float()).sum()
                 self._count += t.numel()
         self._batches += 1
         if self._batches >= self.update_every:
@@ -78,7 +78,7 @@ class ADAController:
         return self.p
 
     def _adjust(self) -> None:
-        self.last_rt = self._sign_sum / max(self._count, 1)
+        self.last_rt = float(self._sign_sum) / max(self._count, 1)
         direction = (self.last_rt > self.target) - (self.last_rt < self.target)
         self.p = min(max(self.p + direction * self.step_size, 0.0), self.p_max)
         self._sign_sum, self._count, self._batches = 0.0, 0, 0
@@ -87,7 +87,7 @@ class ADAController:
         return {
             "p": self.p,
             "last_rt": self.last_rt,
-            "sign_sum": self._sign_sum,
+            "sign_sum": float(self._sign_sum),
             "count": self._count,
             "batches": self._batches,
         }
