@@ -21,12 +21,19 @@ from ganforge.finance.facts import (
     facts_table,
     stylized_facts,
 )
+from ganforge.finance.networks import RecurrentBlock, build_timegan_networks
+from ganforge.finance.timegan import TimeGAN, TimeGANConfig, TimeGANModule
 
 __all__ = [
     "REGIME_NAMES",
     "FactCheck",
     "GarchT",
     "MinMaxScaler",
+    "RecurrentBlock",
+    "TimeGAN",
+    "TimeGANConfig",
+    "TimeGANModule",
+    "build_timegan_networks",
     "bootstrap_returns",
     "clustering_and_leverage_scores",
     "facts_table",

@@ -1,0 +1,83 @@
+"""TimeGAN's five networks (Yoon, Jarrett & van der Schaar, NeurIPS 2019).
+
+Each is a stacked recurrent layer (GRU or LSTM) followed by a per-step linear
+map, as in the reference code. The embedder, recovery, generator and
+supervisor end in a sigmoid (latent codes and min-max-scaled data live in
+[0, 1]); the discriminator returns a logit per time step.
+
+Conditional generation: every network may take a condition ``c`` of shape
+``(batch, T, cond_dim)`` (a one-hot regime repeated over time, or a per-step
+series) concatenated to its input. ``cond_dim=0`` gives the plain TimeGAN.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+Cell = Literal["gru", "lstm"]
+
+
+class RecurrentBlock(nn.Module):
+    """``num_layers`` stacked GRU/LSTM layers, then a per-step linear map (and a sigmoid)."""
+
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dim: int,
+        output_dim: int,
+        num_layers: int,
+        cell: Cell = "gru",
+        sigmoid: bool = True,
+        cond_dim: int = 0,
+    ) -> None:
+        super().__init__()
+        if cell not in ("gru", "lstm"):
+            raise ValueError(f"cell must be 'gru' or 'lstm', got {cell!r}")
+        if min(input_dim, hidden_dim, output_dim, num_layers) < 1 or cond_dim < 0:
+            raise ValueError("dimensions and num_layers must be >= 1 (cond_dim >= 0)")
+        recurrent = nn.GRU if cell == "gru" else nn.LSTM
+        self.cond_dim = cond_dim
+        self.rnn = recurrent(input_dim + cond_dim, hidden_dim, num_layers, batch_first=True)
+        self.linear = nn.Linear(hidden_dim, output_dim)
+        self.sigmoid = sigmoid
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """``(batch, T, input_dim)`` (+ condition) -> ``(batch, T, output_dim)``."""
+        if self.cond_dim:
+            if condition is None or condition.shape[-1] != self.cond_dim:
+                raise ValueError(f"this network needs a condition with {self.cond_dim} channels")
+            x = torch.cat([x, condition.to(x.dtype)], dim=-1)
+        hidden, _ = self.rnn(x)
+        out = self.linear(hidden)
+        return torch.sigmoid(out) if self.sigmoid else out
+
+
+def build_timegan_networks(
+    feature_dim: int,
+    hidden_dim: int = 24,
+    num_layers: int = 3,
+    cell: Cell = "gru",
+    z_dim: int | None = None,
+    cond_dim: int = 0,
+) -> dict[str, RecurrentBlock]:
+    """The five TimeGAN networks: embedder, recovery, generator, supervisor, discriminator.
+
+    As in the reference code the supervisor has ``num_layers - 1`` layers (at
+    least one) and the noise has ``feature_dim`` channels unless ``z_dim`` says otherwise.
+    """
+    z_dim = feature_dim if z_dim is None else z_dim
+    common = {"cell": cell, "cond_dim": cond_dim}
+    return {
+        "embedder": RecurrentBlock(feature_dim, hidden_dim, hidden_dim, num_layers, **common),
+        "recovery": RecurrentBlock(hidden_dim, hidden_dim, feature_dim, num_layers, **common),
+        "generator": RecurrentBlock(z_dim, hidden_dim, hidden_dim, num_layers, **common),
+        "supervisor": RecurrentBlock(
+            hidden_dim, hidden_dim, hidden_dim, max(num_layers - 1, 1), **common
+        ),
+        "discriminator": RecurrentBlock(
+            hidden_dim, hidden_dim, 1, num_layers, sigmoid=False, **common
+        ),
+    }

@@ -1,0 +1,458 @@
+"""TimeGAN (Yoon, Jarrett & van der Schaar, NeurIPS 2019) on the core trainer.
+
+:class:`TimeGANModule` is the training recipe: three phases of the core
+:class:`~ganforge.core.training.Trainer`, with the reference code's losses
+and weights:
+
+1. ``embed``: the autoencoder (embedder + recovery) on ``10 * sqrt(MSE(x, x~))``.
+2. ``supervise``: the supervisor on the next-step latent loss ``MSE(h_{t+1}, S(h)_t)``.
+3. ``joint``: per iteration, two generator steps on
+   ``adv + gamma * adv_e + 100 * sqrt(L_S) + 100 * (moment loss)``, one
+   embedder step on ``10 * sqrt(MSE) + 0.1 * L_S``, and one discriminator step
+   on ``BCE(real, 1) + BCE(fake, 0) + gamma * BCE(fake_e, 0)`` that is taken
+   only while that loss is above ``d_threshold`` (0.15); a skipped step returns
+   no ``"loss"``, so the trainer runs no backward and no optimizer step.
+
+:class:`TimeGAN` is the user-facing model: min-max scaling in and out, fitting
+on windows ``(n, T, features)``, optional regime labels for conditional
+scenarios, sampling, saving and loading.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganforge.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ganforge.core.losses import non_saturating_d_loss, non_saturating_g_loss
+from ganforge.core.training import (
+    Callback,
+    GANModule,
+    Phase,
+    Step,
+    StepContext,
+    Trainer,
+    TrainerConfig,
+)
+from ganforge.finance.data import MinMaxScaler, regime_index
+from ganforge.finance.networks import Cell, build_timegan_networks
+
+MODEL_FORMAT = "ganforge-finance-timegan-v1"
+AUTOENCODER = ("embedder", "recovery")
+GENERATOR = ("generator", "supervisor")
+
+
+@dataclass
+class TimeGANConfig:
+    """TimeGAN's settings (defaults from the paper and its reference code).
+
+    Args:
+        seq_len: window length (24 in the paper; 256 for yearly return paths).
+        feature_dim: number of features per step.
+        hidden_dim: latent size and recurrent width (24).
+        num_layers: recurrent layers per network (3).
+        cell: ``"gru"`` or ``"lstm"``.
+        gamma: weight of the adversarial losses on the embedding-space path ``E^`` (1).
+        lr: Adam learning rate of all optimizers (1e-3, TensorFlow's default).
+        embed_iterations: iterations of the autoencoder phase.
+        supervise_iterations: iterations of the supervised phase.
+        joint_iterations: iterations of the joint phase.
+        d_threshold: the discriminator is updated only while its loss exceeds this (0.15).
+        n_conditions: number of regime labels for conditional generation (0: none).
+    """
+
+    seq_len: int = 24
+    feature_dim: int = 1
+    hidden_dim: int = 24
+    num_layers: int = 3
+    cell: Cell = "gru"
+    gamma: float = 1.0
+    lr: float = 1e-3
+    embed_iterations: int = 1000
+    supervise_iterations: int = 1000
+    joint_iterations: int = 1000
+    d_threshold: float = 0.15
+    n_conditions: int = 0
+
+    def __post_init__(self) -> None:
+        if self.seq_len < 2 or self.feature_dim < 1:
+            raise ValueError(
+                f"seq_len must be >= 2 and feature_dim >= 1, got {self.seq_len}, {self.feature_dim}"
+            )
+        if min(self.embed_iterations, self.supervise_iterations, self.joint_iterations) < 0:
+            raise ValueError("phase iterations must be >= 0")
+        if self.n_conditions < 0 or self.n_conditions == 1:
+            raise ValueError(f"n_conditions must be 0 or >= 2, got {self.n_conditions}")
+
+    @property
+    def total_iterations(self) -> int:
+        return self.embed_iterations + self.supervise_iterations + self.joint_iterations
+
+
+def _split(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+    if isinstance(batch, torch.Tensor):
+        return batch, None
+    if len(batch) == 1:
+        return batch[0], None
+    return batch[0], batch[1]
+
+
+def supervised_loss(h: torch.Tensor, h_hat_supervised: torch.Tensor) -> torch.Tensor:
+    """Next-step latent loss: the supervisor's step ``t`` predicts ``h_{t+1}``."""
+    return F.mse_loss(h_hat_supervised[:, :-1], h[:, 1:])
+
+
+def moment_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``mean|std(x^) - std(x)| + mean|mean(x^) - mean(x)|``, moments over the batch axis."""
+    std_hat = torch.sqrt(x_hat.var(dim=0, unbiased=False) + 1e-6)
+    std = torch.sqrt(x.var(dim=0, unbiased=False) + 1e-6)
+    return (std_hat - std).abs().mean() + (x_hat.mean(dim=0) - x.mean(dim=0)).abs().mean()
+
+
+class TimeGANModule(GANModule):
+    """TimeGAN's networks, optimizers and three-phase schedule for the core trainer."""
+
+    generator_name = "generator"
+
+    def __init__(self, config: TimeGANConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.networks = dict(
+            build_timegan_networks(
+                config.feature_dim,
+                config.hidden_dim,
+                config.num_layers,
+                config.cell,
+                cond_dim=config.n_conditions,
+            )
+        )
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        def adam(names: Iterable[str]) -> torch.optim.Optimizer:
+            params = [p for name in names for p in self.networks[name].parameters()]
+            return torch.optim.Adam(params, lr=self.config.lr)
+
+        return {"E": adam(AUTOENCODER), "G": adam(GENERATOR), "D": adam(["discriminator"])}
+
+    def phases(self) -> list[Phase]:
+        cfg = self.config
+        joint = [
+            Step("generator", self.generator_step, "G", repeat=2, networks=GENERATOR),
+            Step("embedder", self.embedder_step, "E", networks=AUTOENCODER),
+            Step("discriminator", self.discriminator_step, "D", networks=("discriminator",)),
+        ]
+        return [
+            Phase(
+                "embed",
+                [Step("autoencoder", self.autoencoder_step, "E", networks=AUTOENCODER)],
+                iterations=cfg.embed_iterations,
+            ),
+            Phase(
+                "supervise",
+                [Step("supervisor", self.supervisor_step, "G", networks=GENERATOR)],
+                iterations=cfg.supervise_iterations,
+            ),
+            Phase("joint", joint),
+        ]
+
+    # -- building blocks -------------------------------------------------------------
+    def _net(self, name: str, x: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+        return self.networks[name](x, condition)
+
+    def _noise(self, ctx: StepContext, x: torch.Tensor) -> torch.Tensor:
+        return ctx.rand(x.shape[0], x.shape[1], self.config.feature_dim)
+
+    def _synthetic_latents(
+        self, z: torch.Tensor, condition: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        e_hat = self._net("generator", z, condition)
+        return e_hat, self._net("supervisor", e_hat, condition)
+
+    # -- steps -----------------------------------------------------------------------
+    def autoencoder_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Phase 1: ``10 * sqrt(MSE(x, R(E(x))))``."""
+        x, c = _split(batch)
+        x_tilde = self._net("recovery", self._net("embedder", x, c), c)
+        mse = F.mse_loss(x_tilde, x)
+        return {"loss": 10.0 * torch.sqrt(mse), "reconstruction_mse": mse.detach()}
+
+    def supervisor_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Phase 2: next-step supervised loss on real latents."""
+        x, c = _split(batch)
+        with torch.no_grad():
+            h = self._net("embedder", x, c)
+        loss = supervised_loss(h, self._net("supervisor", h, c))
+        return {"loss": loss}
+
+    def generator_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Joint phase: adversarial + gamma * adversarial_e + 100 sqrt(L_S) + 100 moments."""
+        x, c = _split(batch)
+        with torch.no_grad():
+            h = self._net("embedder", x, c)
+        e_hat, h_hat = self._synthetic_latents(self._noise(ctx, x), c)
+        x_hat = self._net("recovery", h_hat, c)
+        adversarial = non_saturating_g_loss(self._net("discriminator", h_hat, c))
+        adversarial_e = non_saturating_g_loss(self._net("discriminator", e_hat, c))
+        l_s = supervised_loss(h, self._net("supervisor", h, c))
+        moments = moment_loss(x_hat, x)
+        loss = (
+            adversarial
+            + self.config.gamma * adversarial_e
+            + 100.0 * torch.sqrt(l_s)
+            + 100.0 * moments
+        )
+        return {
+            "loss": loss,
+            "adversarial": adversarial.detach(),
+            "supervised": l_s.detach(),
+            "moments": moments.detach(),
+        }
+
+    def embedder_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Joint phase: ``10 * sqrt(MSE) + 0.1 * L_S`` for the embedder and recovery."""
+        x, c = _split(batch)
+        h = self._net("embedder", x, c)
+        mse = F.mse_loss(self._net("recovery", h, c), x)
+        l_s = supervised_loss(h, self._net("supervisor", h, c))
+        return {"loss": 10.0 * torch.sqrt(mse) + 0.1 * l_s, "reconstruction_mse": mse.detach()}
+
+    def discriminator_step(self, batch: Any, ctx: StepContext) -> dict[str, Any]:
+        """Joint phase: the discriminator loss; no update when it is at most ``d_threshold``."""
+        x, c = _split(batch)
+        with torch.no_grad():
+            h = self._net("embedder", x, c)
+            e_hat, h_hat = self._synthetic_latents(self._noise(ctx, x), c)
+        real = self._net("discriminator", h, c)
+        fake = self._net("discriminator", h_hat, c)
+        fake_e = self._net("discriminator", e_hat, c)
+        # BCE(fake_e, 0) = mean softplus(logit)
+        loss = non_saturating_d_loss(real, fake) + self.config.gamma * F.softplus(fake_e).mean()
+        if float(loss.detach()) > self.config.d_threshold:
+            return {"loss": loss, "updated": 1.0}
+        return {"skipped_loss": loss.detach(), "updated": 0.0}
+
+    # -- generation ------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        condition: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """``n`` scaled windows ``(n, seq_len, feature_dim)`` in [0, 1]."""
+        device = next(self.networks["generator"].parameters()).device
+        cfg = self.config
+        z = torch.rand(n, cfg.seq_len, cfg.feature_dim, generator=generator).to(device)
+        if condition is not None:
+            condition = condition.to(device)
+        was_training = {name: net.training for name, net in self.networks.items()}
+        for net in self.networks.values():
+            net.eval()
+        try:
+            _, h_hat = self._synthetic_latents(z, condition)
+            return self._net("recovery", h_hat, condition)
+        finally:
+            for name, net in self.networks.items():
+                net.train(was_training[name])
+
+
+@dataclass
+class TimeGAN:
+    """TimeGAN with min-max scaling in and out and optional regime conditioning.
+
+    Example::
+
+        windows = sliding_windows(load_prices(), 24)            # (n, 24, 6)
+        model = TimeGAN(TimeGANConfig(seq_len=24, feature_dim=6)).fit(windows)
+        synthetic = model.sample(1000)                          # (1000, 24, 6), price units
+
+    Args:
+        config: the model's settings.
+        batch_size: windows per batch (128 in the paper).
+        seed: seeds the trainer, the batch order and the noise.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    """
+
+    config: TimeGANConfig
+    batch_size: int = 128
+    seed: int = 0
+    device: str = "auto"
+    scaler: MinMaxScaler = field(default_factory=MinMaxScaler)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)  # the same seed gives the same initial networks
+            self.module = TimeGANModule(self.config)
+
+    def fit(
+        self,
+        windows: np.ndarray,
+        labels: Sequence[int] | np.ndarray | None = None,
+        run_dir: str | Path | None = None,
+        checkpoint_every: int | None = None,
+        resume_from: str | Path | None = None,
+        callbacks: Iterable[Callback] = (),
+        progress: bool = True,
+        log_every: int = 50,
+    ) -> TimeGAN:
+        """Train on windows ``(n, seq_len, feature_dim)`` in the data's own units.
+
+        Args:
+            windows: training windows (see :func:`~ganforge.finance.data.sliding_windows`).
+            labels: one regime label per window (ints in ``0..n_conditions-1``),
+                required when ``config.n_conditions > 0``.
+            run_dir: folder for logs and checkpoints.
+            checkpoint_every: iterations between checkpoints (needs ``run_dir``).
+            resume_from: a trainer checkpoint to continue from (same data and settings).
+            callbacks: periodic evaluations run by the trainer.
+            progress: show a progress bar.
+            log_every: iterations between logged records.
+        """
+        array = self._check_windows(windows)
+        scaled = torch.as_tensor(self.scaler.fit_transform(array), dtype=torch.float32)
+        data: tuple[torch.Tensor, ...] = (scaled,)
+        if self.config.n_conditions:
+            data = (scaled, self._label_condition(labels, len(array)))
+        elif labels is not None:
+            raise ValueError("labels given, but config.n_conditions is 0; set n_conditions")
+        trainer_config = TrainerConfig(
+            iterations=self.config.total_iterations,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            run_dir=run_dir,
+            device=self.device,
+            log_every=log_every,
+            checkpoint_every=checkpoint_every,
+            progress=progress,
+            tensorboard=False,
+        )
+        trainer = Trainer(self.module, trainer_config, callbacks=callbacks)
+        start = time.perf_counter()
+        trainer.fit(data, resume_from=resume_from)
+        self.seconds = time.perf_counter() - start
+        self.history = list(trainer.history)
+        self.trainer = trainer
+        return self
+
+    def sample(
+        self, n: int, condition: int | str | np.ndarray | None = None, seed: int | None = None
+    ) -> np.ndarray:
+        """``n`` synthetic windows ``(n, seq_len, feature_dim)`` in the data's units.
+
+        Args:
+            n: number of windows.
+            condition: a regime (``"calm"``, ``"stressed"`` or an int) when the model
+                is conditional; ``None`` otherwise.
+            seed: seed of the noise (default: the model's seed).
+        """
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        tensor_condition = None
+        if self.config.n_conditions:
+            if condition is None:
+                raise ValueError("this model is conditional: pass condition='calm' or 'stressed'")
+            index = regime_index(condition)
+            if not 0 <= index < self.config.n_conditions:
+                raise ValueError(f"condition must lie in 0..{self.config.n_conditions - 1}")
+            tensor_condition = self._label_condition(np.full(n, index), n)
+        elif condition is not None:
+            raise ValueError("this model is not conditional; leave condition=None")
+        generator = torch.Generator().manual_seed(self.seed if seed is None else seed)
+        scaled = self.module.sample(n, tensor_condition, generator)
+        return self.scaler.inverse_transform(scaled.cpu().double().numpy())
+
+    def sample_days(
+        self,
+        n_days: int,
+        n_paths: int = 1,
+        condition: int | str | None = None,
+        seed: int | None = None,
+    ) -> np.ndarray:
+        """``(n_paths, n_days, feature_dim)`` by joining consecutive sampled windows.
+
+        Meant for returns (joined windows are independent draws); for example
+        ``sample_days(250, condition="stressed")`` gives 250 stressed days.
+        """
+        if n_days < 1 or n_paths < 1:
+            raise ValueError(f"n_days and n_paths must be >= 1, got {n_days}, {n_paths}")
+        per_path = math.ceil(n_days / self.config.seq_len)
+        windows = self.sample(per_path * n_paths, condition, seed)
+        joined = windows.reshape(n_paths, per_path * self.config.seq_len, -1)
+        return joined[:, :n_days]
+
+    def save(self, path: str | Path) -> Path:
+        """Write the networks, the scaler and the settings (a safe, weights-only file)."""
+        state = {
+            "format": MODEL_FORMAT,
+            "config": asdict(self.config),
+            "scaler": self.scaler.state_dict(),
+            "networks": {k: v.state_dict() for k, v in self.module.networks.items()},
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+        }
+        return save_checkpoint(path, state)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> TimeGAN:
+        """Load a model written by :meth:`save`."""
+        state = load_checkpoint(path, map_location=device)
+        if state.get("format") != MODEL_FORMAT:
+            raise CheckpointError(f"{path} is not a TimeGAN model saved by TimeGAN.save()")
+        model = cls(
+            TimeGANConfig(**state["config"]),
+            batch_size=state["batch_size"],
+            seed=state["seed"],
+            device=device,
+        )
+        model.scaler.load_state_dict(state["scaler"])
+        for name, network in model.module.networks.items():
+            network.load_state_dict(state["networks"][name])
+            network.to(device)
+        return model
+
+    def _check_windows(self, windows: np.ndarray) -> np.ndarray:
+        array = np.asarray(windows, dtype=np.float64)
+        expected = (self.config.seq_len, self.config.feature_dim)
+        if array.ndim != 3 or array.shape[1:] != expected:
+            raise ValueError(
+                f"windows must have shape (n, {expected[0]}, {expected[1]}), "
+                f"got {array.shape}; build them with sliding_windows()"
+            )
+        if len(array) < 2:
+            raise ValueError("need at least 2 windows to train")
+        if not np.all(np.isfinite(array)):
+            raise ValueError("windows hold NaN or infinite values")
+        return array
+
+    def _label_condition(self, labels: Any, n: int) -> torch.Tensor:
+        if labels is None:
+            raise ValueError(
+                f"this model is conditional: pass one label per window "
+                f"(0..{self.config.n_conditions - 1}, e.g. volatility_regimes())"
+            )
+        values = np.asarray(labels)
+        if values.shape != (n,) or not np.issubdtype(values.dtype, np.integer):
+            raise ValueError(f"labels must be {n} integers, one per window")
+        if values.min() < 0 or values.max() >= self.config.n_conditions:
+            raise ValueError(f"labels must lie in 0..{self.config.n_conditions - 1}")
+        one_hot = F.one_hot(torch.as_tensor(values), self.config.n_conditions).float()
+        return one_hot[:, None, :].expand(n, self.config.seq_len, -1).contiguous()
+
+
+__all__ = [
+    "TimeGAN",
+    "TimeGANConfig",
+    "TimeGANModule",
+    "moment_loss",
+    "supervised_loss",
+]

@@ -1,0 +1,228 @@
+"""TimeGAN: networks, losses, the three phases on the core trainer, resume, conditioning."""
+
+import numpy as np
+import pytest
+import torch
+
+from ganforge.core.checkpoint import CheckpointError
+from ganforge.core.training import Trainer, TrainerConfig
+from ganforge.finance.networks import RecurrentBlock, build_timegan_networks
+from ganforge.finance.timegan import (
+    TimeGAN,
+    TimeGANConfig,
+    TimeGANModule,
+    moment_loss,
+    supervised_loss,
+)
+
+
+def _tiny(**overrides):
+    settings = dict(
+        seq_len=6,
+        feature_dim=2,
+        hidden_dim=4,
+        num_layers=2,
+        embed_iterations=2,
+        supervise_iterations=2,
+        joint_iterations=2,
+    )
+    return TimeGANConfig(**{**settings, **overrides})
+
+
+def _windows(n=32, seq_len=6, features=2, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, seq_len, features)).cumsum(axis=1) + 50
+
+
+def _params(module, name):
+    return [p.detach().clone() for p in module.networks[name].parameters()]
+
+
+def _same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_network_shapes_and_output_ranges(cell):
+    nets = build_timegan_networks(feature_dim=3, hidden_dim=5, num_layers=3, cell=cell)
+    x = torch.rand(4, 7, 3)
+    h = nets["embedder"](x)
+    assert h.shape == (4, 7, 5) and h.min() > 0 and h.max() < 1
+    assert nets["recovery"](h).shape == (4, 7, 3)
+    assert nets["generator"](torch.rand(4, 7, 3)).shape == (4, 7, 5)
+    assert nets["supervisor"].rnn.num_layers == 2  # num_layers - 1, as in the reference
+    assert nets["discriminator"](h).shape == (4, 7, 1)
+    assert not nets["discriminator"].sigmoid  # logits, not probabilities
+
+
+def test_conditional_network_needs_its_condition():
+    block = RecurrentBlock(2, 4, 3, num_layers=1, cond_dim=2)
+    assert block(torch.rand(5, 6, 2), torch.ones(5, 6, 2)).shape == (5, 6, 3)
+    with pytest.raises(ValueError, match="needs a condition with 2 channels"):
+        block(torch.rand(5, 6, 2))
+    with pytest.raises(ValueError, match="cell must be"):
+        RecurrentBlock(2, 4, 3, num_layers=1, cell="rnn")
+
+
+def test_supervised_and_moment_losses_by_hand():
+    h = torch.tensor([[[0.0], [1.0], [3.0]]])
+    predicted = torch.tensor([[[1.0], [2.0], [9.0]]])  # step t predicts h_{t+1}: errors 0, 1
+    assert supervised_loss(h, predicted).item() == pytest.approx(0.5)
+    x = torch.tensor([[[0.0]], [[2.0]]])  # batch mean 1, std 1
+    x_hat = torch.tensor([[[1.0]], [[1.0]]])  # batch mean 1, std 0
+    expected = abs(np.sqrt(1e-6) - np.sqrt(1 + 1e-6))
+    assert moment_loss(x_hat, x).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_autoencoder_loss_is_ten_root_mse():
+    module = TimeGANModule(_tiny())
+    x = torch.rand(8, 6, 2)
+    out = module.autoencoder_step((x,), None)
+    assert out["loss"].item() == pytest.approx(10 * np.sqrt(out["reconstruction_mse"].item()))
+
+
+def test_three_phases_switch_and_train_the_right_networks():
+    module = TimeGANModule(_tiny())
+    assert [(p.name, p.iterations) for p in module.phases()] == [
+        ("embed", 2),
+        ("supervise", 2),
+        ("joint", None),
+    ]
+    joint_steps = module.phases()[2].steps
+    assert [(s.name, s.optimizer, s.repeat) for s in joint_steps] == [
+        ("generator", "G", 2),
+        ("embedder", "E", 1),
+        ("discriminator", "D", 1),
+    ]
+    before = {name: _params(module, name) for name in module.networks}
+    data = torch.rand(32, 6, 2)
+    trainer = Trainer(
+        module,
+        TrainerConfig(
+            iterations=2, batch_size=8, progress=False, log_every=1, device="cpu", tensorboard=False
+        ),
+    )
+    trainer.fit(data)
+    assert not _same(before["embedder"], _params(module, "embedder"))
+    assert _same(before["generator"], _params(module, "generator"))
+    assert _same(before["supervisor"], _params(module, "supervisor"))
+    after_embed = {name: _params(module, name) for name in module.networks}
+    trainer.config.iterations = 4
+    trainer.fit(data)
+    assert _same(after_embed["embedder"], _params(module, "embedder"))
+    assert not _same(after_embed["supervisor"], _params(module, "supervisor"))
+    assert _same(after_embed["discriminator"], _params(module, "discriminator"))
+    assert [phase.name for phase in map(trainer.phase_at, range(6))] == [
+        "embed",
+        "embed",
+        "supervise",
+        "supervise",
+        "joint",
+        "joint",
+    ]
+    keys = [set(record) for record in trainer.history]
+    assert "autoencoder/loss" in keys[0] and "supervisor/loss" not in keys[0]
+    assert "supervisor/loss" in keys[2]
+
+
+@pytest.mark.parametrize(("threshold", "updated"), [(1e9, False), (0.0, True)])
+def test_discriminator_updates_only_while_its_loss_exceeds_the_threshold(threshold, updated):
+    module = TimeGANModule(_tiny(embed_iterations=0, supervise_iterations=0, d_threshold=threshold))
+    before = _params(module, "discriminator")
+    trainer = Trainer(
+        module,
+        TrainerConfig(
+            iterations=2, batch_size=8, progress=False, log_every=1, device="cpu", tensorboard=False
+        ),
+    )
+    trainer.fit(torch.rand(32, 6, 2))
+    assert _same(before, _params(module, "discriminator")) is not updated
+    assert trainer.history[-1]["discriminator/updated"] == float(updated)
+    record = trainer.history[-1]
+    assert ("discriminator/loss" in record) is updated
+    assert ("discriminator/skipped_loss" in record) is not updated
+
+
+def test_samples_come_back_in_data_units_within_the_training_range():
+    windows = _windows()
+    model = TimeGAN(_tiny(), batch_size=8, device="cpu").fit(windows, progress=False)
+    samples = model.sample(50)
+    assert samples.shape == (50, 6, 2)
+    flat = windows.reshape(-1, 2)
+    assert np.all(samples.reshape(-1, 2) >= flat.min(axis=0) - 1e-6)
+    assert np.all(samples.reshape(-1, 2) <= flat.max(axis=0) + 1e-6)
+    np.testing.assert_allclose(model.sample(5, seed=3), model.sample(5, seed=3))
+    assert model.sample_days(10, n_paths=3).shape == (3, 10, 2)
+
+
+def test_save_and_load_give_the_same_samples(tmp_path):
+    model = TimeGAN(_tiny(), batch_size=8, device="cpu").fit(_windows(), progress=False)
+    loaded = TimeGAN.load(model.save(tmp_path / "model.pt"))
+    np.testing.assert_allclose(loaded.sample(4, seed=1), model.sample(4, seed=1))
+    torch.save({"format": "something-else"}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a TimeGAN model"):
+        TimeGAN.load(tmp_path / "other.pt")
+
+
+def test_resume_mid_phase_continues_exactly(tmp_path):
+    config = _tiny(embed_iterations=4, supervise_iterations=2, joint_iterations=2)
+    windows = _windows()
+    straight = TimeGAN(config, batch_size=8, device="cpu").fit(windows, progress=False)
+    TimeGAN(config, batch_size=8, device="cpu").fit(
+        windows, run_dir=tmp_path, checkpoint_every=3, progress=False
+    )
+    checkpoint = tmp_path / "checkpoint_00000003.pt"  # inside the embedding phase
+    assert checkpoint.is_file()
+    resumed = TimeGAN(config, batch_size=8, device="cpu").fit(
+        windows, resume_from=checkpoint, progress=False
+    )
+    for name in straight.module.networks:
+        assert _same(_params(straight.module, name), _params(resumed.module, name)), name
+
+
+def test_conditional_sampling_honours_the_regime():
+    rng = np.random.default_rng(0)
+    calm = rng.normal(0.01, 0.005, size=(200, 8, 1))
+    stressed = rng.normal(-0.02, 0.02, size=(200, 8, 1))
+    labels = np.array([0] * 200 + [1] * 200)
+    config = TimeGANConfig(
+        seq_len=8,
+        feature_dim=1,
+        hidden_dim=8,
+        num_layers=1,
+        lr=5e-3,
+        embed_iterations=50,
+        supervise_iterations=50,
+        joint_iterations=80,
+        n_conditions=2,
+    )
+    model = TimeGAN(config, batch_size=32, device="cpu")
+    model.fit(np.concatenate([calm, stressed]), labels, progress=False)
+    calm_mean = model.sample(300, "calm").mean()
+    stressed_mean = model.sample(300, "stressed").mean()
+    assert calm_mean > 0.0 > stressed_mean
+    assert calm_mean == pytest.approx(0.01, abs=0.01)
+    assert stressed_mean == pytest.approx(-0.02, abs=0.015)
+    assert model.sample_days(250, condition="stressed").shape == (1, 250, 1)
+
+
+def test_bad_input_is_refused_clearly():
+    model = TimeGAN(_tiny(), device="cpu")
+    with pytest.raises(ValueError, match=r"windows must have shape \(n, 6, 2\)"):
+        model.fit(np.zeros((10, 5, 2)), progress=False)
+    bad = _windows()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad, progress=False)
+    with pytest.raises(ValueError, match="n_conditions is 0"):
+        model.fit(_windows(), labels=np.zeros(32, dtype=int), progress=False)
+    with pytest.raises(ValueError, match="not conditional"):
+        model.sample(2, condition="calm")
+    conditional = TimeGAN(_tiny(n_conditions=2), device="cpu")
+    with pytest.raises(ValueError, match="pass one label per window"):
+        conditional.fit(_windows(), progress=False)
+    with pytest.raises(ValueError, match="labels must lie in 0..1"):
+        conditional.fit(_windows(), labels=np.full(32, 2), progress=False)
+    with pytest.raises(ValueError, match="unknown regime 'panic'"):
+        conditional.sample(2, condition="panic")
+    with pytest.raises(ValueError, match="n_conditions must be 0 or >= 2"):
+        TimeGANConfig(n_conditions=1)
