@@ -1,0 +1,46 @@
+"""ganforge.tabular: differentially private tabular synthesis (a DP-GAN trained with Opacus).
+
+Example::
+
+    from ganforge.tabular import DPTabularGAN, load_fair, fair_schema, evaluate
+    df = load_fair()
+    synth = DPTabularGAN(epsilon=1.0, schema=fair_schema()).fit(df)
+    synthetic = synth.sample(len(df))
+    print(synth.privacy.describe())
+"""
+
+from ganforge.tabular.data import (
+    FAIR_CODEBOOK,
+    PoissonBatches,
+    fair_schema,
+    load_fair,
+    load_sklearn_table,
+    read_table,
+)
+from ganforge.tabular.model import DPConfig, TabularGAN
+from ganforge.tabular.networks import Discriminator, Generator
+from ganforge.tabular.privacy import PrivacyReport, calibrate_noise, default_delta, rdp_epsilon
+from ganforge.tabular.schema import ColumnSpec, validate_frame
+from ganforge.tabular.synthesizer import DPTabularGAN
+from ganforge.tabular.transformer import DataTransformer
+
+__all__ = [
+    "FAIR_CODEBOOK",
+    "ColumnSpec",
+    "DPConfig",
+    "DPTabularGAN",
+    "DataTransformer",
+    "Discriminator",
+    "Generator",
+    "PoissonBatches",
+    "PrivacyReport",
+    "TabularGAN",
+    "calibrate_noise",
+    "default_delta",
+    "fair_schema",
+    "load_fair",
+    "load_sklearn_table",
+    "rdp_epsilon",
+    "read_table",
+    "validate_frame",
+]

@@ -1,0 +1,96 @@
+"""Data: Poisson-sampled batches for DP-SGD, the embedded tables, and reading user CSVs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ganforge.tabular.schema import ColumnSpec, validate_frame
+
+
+class PoissonBatches:
+    """Batches where every row is included independently with probability ``sample_rate``.
+
+    This is the sampling DP-SGD's privacy amplification assumes (batch sizes
+    vary; a batch may be empty). Draw ``k`` uses a generator seeded by
+    ``(seed, k)``, so the state is one integer and a resumed run sees the same batches.
+    """
+
+    def __init__(self, rows: torch.Tensor, sample_rate: float, seed: int = 0) -> None:
+        if not 0 < sample_rate <= 1:
+            raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
+        self.rows, self.sample_rate, self.seed = rows, sample_rate, seed
+        self.draws = 0
+
+    def next_batch(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.draws)
+        self.draws += 1
+        mask = torch.rand(self.rows.shape[0], generator=generator) < self.sample_rate
+        return self.rows[mask]
+
+    def state_dict(self) -> dict[str, int]:
+        return {"draws": self.draws}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.draws = int(state["draws"])
+
+
+# The codebook of the `fair` survey (statsmodels' documentation and Fair 1978):
+# public knowledge about the questionnaire, so declaring it costs no privacy.
+FAIR_CODEBOOK: dict[str, list[float]] = {
+    "rate_marriage": [1.0, 2.0, 3.0, 4.0, 5.0],
+    "age": [17.5, 22.0, 27.0, 32.0, 37.0, 42.0],
+    "yrs_married": [0.5, 2.5, 6.0, 9.0, 13.0, 16.5, 23.0],
+    "children": [0.0, 1.0, 2.0, 3.0, 4.0, 5.5],
+    "religious": [1.0, 2.0, 3.0, 4.0],
+    "educ": [9.0, 12.0, 14.0, 16.0, 17.0, 20.0],
+    "occupation": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    "occupation_husb": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+}
+
+
+def load_fair() -> pd.DataFrame:
+    """statsmodels' `fair` affairs survey (6,366 rows): eight coded answers and
+    ``affair`` (1 when ``affairs > 0``, the usual classification target)."""
+    import statsmodels.api as sm
+
+    data = sm.datasets.fair.load_pandas().data
+    table = data.drop(columns="affairs")
+    table["affair"] = (data["affairs"] > 0).astype(np.int64)
+    return table.reset_index(drop=True)
+
+
+def fair_schema() -> dict[str, ColumnSpec]:
+    """The public schema of :func:`load_fair`: codebook categories, a binary target."""
+    schema = {name: ColumnSpec("categorical", levels) for name, levels in FAIR_CODEBOOK.items()}
+    schema["affair"] = ColumnSpec("categorical", [0, 1])
+    return schema
+
+
+SKLEARN_TABLES = ("breast_cancer", "wine", "iris", "diabetes")
+
+
+def load_sklearn_table(name: str = "breast_cancer") -> pd.DataFrame:
+    """A scikit-learn bundled table with its target as the last column."""
+    import sklearn.datasets as ds
+
+    if name not in SKLEARN_TABLES:
+        raise ValueError(f"unknown table {name!r}: choose one of {', '.join(SKLEARN_TABLES)}")
+    bunch = getattr(ds, f"load_{name}")(as_frame=True)
+    return bunch.frame.reset_index(drop=True)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a user's CSV file into a validated DataFrame (a one-line ValueError if it is bad)."""
+    source = Path(path)
+    if not source.is_file():
+        raise ValueError(f"no such CSV file: {source}")
+    try:
+        table = pd.read_csv(source)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read {source} as CSV: {str(error).splitlines()[0]}") from None
+    return validate_frame(table)

@@ -1,0 +1,82 @@
+"""The generator and discriminator: small MLPs in the CTGAN manner.
+
+The discriminator has no batch normalisation (it would mix rows, so per-row
+gradients would not exist and DP-SGD's per-sample clipping would be void) and
+no PacGAN packing (a pack of real rows would be one "sample" for clipping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge.tabular.transformer import Span
+
+
+class Residual(nn.Module):
+    """Linear -> BatchNorm -> ReLU, its output concatenated to its input (CTGAN)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(in_features, out_features)
+        self.bn = nn.BatchNorm1d(out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
+
+
+class Generator(nn.Module):
+    """Noise -> an encoded row: ``tanh`` for scalars, (Gumbel-)softmax for one-hot spans.
+
+    Args:
+        noise_dim: size of the noise vector.
+        spans: the data transformer's output layout.
+        hidden: widths of the residual layers.
+        tau: Gumbel-softmax temperature used while training.
+    """
+
+    def __init__(self, noise_dim: int, spans: Sequence[Span], hidden: Sequence[int] = (128, 128),
+                 tau: float = 0.2) -> None:  # fmt: skip
+        super().__init__()
+        self.noise_dim, self.spans, self.tau = noise_dim, list(spans), tau
+        layers, width = [], noise_dim
+        for size in hidden:
+            layers.append(Residual(width, size))
+            width += size
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(width, sum(s.width for s in self.spans))
+
+    def forward(self, z: torch.Tensor, hard: bool = False) -> torch.Tensor:
+        """Encoded rows; ``hard=True`` gives exact one-hots (for sampling)."""
+        raw, outputs, start = self.head(self.body(z)), [], 0
+        for span in self.spans:
+            block = raw[:, start : start + span.width]
+            if span.activation == "tanh":
+                outputs.append(torch.tanh(block))
+            elif hard:
+                outputs.append(F.one_hot(block.argmax(dim=1), span.width).to(block.dtype))
+            else:
+                outputs.append(F.gumbel_softmax(block, tau=self.tau, hard=False))
+            start += span.width
+        return torch.cat(outputs, dim=1)
+
+
+class Discriminator(nn.Module):
+    """Encoded row -> one score. LeakyReLU and dropout, no normalisation layers."""
+
+    def __init__(self, in_features: int, hidden: Sequence[int] = (128, 128),
+                 dropout: float = 0.2) -> None:  # fmt: skip
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_features
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, 1))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x).squeeze(1)

@@ -1,0 +1,119 @@
+"""Privacy accounting: budget split, noise calibration, the accountant and the report.
+
+The guarantee (see :class:`PrivacyReport`): the released generator (and every
+table sampled from it) is ``(epsilon, delta)``-differentially private at the
+record level, for add/remove-one-row neighbouring tables. It composes (basic
+sequential composition) two parts:
+
+- the transformer's statistics: ``epsilon_statistics`` through Laplace
+  histograms and ``delta_statistics`` through stability histograms for
+  categories (zero where a public schema gives them);
+- the discriminator's DP-SGD: Poisson sampling with rate ``q``, per-row
+  gradient clipping to ``max_grad_norm`` and Gaussian noise of standard
+  deviation ``noise_multiplier * max_grad_norm`` on every update that touches
+  real rows, accounted by Opacus' RDP accountant (``epsilon_training`` at
+  ``delta_training``). The generator only sees the discriminator's outputs on
+  its own samples, so it is post-processing.
+
+Treated as public, as in Opacus' own accounting: the number of rows ``n``
+(it sets ``q``), the column names and dtypes, and whatever the user's schema states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from opacus.accountants import RDPAccountant
+from opacus.accountants.utils import get_noise_multiplier
+
+
+def default_delta(n_rows: int) -> float:
+    """``min(1e-5, 0.1 / n)``: well below ``1 / n``, the level at which one row may leak."""
+    return min(1e-5, 0.1 / n_rows)
+
+
+@dataclass(frozen=True)
+class BudgetSplit:
+    """How a total (epsilon, delta) is shared between statistics and training."""
+
+    epsilon_statistics: float
+    delta_statistics: float
+    epsilon_training: float
+    delta_training: float
+
+
+def split_budget(epsilon: float, delta: float, statistics_share: float,
+                 needs_statistics: bool, needs_delta: bool) -> BudgetSplit:  # fmt: skip
+    """Give ``statistics_share`` of epsilon (and half of delta, if categories are learnt
+    privately) to the transformer's statistics when some column needs them; the rest trains."""
+    if epsilon <= 0:
+        raise ValueError(f"epsilon must be > 0 (or None to train without privacy), got {epsilon}")
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must be in (0, 1), got {delta}")
+    if not 0 < statistics_share < 1:
+        raise ValueError(f"statistics_share must be in (0, 1), got {statistics_share}")
+    eps_stats = epsilon * statistics_share if needs_statistics else 0.0
+    delta_stats = delta / 2 if needs_statistics and needs_delta else 0.0
+    return BudgetSplit(eps_stats, delta_stats, epsilon - eps_stats, delta - delta_stats)
+
+
+def calibrate_noise(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
+    """The smallest noise multiplier (to 1% in epsilon) whose RDP epsilon after ``steps``
+    Poisson-sampled steps at ``sample_rate`` stays within ``epsilon`` at ``delta``."""
+    return float(
+        get_noise_multiplier(
+            target_epsilon=epsilon,
+            target_delta=delta,
+            sample_rate=sample_rate,
+            steps=steps,
+            accountant="rdp",
+        )
+    )
+
+
+def rdp_epsilon(history: list[tuple[float, float, int]], delta: float) -> float:
+    """Epsilon of a list of ``(noise_multiplier, sample_rate, steps)`` by Opacus' RDP accountant."""
+    if not history:
+        return 0.0
+    accountant = RDPAccountant()
+    accountant.history = [tuple(h) for h in history]
+    return float(accountant.get_epsilon(delta))
+
+
+@dataclass(frozen=True)
+class PrivacyReport:
+    """The guarantee of a fitted synthesizer.
+
+    ``epsilon`` / ``delta`` cover everything (statistics + training).
+    ``epsilon=None`` means no privacy at all (trained without DP).
+    """
+
+    epsilon: float | None
+    delta: float | None
+    epsilon_statistics: float
+    delta_statistics: float
+    epsilon_training: float | None
+    delta_training: float | None
+    noise_multiplier: float | None
+    max_grad_norm: float | None
+    sample_rate: float | None
+    steps: int
+    accountant: str
+    neighbouring: str = "add/remove one row (record-level)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """One sentence stating the guarantee."""
+        if self.epsilon is None:
+            return "No differential privacy: trained and fitted on the exact data."
+        return (
+            f"({self.epsilon:.4g}, {self.delta:.3g})-differential privacy, record-level "
+            f"(add/remove one row): statistics ({self.epsilon_statistics:.4g}, "
+            f"{self.delta_statistics:.3g}) + DP-SGD ({self.epsilon_training:.4g}, "
+            f"{self.delta_training:.3g}) over {self.steps} steps, sigma="
+            f"{self.noise_multiplier:.4g}, q={self.sample_rate:.4g}, C={self.max_grad_norm:g} "
+            f"({self.accountant} accountant)."
+        )

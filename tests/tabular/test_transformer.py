@@ -1,0 +1,120 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganforge.tabular import ColumnSpec, DataTransformer
+from ganforge.tabular.dp_stats import dp_categories, dp_range, stability_threshold
+
+
+def test_round_trip_on_mixed_types_restores_values_and_dtypes(table):
+    transformer = DataTransformer.fit(table)
+    encoded = transformer.transform(table)
+    assert encoded.dtype == np.float32 and encoded.shape == (len(table), transformer.output_dim)
+    back = transformer.inverse_transform(encoded.astype(np.float64))
+    assert list(back.columns) == list(table.columns)
+    assert back.dtypes.to_dict() == table.dtypes.to_dict()
+    np.testing.assert_allclose(back["x"], table["x"], atol=1e-4)
+    np.testing.assert_array_equal(back["count"], table["count"])
+    for column in ("city", "flag", "grade"):
+        assert (back[column] == table[column]).all()
+    assert (back["note"].isna() == table["note"].isna()).all()
+    assert (back["note"].dropna() == table["note"].dropna()).all()
+    assert (back["maybe"].isna() == table["maybe"].isna()).all()
+    np.testing.assert_allclose(back["maybe"].dropna(), table["maybe"].dropna(), atol=1e-5)
+    # float32 resolution over a ~3-year span: within a second
+    assert (back["when"] - table["when"]).abs().max() <= pd.Timedelta(seconds=1)
+
+
+def test_encoding_layout_is_alpha_modes_then_onehots(table):
+    transformer = DataTransformer.fit(table[["x", "city"]])
+    spans = transformer.spans
+    assert spans[0].activation == "tanh" and spans[0].width == 1
+    assert spans[1].activation == "softmax" and spans[1].width >= 2  # the two modes of x
+    assert spans[2].width == 3  # lima, oslo, rome
+    encoded = transformer.transform(table[["x", "city"]])
+    assert np.abs(encoded[:, 0]).max() <= 0.99
+    np.testing.assert_array_equal(encoded[:, 1 : 1 + spans[1].width].sum(axis=1), 1.0)
+
+
+def test_decoding_clips_to_bounds_and_rounds_integers():
+    df = pd.DataFrame({"n": np.arange(100, dtype=np.int64), "y": np.linspace(-1, 1, 100)})
+    transformer = DataTransformer.fit(df)
+    encoded = transformer.transform(df).astype(np.float64)
+    encoded[:, 0] = 0.99  # push every alpha of `n` to its extreme
+    back = transformer.inverse_transform(encoded)
+    assert back["n"].dtype == np.int64
+    assert back["n"].min() >= 0 and back["n"].max() <= 99
+    assert (back["n"] == back["n"].round()).all()
+
+
+def test_public_schema_costs_nothing_and_rejects_unknown_values():
+    df = pd.DataFrame({"code": [1.0, 2.0, 3.0, 2.0] * 10, "flag": [True, False] * 20})
+    schema = {"code": ColumnSpec("categorical", [1.0, 2.0, 3.0, 4.0])}
+    transformer = DataTransformer.fit(df, schema, epsilon=0.0)
+    assert transformer.epsilon_spent == 0.0 and transformer.delta_spent == 0.0
+    assert transformer.encoders[0].categories == [1.0, 2.0, 3.0, 4.0]
+    bad = pd.DataFrame({"code": [7.0] * 4, "flag": [True] * 4})
+    with pytest.raises(ValueError, match="outside its public categories"):
+        transformer.transform(bad)
+
+
+def test_private_statistics_spend_the_declared_budget(make_table):
+    df = make_table(2000)[["x", "city"]]
+    transformer = DataTransformer.fit(df, epsilon=2.0, delta=1e-6, seed=1)
+    assert transformer.epsilon_spent == 2.0 and transformer.delta_spent == 1e-6
+    x = transformer.encoders[0]
+    # DP bounds: edges of public log-scale bins holding the bulk (sparse tails are clipped)
+    low, high = df["x"].quantile([0.05, 0.95])
+    assert df["x"].min() - 2 < x.lower <= low and high <= x.upper < df["x"].max() + 2
+    assert sorted(transformer.encoders[1].categories) == ["lima", "oslo", "rome"]
+
+
+def test_private_missingness_of_public_categories_must_be_declared():
+    df = pd.DataFrame({"c": ["a", None, "b", "a"] * 10})
+    with pytest.raises(ValueError, match="nullable=True"):
+        DataTransformer.fit(df, {"c": ColumnSpec("categorical", ["a", "b"])}, epsilon=0.0)
+    spec = ColumnSpec("categorical", ["a", "b"], nullable=True)
+    assert DataTransformer.fit(df, {"c": spec}, epsilon=0.0).encoders[0].categories[-1] is None
+
+
+def test_stability_histogram_drops_a_category_held_by_one_row():
+    rng = np.random.default_rng(0)
+    values = np.array(["common"] * 5000 + ["unique"], dtype=object)
+    released = [dp_categories(values, 1.0, 1e-6, rng)[0] for _ in range(200)]
+    assert all(r == ["common"] for r in released)
+    # threshold = 1 + ln(1 / (2 delta)) / epsilon
+    assert stability_threshold(1.0, 1e-6) == pytest.approx(1 + np.log(5e5))
+
+
+def test_dp_range_finds_bounds_on_public_bins():
+    rng = np.random.default_rng(0)
+    values = rng.uniform(3.0, 7.0, 20000)
+    lower, upper = dp_range(values, 1.0, rng)
+    assert 2.3 < lower <= 3.0 and 7.0 <= upper < 7.6
+
+
+def test_too_small_budget_is_a_clear_error():
+    df = pd.DataFrame({"x": np.linspace(0, 1, 20), "y": np.linspace(1, 2, 20)})
+    with pytest.raises(ValueError, match="privacy budget is too small"):
+        DataTransformer.fit(df, epsilon=1e-4, seed=0)
+
+
+def test_serialised_state_reproduces_the_encoding(table):
+    transformer = DataTransformer.fit(table)
+    again = DataTransformer.from_dict(transformer.to_dict())
+    np.testing.assert_array_equal(again.transform(table), transformer.transform(table))
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pd.DataFrame(), "empty"),
+        (pd.DataFrame({"a": [1.0, 1.0, 1.0]}), "single value"),
+        (pd.DataFrame({"a": [np.nan, np.nan], "b": [1.0, 2.0]}), "entirely missing"),
+        (pd.DataFrame({"a": [1 + 2j, 3j]}), "unsupported dtype"),
+        (pd.DataFrame({"a": pd.to_timedelta([1, 2], unit="D")}), "unsupported dtype"),
+    ],
+)
+def test_bad_tables_are_refused(frame, message):
+    with pytest.raises(ValueError, match=message):
+        DataTransformer.fit(frame)
