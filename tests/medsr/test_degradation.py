@@ -128,3 +128,14 @@ def test_crop_to_multiple_centres():
     out = crop_to_multiple(x, 4, 2)
     assert out.shape == (1, 1, 4, 8)
     assert int(out[0, 0, 0, 0]) == 1 * 9 + 0
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_kspace_samples_are_cell_centred(scale):
+    # a band-limited cosine is sampled exactly, at HR positions s * i + (s - 1) / 2
+    n, cycles = 64, 3
+    positions = torch.arange(n, dtype=torch.float64)
+    hr = torch.cos(2 * math.pi * cycles * positions / n)[None, None, :, None].repeat(1, 1, 1, 8)
+    lr = kspace_downsample(hr, scale, 2)[0, 0, :, 0]
+    centres = scale * torch.arange(n // scale, dtype=torch.float64) + (scale - 1) / 2
+    assert torch.allclose(lr, torch.cos(2 * math.pi * cycles * centres / n), atol=1e-12)

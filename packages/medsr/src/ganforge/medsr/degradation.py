@@ -57,10 +57,24 @@ def crop_to_multiple(x: torch.Tensor, multiple: int, spatial_dims: int) -> torch
     return x[tuple(slices)]
 
 
+def _phase(n: int, shift: float, dim: int, ndim: int, device: torch.device) -> torch.Tensor:
+    """``exp(2 pi i f shift / n)``: multiplying a spectrum by it shifts the signal by -shift."""
+    freq = torch.fft.fftfreq(n, device=device, dtype=torch.float64)
+    phase = torch.polar(torch.ones_like(freq), 2 * math.pi * freq * shift)
+    shape = [1] * ndim
+    shape[dim] = n
+    return phase.reshape(shape)
+
+
 def _fourier_crop(x: torch.Tensor, dim: int, m: int) -> torch.Tensor:
-    """Keep the ``m`` lowest frequencies of ``x`` along ``dim`` (Nyquist pair averaged)."""
+    """Keep the ``m`` lowest frequencies of ``x`` along ``dim`` (Nyquist pair averaged).
+
+    The LR sample ``i`` sits at HR position ``s * i + (s - 1) / 2`` (cell-centred, as
+    for block averaging), so every degradation model puts LR voxels at the same place.
+    """
     n = x.shape[dim]
-    k = torch.fft.fft(x, dim=dim)
+    dim = dim % x.ndim
+    k = torch.fft.fft(x, dim=dim) * _phase(n, (n / m - 1) / 2, dim, x.ndim, x.device)
     half = (m + 1) // 2
     pos, neg = k.narrow(dim, 0, half), k.narrow(dim, n - (m - half), m - half)
     if m % 2 == 0:
@@ -78,6 +92,7 @@ def _fourier_pad(x: torch.Tensor, dim: int, n: int) -> torch.Tensor:
     The right inverse (and pseudo-inverse) of :func:`_fourier_crop`: sinc interpolation.
     """
     m = x.shape[dim]
+    dim = dim % x.ndim
     c = torch.fft.fft(x, dim=dim)
     half = (m + 1) // 2
     shape = list(c.shape)
@@ -87,6 +102,7 @@ def _fourier_pad(x: torch.Tensor, dim: int, n: int) -> torch.Tensor:
     k.narrow(dim, n - (m - half), m - half).copy_(c.narrow(dim, half, m - half))
     if m % 2 == 0:
         k.narrow(dim, m // 2, 1).copy_(c.narrow(dim, m // 2, 1))
+    k = k * _phase(n, (n / m - 1) / 2, dim, x.ndim, x.device).conj()
     return torch.fft.ifft(k, dim=dim) * (n / m)
 
 
