@@ -34,7 +34,13 @@ DATASETS: dict[str, tuple[str, Callable[[], bool]]] = {}
 
 
 def _has_module(name: str) -> Callable[[], bool]:
-    return lambda: importlib.util.find_spec(name) is not None
+    def present() -> bool:
+        try:
+            return importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # the parent package is not installed
+            return False
+
+    return present
 
 
 def _register_datasets() -> None:
@@ -84,12 +90,12 @@ def run(arguments: argparse.Namespace) -> int:
     from ganforge.apps.cli import installed_domains
 
     _register_datasets()
-    print(f"python      {platform.python_version()} ({platform.machine()})")
+    print(f"python        {platform.python_version()} ({platform.machine()})")
     for name in LIBRARIES:
-        print(f"{name:<12}{_version_of(name)}")
-    print(f"device      {device_summary()}")
+        print(f"{name:<14}{_version_of(name)}")
+    print(f"device        {device_summary()}")
     domains = sorted(installed_domains())
-    print(f"domains     {', '.join(domains) if domains else 'none installed'}")
+    print(f"domains       {', '.join(domains) if domains else 'none installed'}")
     print("embedded datasets:")
     for label, (_, present) in DATASETS.items():
         print(f"  [{'x' if present() else ' '}] {label}")
