@@ -66,19 +66,25 @@ class TabularGAN(GANModule):
         loss: ``"non_saturating"`` or ``"wasserstein"`` (weight-clipped).
         lr: Adam learning rate of both networks.
         dp: DP-SGD settings, or ``None`` to train without privacy.
+        clip_value: weight clipping of the Wasserstein critic.
+        d_hidden: discriminator widths (default ``hidden``); a small one keeps
+            the DP noise (whose norm grows with the parameter count) low.
+        generator_steps: generator updates per discriminator update; they read
+            no real rows, so they cost no privacy.
     """
 
     def __init__(self, spans: Sequence[Span], batch_size: int, noise_dim: int = 64,
                  hidden: Sequence[int] = (128, 128), loss: str = "non_saturating",
                  lr: float = 2e-4, dp: DPConfig | None = None,
-                 clip_value: float = 0.05) -> None:  # fmt: skip
+                 clip_value: float = 0.05, d_hidden: Sequence[int] | None = None,
+                 generator_steps: int = 1) -> None:  # fmt: skip
         super().__init__()
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
         self.batch_size, self.noise_dim, self.loss, self.lr = batch_size, noise_dim, loss, lr
-        self.dp, self.clip_value = dp, clip_value
+        self.dp, self.clip_value, self.generator_steps = dp, clip_value, generator_steps
         width = sum(s.width for s in spans)
-        discriminator = Discriminator(width, hidden)
+        discriminator = Discriminator(width, hidden if d_hidden is None else d_hidden)
         if dp is not None:
             discriminator = GradSampleModule(discriminator, loss_reduction="sum")
         self.networks = {"G": Generator(noise_dim, spans, hidden), "D": discriminator}
@@ -108,7 +114,7 @@ class TabularGAN(GANModule):
                 "gan",
                 [
                     Step("D", self.d_step, "D", after=after),
-                    Step("G", self.g_step, "G", needs_batch=False),
+                    Step("G", self.g_step, "G", repeat=self.generator_steps, needs_batch=False),
                 ],
             )
         ]

@@ -44,6 +44,8 @@ class SynthConfig:
     lr: float = 2e-4
     noise_dim: int = 64
     hidden: tuple[int, ...] = (128, 128)
+    d_hidden: tuple[int, ...] | None = None
+    generator_steps: int = 1
     seed: int = 0
     device: str = "cpu"
 
@@ -72,6 +74,8 @@ class DPTabularGAN:
             when a column needs them (none is spent when the schema gives all).
         loss: ``"non_saturating"`` or ``"wasserstein"`` (weight clipping).
         lr, noise_dim, hidden: optimisation and network sizes.
+        d_hidden: discriminator widths (default ``hidden``); smaller means less DP noise.
+        generator_steps: generator updates per discriminator update (free of privacy cost).
         seed: seeds the DP noise of the statistics, the batches and the networks.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         schema: public column specs (``{name: ColumnSpec}``); what it states costs no budget.
@@ -154,7 +158,8 @@ class DPTabularGAN:
         cfg = self.config
         self.transformer = transformer
         return TabularGAN(transformer.spans, cfg.batch_size, cfg.noise_dim, cfg.hidden,
-                          cfg.loss, cfg.lr, dp)  # fmt: skip
+                          cfg.loss, cfg.lr, dp, d_hidden=cfg.d_hidden,
+                          generator_steps=cfg.generator_steps)  # fmt: skip
 
     def _train(self, module: TabularGAN, data: Any, steps: int, progress: bool) -> None:
         cfg = self.config
@@ -187,6 +192,7 @@ class DPTabularGAN:
             raise ValueError("the synthesizer is not fitted: nothing to save")
         config = asdict(self.config)
         config["hidden"] = list(config["hidden"])
+        config["d_hidden"] = None if config["d_hidden"] is None else list(config["d_hidden"])
         state = {
             "format": FORMAT,
             "config": json.dumps(config),
@@ -204,6 +210,7 @@ class DPTabularGAN:
             raise CheckpointError(f"{path} is not a ganforge tabular synthesizer")
         config = json.loads(state["config"])
         config["hidden"] = tuple(config["hidden"])
+        config["d_hidden"] = None if config["d_hidden"] is None else tuple(config["d_hidden"])
         synth = cls(config.pop("epsilon"), config.pop("delta"), **config)
         synth.transformer = DataTransformer.from_dict(json.loads(state["transformer"]))
         synth.privacy = PrivacyReport(**json.loads(state["privacy"]))
