@@ -307,12 +307,14 @@ class Trainer:
         self._remember_good_state()
 
     def _remember_good_state(self) -> None:
+        # Every rank takes the state: state_dict() gathers RNG states across ranks.
+        state = self.state_dict()
         if self.run_dir is None or not self.group.is_main:
-            self._snapshot = copy.deepcopy(self.state_dict())
+            self._snapshot = copy.deepcopy(state)
         else:
             latest = self.run_dir / "latest.pt"
             if not latest.exists() or self.iteration == 0:
-                self.save(latest)
+                save_checkpoint(latest, state)
             self._snapshot = {"path": str(latest)}
 
     def _good_state(self) -> dict[str, Any]:
