@@ -17,6 +17,7 @@ from ganforge.tabular.data import (
     load_sklearn_table,
     read_table,
 )
+from ganforge.tabular.evaluate import evaluate
 from ganforge.tabular.model import DPConfig, TabularGAN
 from ganforge.tabular.networks import Discriminator, Generator
 from ganforge.tabular.privacy import PrivacyReport, calibrate_noise, default_delta, rdp_epsilon
@@ -37,6 +38,7 @@ __all__ = [
     "TabularGAN",
     "calibrate_noise",
     "default_delta",
+    "evaluate",
     "fair_schema",
     "load_fair",
     "load_sklearn_table",

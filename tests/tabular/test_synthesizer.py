@@ -1,0 +1,59 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganforge.core.checkpoint import CheckpointError
+from ganforge.tabular import DPTabularGAN
+
+
+def tiny(**options) -> DPTabularGAN:
+    return DPTabularGAN(epochs=1, batch_size=50, hidden=(16,), noise_dim=8, **options)
+
+
+def test_samples_keep_columns_dtypes_and_valid_categories(table):
+    synth = tiny(epsilon=None).fit(table)
+    sample = synth.sample(300)
+    assert list(sample.columns) == list(table.columns) and len(sample) == 300
+    assert sample.dtypes.to_dict() == table.dtypes.to_dict()
+    assert set(sample["city"]) <= {"oslo", "rome", "lima"}
+    assert set(sample["grade"].cat.categories) == {"lo", "hi"}
+    assert sample["count"].between(0, 49).all()
+    assert sample["x"].between(table["x"].min(), table["x"].max()).all()
+    assert synth.privacy.epsilon is None
+
+
+def test_save_and_load_give_the_same_samples(table, tmp_path):
+    synth = tiny(epsilon=None).fit(table)
+    path = synth.save(tmp_path / "synth.pt")
+    again = DPTabularGAN.load(path)
+    pd.testing.assert_frame_equal(again.sample(100, seed=5), synth.sample(100, seed=5))
+    assert again.privacy == synth.privacy
+
+
+def test_loading_a_foreign_file_is_refused(tmp_path):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError):
+        DPTabularGAN.load(path)
+
+
+@pytest.mark.parametrize("epsilon", [0.0, -1.0])
+def test_non_positive_epsilon_is_refused(epsilon):
+    with pytest.raises(ValueError, match="epsilon must be > 0"):
+        DPTabularGAN(epsilon=epsilon)
+
+
+def test_too_few_rows_for_the_batch_is_refused_before_training(tmp_path):
+    df = pd.DataFrame({"a": np.arange(30.0), "b": ["x", "y"] * 15})
+    synth = tiny(epsilon=1.0)
+    with pytest.raises(ValueError, match="too few for batch_size 50"):
+        synth.fit(df)
+    assert synth.generator is None and synth.transformer is None
+    with pytest.raises(ValueError, match="not fitted"):
+        synth.save(tmp_path / "never.pt")
+    assert not (tmp_path / "never.pt").exists()
+
+
+def test_sampling_before_fit_is_a_clear_error():
+    with pytest.raises(ValueError, match="not fitted"):
+        tiny().sample(5)
