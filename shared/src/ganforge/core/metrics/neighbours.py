@@ -19,6 +19,8 @@ from ganforge.core.metrics._validate import (
     same_width,
 )
 
+CPU_QUERY_BLOCK = 256
+
 
 class Neighbours(NamedTuple):
     """Result of :func:`nearest_neighbours` (all tensors on the CPU).
@@ -42,14 +44,15 @@ def nearest_neighbours(
     reference: ArrayLike,
     k: int = 1,
     *,
-    chunk_size: int = 4096,
+    chunk_size: int = 2048,
     device: str | torch.device | None = None,
     with_cosine: bool = False,
 ) -> Neighbours:
     """Exact k nearest neighbours of every ``query`` row among the ``reference`` rows.
 
-    Works block by block (``chunk_size`` x ``chunk_size`` distances at a time) with
-    a running top-k, so memory stays ``O(chunk_size^2)`` however large the inputs.
+    Works block by block (at most ``chunk_size`` x ``chunk_size`` distances at a
+    time; on the CPU query blocks of 256 rows) with a running top-k, so memory
+    stays ``O(chunk_size^2)`` however large the inputs.
 
     Args:
         query: ``(n_query, d)`` features (any trailing shape is flattened).
@@ -75,9 +78,11 @@ def nearest_neighbours(
     r_sq = (r_dev * r_dev).sum(1)
     r_inv_norm = r_sq.sqrt().clamp_min(1e-12).reciprocal() if with_cosine else None
 
+    # Small query blocks keep the score block in cache on CPUs; GPUs prefer big ones.
+    q_chunk = chunk_size if dev.type == "cuda" else min(chunk_size, CPU_QUERY_BLOCK)
     parts = []
-    for start in range(0, q.shape[0], chunk_size):
-        q_blk = q[start : start + chunk_size].to(dev, dtype)
+    for start in range(0, q.shape[0], q_chunk):
+        q_blk = q[start : start + q_chunk].to(dev, dtype)
         parts.append(_search_block(q_blk, r_dev, r_sq, r_inv_norm, k, chunk_size))
     idx = torch.cat([p[0] for p in parts])
     dist = _exact_distances(q, r, idx, chunk_size, dev, dtype)
@@ -100,35 +105,39 @@ def _search_block(
     n = q.shape[0]
     best = torch.full((n, k), float("inf"), dtype=q.dtype, device=q.device)
     best_idx = torch.zeros((n, k), dtype=torch.long, device=q.device)
-    cos_best = torch.full((n,), -2.0, dtype=q.dtype, device=q.device)
+    cos_best = torch.full((n,), -float("inf"), dtype=q.dtype, device=q.device)
     cos_idx = torch.zeros((n,), dtype=torch.long, device=q.device)
+    score_buf = torch.empty((n, min(chunk_size, r.shape[0])), dtype=q.dtype, device=q.device)
+    cos_buf = torch.empty_like(score_buf) if r_inv_norm is not None else None
+    r_norm = r_sq.sqrt() if r_inv_norm is not None else None
     for start in range(0, r.shape[0], chunk_size):
-        r_blk = r[start : start + chunk_size]
-        dot = q @ r_blk.T
-        # |q|^2 is constant per row, so ranking by |r|^2 - 2 q.r is enough.
-        score = torch.add(r_sq[start : start + chunk_size], dot, alpha=-2.0)
+        stop = min(start + chunk_size, r.shape[0])
+        score = score_buf[:, : stop - start]
+        # |r|^2 - 2 q.r: |q|^2 is constant per row, so it does not change the ranking.
+        torch.addmm(r_sq[start:stop], q, r[start:stop].T, beta=1.0, alpha=-2.0, out=score)
+        if r_inv_norm is not None:
+            # |r| - score / |r| = 2 q.r / |r|, proportional to the cosine within a row.
+            cos = cos_buf[:, : stop - start]
+            torch.addcmul(r_norm[start:stop], score, r_inv_norm[start:stop], value=-1.0, out=cos)
+            val, arg = cos.max(dim=1)
+            better = val > cos_best
+            cos_best = torch.where(better, val, cos_best)
+            cos_idx = torch.where(better, arg + start, cos_idx)
         if k == 1:
             val, arg = score.min(dim=1, keepdim=True)
             better = val < best
             best = torch.where(better, val, best)
             best_idx = torch.where(better, arg + start, best_idx)
         else:
-            kk = min(k, score.shape[1])
-            val, arg = score.topk(kk, dim=1, largest=False)
+            val, arg = score.topk(min(k, stop - start), dim=1, largest=False)
             merged = torch.cat([best, val], dim=1)
             merged_idx = torch.cat([best_idx, arg + start], dim=1)
             best, pos = merged.topk(k, dim=1, largest=False)
             best_idx = merged_idx.gather(1, pos)
-        if r_inv_norm is not None:
-            dot.mul_(r_inv_norm[start : start + chunk_size])
-            val, arg = dot.max(dim=1)
-            better = val > cos_best
-            cos_best = torch.where(better, val, cos_best)
-            cos_idx = torch.where(better, arg + start, cos_idx)
     if r_inv_norm is None:
         return best_idx.cpu(), None, None
     q_inv_norm = q.norm(dim=1).clamp_min(1e-12).reciprocal()
-    return best_idx.cpu(), (cos_best * q_inv_norm).clamp(-1.0, 1.0).cpu(), cos_idx.cpu()
+    return best_idx.cpu(), (0.5 * cos_best * q_inv_norm).clamp(-1.0, 1.0).cpu(), cos_idx.cpu()
 
 
 def _exact_distances(
@@ -153,7 +162,7 @@ def kth_neighbour_radii(
     features: ArrayLike,
     k: int,
     *,
-    chunk_size: int = 4096,
+    chunk_size: int = 2048,
     device: str | torch.device | None = None,
 ) -> torch.Tensor:
     """Distance from each sample to its k-th nearest *other* sample in the same set.
