@@ -28,8 +28,45 @@ from ganforge.medsr.degradation import (
     consistency_residual,
     crop_to_multiple,
 )
+from ganforge.medsr.enhance import EnhancementResult, Enhancer, scaled_affine
+from ganforge.medsr.losses import (
+    LossWeights,
+    PerceptualLoss,
+    gradient_difference_loss,
+    gradient_magnitude,
+    roi_loss,
+)
+from ganforge.medsr.networks import GeneratorConfig, PatchLogits, SRGenerator
+from ganforge.medsr.safety import (
+    DEFAULT_THRESHOLD,
+    HallucinationReport,
+    conservative_upsample,
+    hallucination_map,
+    uncertainty_map,
+)
+from ganforge.medsr.training import MedicalSR, MedSRModule, load_model, save_model
 
 __all__ = [
+    "DEFAULT_THRESHOLD",
+    "EnhancementResult",
+    "Enhancer",
+    "GeneratorConfig",
+    "HallucinationReport",
+    "LossWeights",
+    "MedSRModule",
+    "MedicalSR",
+    "PatchLogits",
+    "PerceptualLoss",
+    "SRGenerator",
+    "conservative_upsample",
+    "gradient_difference_loss",
+    "gradient_magnitude",
+    "hallucination_map",
+    "load_model",
+    "roi_loss",
+    "save_model",
+    "scaled_affine",
+    "uncertainty_map",
     "MNI152_SLABS",
     "SUPPORTED_SCALES",
     "Degradation",

@@ -1,0 +1,161 @@
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+
+from ganforge.medsr import Degradation
+from ganforge.medsr.enhance import Enhancer, scaled_affine
+from ganforge.medsr.networks import SRGenerator
+from ganforge.medsr.training import save_model
+
+
+def _generator(dims=2, scale=2, seed=0):
+    torch.manual_seed(seed)
+    generator = SRGenerator(
+        spatial_dims=dims, scale=scale, channels=4, num_blocks=1, block="residual"
+    )
+    for p in generator.tail[-1].parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    return generator
+
+
+def test_sliding_window_equals_whole_volume_inference_when_it_fits():
+    generator = _generator(dims=3)
+    lr = torch.rand(1, 1, 12, 10, 8)
+    enhancer = Enhancer(generator, Degradation("kspace", 2, 3), roi_size=32)
+    with torch.no_grad():
+        assert torch.allclose(enhancer.predict(lr), generator(lr), atol=1e-6)
+
+
+def test_sliding_window_converges_to_whole_volume_inference():
+    generator = _generator(dims=3)
+    lr = torch.rand(1, 1, 24, 20, 16)
+    with torch.no_grad():
+        whole = generator(lr)
+    errors = []
+    for roi in (8, 16):
+        out = Enhancer(generator, Degradation("kspace", 2, 3), roi_size=roi, overlap=0.5).predict(
+            lr
+        )
+        assert out.shape == whole.shape
+        errors.append(float((out - whole).abs().mean()))
+    assert errors[1] < errors[0] and errors[1] < 0.05 * float(whole.std())
+
+
+def test_scaled_affine_keeps_the_field_of_view():
+    affine = np.array([[2.0, 0, 0, 10], [0, 2.0, 0, -5], [0, 0, 3.0, 7], [0, 0, 0, 1]])
+    new = scaled_affine(affine, 2, (0, 1, 2))
+    assert np.allclose(np.diag(new)[:3], [1.0, 1.0, 1.5])
+    # the first LR voxel's centre lies halfway between the first two HR voxel centres
+    lr_centre = affine @ [0, 0, 0, 1]
+    hr_mid = (new @ [0, 0, 0, 1] + new @ [1, 1, 1, 1]) / 2
+    assert np.allclose(lr_centre, hr_mid)
+    # in-plane only
+    assert np.allclose(np.diag(scaled_affine(affine, 4, (0, 1)))[:3], [0.5, 0.5, 3.0])
+
+
+def test_enhance_volume_writes_nifti_with_scaled_affine_and_maps(tmp_path):
+    affine = np.diag([2.0, 2.0, 4.0, 1.0])
+    affine[:3, 3] = [-20, 30, 5]
+    data = np.random.default_rng(0).random((12, 10, 8)).astype(np.float32) * 300
+    source = tmp_path / "scan.nii.gz"
+    nib.save(nib.Nifti1Image(data, affine), source)
+    enhancer = Enhancer(_generator(dims=3), Degradation("kspace", 2, 3), roi_size=8)
+    result = enhancer.enhance(source)
+    assert result.image.shape == (24, 20, 16)
+    assert np.allclose(result.image.header.get_zooms(), (1.0, 1.0, 2.0))
+    assert b"enhanced" in result.image.header["descrip"].tobytes()
+    # consistency projection: degrading the output reproduces the input
+    assert (
+        result.metrics["consistency_residual"] < 1e-6 < result.metrics["consistency_residual_raw"]
+    )
+    # intensities back in the input's units
+    assert 100 < float(np.asarray(result.image.dataobj).mean()) < 200
+    paths = result.save(tmp_path / "out" / "scan_sr.nii.gz")
+    written = nib.load(paths["image"])
+    assert np.allclose(written.affine, scaled_affine(affine, 2, (0, 1, 2)))
+    assert nib.load(paths["hallucination"]).shape == (24, 20, 16)
+    assert nib.load(paths["uncertainty"]).shape == (24, 20, 16)
+    assert json.loads(paths["report"].read_text())["scale"] == 2
+    assert np.array_equal(nib.load(source).get_fdata(), data.astype(np.float64))
+
+
+def test_save_never_overwrites_the_input_or_existing_files(tmp_path):
+    source = tmp_path / "scan.nii.gz"
+    nib.save(nib.Nifti1Image(np.random.rand(8, 8, 6).astype(np.float32), np.eye(4)), source)
+    before = source.read_bytes()
+    result = Enhancer(_generator(dims=3), Degradation("psf", 2, 3), roi_size=8).enhance(source)
+    with pytest.raises(ValueError, match="refusing to overwrite the input"):
+        result.save(source, overwrite=True)
+    assert source.read_bytes() == before
+    result.save(tmp_path / "sr.nii")
+    with pytest.raises(ValueError, match="exists"):
+        result.save(tmp_path / "sr.nii")
+    with pytest.raises(ValueError, match=r"\.nii or \.nii\.gz"):
+        result.save(tmp_path / "sr.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "scan.nii.gz",
+        "sr.nii",
+        "sr_hallucination.nii",
+        "sr_report.json",
+        "sr_uncertainty.nii",
+    ]
+
+
+def test_2d_model_on_a_volume_enhances_in_plane():
+    volume = np.random.rand(16, 12, 5).astype(np.float32)
+    image = nib.Nifti1Image(volume, np.diag([1.0, 1.0, 5.0, 1.0]))
+    result = Enhancer(_generator(dims=2, scale=4), Degradation("bicubic", 4)).enhance(image)
+    assert result.image.shape == (64, 48, 5)
+    assert np.allclose(result.image.header.get_zooms(), (0.25, 0.25, 5.0))
+
+
+def test_hr_reference_and_tta(tmp_path):
+    generator = _generator(dims=2)
+    degradation = Degradation("psf", 2)
+    hr = np.random.default_rng(1).random((32, 32)).astype(np.float32)
+    lr = degradation(torch.from_numpy(hr)[None, None])[0, 0].numpy()
+    result = Enhancer(generator, degradation, normalize=False).enhance(lr, hr=hr)
+    assert result.image.shape == (32, 32)
+    assert 0 <= result.metrics["flagged_area"] <= 1
+    assert result.metrics["uncertainty_mean"] > 0
+    plain = Enhancer(generator, degradation, normalize=False, tta=False).enhance(lr)
+    assert plain.metrics["uncertainty_mean"] == 0
+
+
+def test_bad_inputs_are_clear_errors_and_write_nothing(tmp_path):
+    enhancer = Enhancer(_generator(dims=3), Degradation("kspace", 2, 3), roi_size=8)
+    (tmp_path / "notes.txt").write_text("hello")
+    nib.save(
+        nib.Nifti1Image(np.zeros((6, 6, 6, 2), np.float32) + [0, 1], np.eye(4)),
+        tmp_path / "series.nii.gz",
+    )
+    nan = np.random.rand(8, 8, 8).astype(np.float32)
+    nan[1, 1, 1] = np.nan
+    nib.save(nib.Nifti1Image(nan, np.eye(4)), tmp_path / "nan.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros((8, 8, 8), np.float32), np.eye(4)), tmp_path / "zero.nii.gz")
+    cases = {
+        "notes.txt": "could not read it as an image",
+        "series.nii.gz": "4 non-singleton axes",
+        "nan.nii.gz": "NaN",
+        "zero.nii.gz": "empty",
+        "missing.nii.gz": "no such file",
+    }
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for name, message in cases.items():
+        with pytest.raises(ValueError, match=message):
+            enhancer.enhance(tmp_path / name)
+    with pytest.raises(ValueError, match="3-D model needs a 3-D volume"):
+        enhancer.enhance(np.random.rand(16, 16))
+    with pytest.raises(ValueError, match="differs from the generator"):
+        Enhancer(_generator(dims=3), Degradation("kspace", 4, 3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_from_file(tmp_path):
+    save_model(tmp_path / "m.pt", _generator(dims=2), Degradation("kspace", 2), "adversarial")
+    enhancer = Enhancer.from_file(tmp_path / "m.pt", tta=False)
+    assert enhancer.scale == 2 and enhancer.degradation.kind == "kspace"
+    assert enhancer.enhance(np.random.rand(16, 16)).image.shape == (32, 32)
