@@ -9,9 +9,13 @@ def frame(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=n)
     return pd.DataFrame(
-        {"x": x, "z": 2 * x + rng.normal(size=n) * 0.1, "c": rng.choice(["a", "b"], n),
-         "y": (x + rng.normal(size=n) > 0).astype(int)}
-    )  # fmt: skip
+        {
+            "x": x,
+            "z": 2 * x + rng.normal(size=n) * 0.1,
+            "c": rng.choice(["a", "b"], n),
+            "y": (x + rng.normal(size=n) > 0).astype(int),
+        }
+    )
 
 
 def test_identical_tables_have_perfect_quality():

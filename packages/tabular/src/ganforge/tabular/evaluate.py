@@ -51,8 +51,11 @@ class _Design:
     """Numeric design matrices: numbers as they are (missing -> train median), one-hots else."""
 
     def __init__(self, train: pd.DataFrame) -> None:
-        self.numeric = [c for c in train.columns if _is_numeric(train[c]) or
-                        pd.api.types.is_datetime64_any_dtype(train[c])]  # fmt: skip
+        self.numeric = [
+            c
+            for c in train.columns
+            if _is_numeric(train[c]) or pd.api.types.is_datetime64_any_dtype(train[c])
+        ]
         self.categorical = [c for c in train.columns if c not in self.numeric]
         self.levels = {c: sorted(train[c].dropna().astype(str).unique()) for c in self.categorical}
         self.medians = {c: self._numbers(train[c]).median() for c in self.numeric}
@@ -64,8 +67,9 @@ class _Design:
         return column.astype(float)
 
     def __call__(self, df: pd.DataFrame) -> np.ndarray:
-        blocks = [self._numbers(df[c]).fillna(self.medians[c]).to_numpy()[:, None]
-                  for c in self.numeric]  # fmt: skip
+        blocks = [
+            self._numbers(df[c]).fillna(self.medians[c]).to_numpy()[:, None] for c in self.numeric
+        ]
         for c in self.categorical:
             values = df[c].astype(str).to_numpy()
             blocks.append((values[:, None] == np.array(self.levels[c])[None, :]).astype(float))
@@ -76,8 +80,9 @@ def _binary_target(y: pd.Series, positive: Any) -> np.ndarray:
     return (y.astype(str) == str(positive)).to_numpy().astype(int)
 
 
-def utility(train: pd.DataFrame, test: pd.DataFrame, synthetic: pd.DataFrame, target: str,
-            seed: int = 0) -> dict[str, Any]:  # fmt: skip
+def utility(
+    train: pd.DataFrame, test: pd.DataFrame, synthetic: pd.DataFrame, target: str, seed: int = 0
+) -> dict[str, Any]:
     """TRTR and TSTR AUC / accuracy of three classifiers on a binary ``target``."""
     levels = sorted(train[target].dropna().astype(str).unique())
     if len(levels) != 2:
@@ -130,8 +135,9 @@ def _pair_score(real: pd.DataFrame, synthetic: pd.DataFrame, a: str, b: str) -> 
         r, s = np.nan_to_num(r), np.nan_to_num(s)
         return float(1.0 - abs(r - s) / 2.0)
     joint_r = pd.crosstab(_binned(real[a], real[a]), _binned(real[b], real[b]), normalize=True)
-    joint_s = pd.crosstab(_binned(synthetic[a], real[a]), _binned(synthetic[b], real[b]),
-                          normalize=True)  # fmt: skip
+    joint_s = pd.crosstab(
+        _binned(synthetic[a], real[a]), _binned(synthetic[b], real[b]), normalize=True
+    )
     diff = joint_r.stack().subtract(joint_s.stack(), fill_value=0.0).abs().sum()
     return float(1.0 - 0.5 * diff)
 
@@ -139,8 +145,9 @@ def _pair_score(real: pd.DataFrame, synthetic: pd.DataFrame, a: str, b: str) -> 
 def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
     """Column shapes, column-pair trends and their mean (SDMetrics' quality score)."""
     shapes = {c: _shape_score(real[c], synthetic[c]) for c in real.columns}
-    pairs = {f"{a}|{b}": _pair_score(real, synthetic, a, b)
-             for a, b in combinations(real.columns, 2)}  # fmt: skip
+    pairs = {
+        f"{a}|{b}": _pair_score(real, synthetic, a, b) for a, b in combinations(real.columns, 2)
+    }
     shape_mean = float(np.mean(list(shapes.values())))
     pair_mean = float(np.mean(list(pairs.values()))) if pairs else shape_mean
     return {
@@ -151,8 +158,13 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
-            seed: int = 0, max_rows: int = 2000) -> dict[str, Any]:  # fmt: skip
+def privacy(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    seed: int = 0,
+    max_rows: int = 2000,
+) -> dict[str, Any]:
     """Distance to closest record and membership-inference AUCs (distance and density)."""
     rng = np.random.default_rng(seed)
     size = min(len(train), len(holdout), max_rows)
@@ -188,9 +200,14 @@ def privacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
     }
 
 
-def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
-             target: str | None = None, seed: int = 0,
-             out_path: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
+def evaluate(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    target: str | None = None,
+    seed: int = 0,
+    out_path: str | Path | None = None,
+) -> dict[str, Any]:
     """Utility (if ``target`` is given: a binary column), quality and privacy, as a plain dict.
 
     Args:
@@ -208,8 +225,9 @@ def evaluate(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     if target is not None and target not in train.columns:
         raise ValueError(f"target column {target!r} is not in the table")
     synthetic = synthetic[list(train.columns)]
-    report: dict[str, Any] = {"rows": {"train": len(train), "holdout": len(holdout),
-                                       "synthetic": len(synthetic)}}  # fmt: skip
+    report: dict[str, Any] = {
+        "rows": {"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)}
+    }
     if target is not None:
         report["utility"] = utility(train, holdout, synthetic, target, seed)
     report["quality"] = quality(train, synthetic)

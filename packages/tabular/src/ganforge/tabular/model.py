@@ -48,8 +48,15 @@ def per_row_d_loss(loss: str, real: torch.Tensor, fake: torch.Tensor) -> torch.T
 class DPConfig:
     """DP-SGD settings of the discriminator."""
 
-    def __init__(self, noise_multiplier: float, max_grad_norm: float, sample_rate: float,
-                 expected_batch_size: int, max_epsilon: float, delta: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        noise_multiplier: float,
+        max_grad_norm: float,
+        sample_rate: float,
+        expected_batch_size: int,
+        max_epsilon: float,
+        delta: float,
+    ) -> None:
         self.noise_multiplier, self.max_grad_norm = noise_multiplier, max_grad_norm
         self.sample_rate, self.expected_batch_size = sample_rate, expected_batch_size
         self.max_epsilon, self.delta = max_epsilon, delta
@@ -73,11 +80,19 @@ class TabularGAN(GANModule):
             no real rows, so they cost no privacy.
     """
 
-    def __init__(self, spans: Sequence[Span], batch_size: int, noise_dim: int = 64,
-                 hidden: Sequence[int] = (128, 128), loss: str = "non_saturating",
-                 lr: float = 2e-4, dp: DPConfig | None = None,
-                 clip_value: float = 0.05, d_hidden: Sequence[int] | None = None,
-                 generator_steps: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self,
+        spans: Sequence[Span],
+        batch_size: int,
+        noise_dim: int = 64,
+        hidden: Sequence[int] = (128, 128),
+        loss: str = "non_saturating",
+        lr: float = 2e-4,
+        dp: DPConfig | None = None,
+        clip_value: float = 0.05,
+        d_hidden: Sequence[int] | None = None,
+        generator_steps: int = 1,
+    ) -> None:
         super().__init__()
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
@@ -131,9 +146,12 @@ class TabularGAN(GANModule):
             loss = per_row_d_loss(self.loss, real_scores, fake_scores)
         else:
             loss = get_loss(self.loss).discriminator(real_scores, fake_scores)
-        return {"loss": loss, "real_rows": float(len(real)),
-                "real_score": real_scores.detach().mean() if len(real) else 0.0,
-                "fake_score": fake_scores.detach().mean()}  # fmt: skip
+        return {
+            "loss": loss,
+            "real_rows": float(len(real)),
+            "real_score": real_scores.detach().mean() if len(real) else 0.0,
+            "fake_score": fake_scores.detach().mean(),
+        }
 
     def g_step(self, _: None, ctx: StepContext) -> dict[str, Any]:
         """One generator update through a frozen discriminator (never sees real rows)."""

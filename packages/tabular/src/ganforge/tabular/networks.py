@@ -38,8 +38,13 @@ class Generator(nn.Module):
         tau: Gumbel-softmax temperature used while training.
     """
 
-    def __init__(self, noise_dim: int, spans: Sequence[Span], hidden: Sequence[int] = (128, 128),
-                 tau: float = 0.2) -> None:  # fmt: skip
+    def __init__(
+        self,
+        noise_dim: int,
+        spans: Sequence[Span],
+        hidden: Sequence[int] = (128, 128),
+        tau: float = 0.2,
+    ) -> None:
         super().__init__()
         self.noise_dim, self.spans, self.tau = noise_dim, list(spans), tau
         layers, width = [], noise_dim
@@ -67,8 +72,9 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Encoded row -> one score. LeakyReLU and dropout, no normalisation layers."""
 
-    def __init__(self, in_features: int, hidden: Sequence[int] = (128, 128),
-                 dropout: float = 0.2) -> None:  # fmt: skip
+    def __init__(
+        self, in_features: int, hidden: Sequence[int] = (128, 128), dropout: float = 0.2
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         width = in_features

@@ -43,8 +43,9 @@ class BudgetSplit:
     delta_training: float
 
 
-def split_budget(epsilon: float, delta: float, statistics_share: float,
-                 needs_statistics: bool, needs_delta: bool) -> BudgetSplit:  # fmt: skip
+def split_budget(
+    epsilon: float, delta: float, statistics_share: float, needs_statistics: bool, needs_delta: bool
+) -> BudgetSplit:
     """Give ``statistics_share`` of epsilon (and half of delta, if categories are learnt
     privately) to the transformer's statistics when some column needs them; the rest trains."""
     if epsilon <= 0:

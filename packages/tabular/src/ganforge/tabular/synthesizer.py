@@ -81,8 +81,14 @@ class DPTabularGAN:
         schema: public column specs (``{name: ColumnSpec}``); what it states costs no budget.
     """
 
-    def __init__(self, epsilon: float | None = 1.0, delta: float | None = None, *,
-                 schema: Schema | None = None, **options: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        epsilon: float | None = 1.0,
+        delta: float | None = None,
+        *,
+        schema: Schema | None = None,
+        **options: Any,
+    ) -> None:
         self.config = SynthConfig(epsilon=epsilon, delta=delta, **options)
         self.schema = dict(schema or {})
         if epsilon is not None and not epsilon > 0:
@@ -113,29 +119,45 @@ class DPTabularGAN:
             transformer = DataTransformer.fit(df, specs, seed=cfg.seed)
             module = self._module(transformer, None)
             self._train(module, torch.from_numpy(transformer.transform(df)), steps, progress)
-            self.privacy = PrivacyReport(None, None, 0.0, 0.0, None, None, None, None, None,
-                                         steps, "none")  # fmt: skip
+            self.privacy = PrivacyReport(
+                None, None, 0.0, 0.0, None, None, None, None, None, steps, "none"
+            )
         else:
             self._fit_private(df, specs, n, steps, progress)
         return self
 
-    def _fit_private(self, df: pd.DataFrame, specs: dict[str, ColumnSpec], n: int, steps: int,
-                     progress: bool) -> None:  # fmt: skip
+    def _fit_private(
+        self, df: pd.DataFrame, specs: dict[str, ColumnSpec], n: int, steps: int, progress: bool
+    ) -> None:
         cfg = self.config
         delta = cfg.delta if cfg.delta is not None else default_delta(n)
         needing = [s for s in specs.values() if needs_statistics(s)]
-        split = split_budget(cfg.epsilon, delta, cfg.statistics_share, bool(needing),
-                             any(needs_delta(s) for s in needing))  # fmt: skip
+        split = split_budget(
+            cfg.epsilon,
+            delta,
+            cfg.statistics_share,
+            bool(needing),
+            any(needs_delta(s) for s in needing),
+        )
         transformer = DataTransformer.fit(
-            df, specs, epsilon=split.epsilon_statistics,
-            delta=split.delta_statistics or None, seed=cfg.seed,
-        )  # fmt: skip
+            df,
+            specs,
+            epsilon=split.epsilon_statistics,
+            delta=split.delta_statistics or None,
+            seed=cfg.seed,
+        )
         sample_rate = cfg.batch_size / n
         sigma = cfg.noise_multiplier or calibrate_noise(
             split.epsilon_training, split.delta_training, sample_rate, steps
         )
-        dp = DPConfig(sigma, cfg.max_grad_norm, sample_rate, cfg.batch_size,
-                      split.epsilon_training, split.delta_training)  # fmt: skip
+        dp = DPConfig(
+            sigma,
+            cfg.max_grad_norm,
+            sample_rate,
+            cfg.batch_size,
+            split.epsilon_training,
+            split.delta_training,
+        )
         module = self._module(transformer, dp)
         rows = torch.from_numpy(transformer.transform(df))
         self._train(module, PoissonBatches(rows, sample_rate, cfg.seed), steps, progress)
@@ -157,15 +179,29 @@ class DPTabularGAN:
     def _module(self, transformer: DataTransformer, dp: DPConfig | None) -> TabularGAN:
         cfg = self.config
         self.transformer = transformer
-        return TabularGAN(transformer.spans, cfg.batch_size, cfg.noise_dim, cfg.hidden,
-                          cfg.loss, cfg.lr, dp, d_hidden=cfg.d_hidden,
-                          generator_steps=cfg.generator_steps)  # fmt: skip
+        return TabularGAN(
+            transformer.spans,
+            cfg.batch_size,
+            cfg.noise_dim,
+            cfg.hidden,
+            cfg.loss,
+            cfg.lr,
+            dp,
+            d_hidden=cfg.d_hidden,
+            generator_steps=cfg.generator_steps,
+        )
 
     def _train(self, module: TabularGAN, data: Any, steps: int, progress: bool) -> None:
         cfg = self.config
-        config = TrainerConfig(iterations=steps, batch_size=cfg.batch_size, seed=cfg.seed,
-                               device=cfg.device, log_every=max(1, steps // 50),
-                               progress=progress, tensorboard=False)  # fmt: skip
+        config = TrainerConfig(
+            iterations=steps,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            device=cfg.device,
+            log_every=max(1, steps // 50),
+            progress=progress,
+            tensorboard=False,
+        )
         trainer = Trainer(module, config).fit(data)
         self.history = list(trainer.history)
         self.generator = module.networks["G"].cpu().eval()

@@ -77,9 +77,18 @@ def _mixture(n_components: int, seed: int) -> BayesianGaussianMixture:
 class NumericEncoder:
     """Mode-specific normalisation of one continuous, integer or datetime column."""
 
-    def __init__(self, name: str, kind: str, dtype: str, lower: float, upper: float,
-                 means: list[float], stds: list[float], weights: list[float],
-                 has_missing: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        dtype: str,
+        lower: float,
+        upper: float,
+        means: list[float],
+        stds: list[float],
+        weights: list[float],
+        has_missing: bool,
+    ) -> None:
         self.name, self.kind, self.dtype = name, kind, dtype
         self.lower, self.upper = float(lower), float(upper)
         self.means, self.stds = np.asarray(means, float), np.asarray(stds, float)
@@ -137,11 +146,17 @@ class NumericEncoder:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "type": "numeric", "name": self.name, "kind": self.kind, "dtype": self.dtype,
-            "lower": self.lower, "upper": self.upper, "means": self.means.tolist(),
-            "stds": self.stds.tolist(), "weights": self.weights.tolist(),
+            "type": "numeric",
+            "name": self.name,
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "lower": self.lower,
+            "upper": self.upper,
+            "means": self.means.tolist(),
+            "stds": self.stds.tolist(),
+            "weights": self.weights.tolist(),
             "has_missing": self.has_missing,
-        }  # fmt: skip
+        }
 
 
 class CategoricalEncoder:
@@ -152,8 +167,15 @@ class CategoricalEncoder:
     (``strict``) they are an error.
     """
 
-    def __init__(self, name: str, kind: str, dtype: str, categories: list[Any],
-                 fallback: int = 0, strict: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        dtype: str,
+        categories: list[Any],
+        fallback: int = 0,
+        strict: bool = False,
+    ) -> None:
         self.name, self.kind, self.dtype = name, kind, dtype
         self.categories = list(categories)
         self.fallback, self.strict = int(fallback), bool(strict)
@@ -187,10 +209,14 @@ class CategoricalEncoder:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "type": "categorical", "name": self.name, "kind": self.kind, "dtype": self.dtype,
-            "categories": to_python(self.categories), "fallback": self.fallback,
+            "type": "categorical",
+            "name": self.name,
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "categories": to_python(self.categories),
+            "fallback": self.fallback,
             "strict": self.strict,
-        }  # fmt: skip
+        }
 
 
 Encoder = NumericEncoder | CategoricalEncoder
@@ -211,8 +237,9 @@ def needs_delta(spec: ColumnSpec) -> bool:
 class _StatsFitter:
     """Fits one encoder per column, exactly or under a per-column DP budget."""
 
-    def __init__(self, private: bool, epsilon: float | None, delta: float | None,
-                 seed: int) -> None:  # fmt: skip
+    def __init__(
+        self, private: bool, epsilon: float | None, delta: float | None, seed: int
+    ) -> None:
         self.private, self.epsilon, self.delta = private, epsilon, delta
         self.rng = np.random.default_rng(seed)
         self.seed = seed
@@ -240,8 +267,9 @@ class _StatsFitter:
         u = (samples - lower) / (upper - lower)
         means, stds, weights = fit_modes(u, self.seed)
         dtype = str(column.dtype)
-        return NumericEncoder(name, spec.kind, dtype, lower, upper, means, stds, weights,
-                              has_missing)  # fmt: skip
+        return NumericEncoder(
+            name, spec.kind, dtype, lower, upper, means, stds, weights, has_missing
+        )
 
     def categorical(self, name: str, column: pd.Series, spec: ColumnSpec) -> CategoricalEncoder:
         values = column.astype(object).to_numpy()
@@ -251,8 +279,9 @@ class _StatsFitter:
             categories = to_python(public) + ([None] if self._nullable(name, column, spec) else [])
             counts = np.array([np.sum(values == c) for c in categories])
             fallback = int(np.argmax(counts)) if not self.private else 0
-            return CategoricalEncoder(name, spec.kind, _dtype_name(column), categories, fallback,
-                                      strict=True)  # fmt: skip
+            return CategoricalEncoder(
+                name, spec.kind, _dtype_name(column), categories, fallback, strict=True
+            )
         if not self.private:
             levels, counts = np.unique(values[values != None], return_counts=True)  # noqa: E711
             categories = sorted(to_python(levels), key=str)
@@ -262,8 +291,9 @@ class _StatsFitter:
         else:
             categories, counts = dp_stats.dp_categories(values, self.epsilon, self.delta, self.rng)
             categories = to_python(categories)
-        return CategoricalEncoder(name, spec.kind, _dtype_name(column), categories,
-                                  int(np.argmax(counts)))  # fmt: skip
+        return CategoricalEncoder(
+            name, spec.kind, _dtype_name(column), categories, int(np.argmax(counts))
+        )
 
     def _nullable(self, name: str, column: pd.Series, spec: ColumnSpec) -> bool:
         """Public nullability, or (without privacy) whether the column has missing values."""
@@ -285,8 +315,9 @@ def _dtype_name(column: pd.Series) -> str:
 class DataTransformer:
     """Encodes a DataFrame to float32 vectors and decodes vectors back to a DataFrame."""
 
-    def __init__(self, encoders: list[Encoder], epsilon_spent: float = 0.0,
-                 delta_spent: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self, encoders: list[Encoder], epsilon_spent: float = 0.0, delta_spent: float = 0.0
+    ) -> None:
         self.encoders = encoders
         self.epsilon_spent = float(epsilon_spent)
         self.delta_spent = float(delta_spent)
