@@ -36,6 +36,19 @@ def test_max_cosine_equals_brute_force_and_float64_is_kept():
     assert torch.equal(found.max_cosine_index, cos.argmax(1))
 
 
+def test_far_from_origin_float32_data_keep_exact_ranking_and_cosines():
+    gen = torch.Generator().manual_seed(1)
+    offset = torch.linspace(-1.0, 1.0, 8) * 1000.0
+    q = torch.randn(300, 8, generator=gen) + offset
+    r = torch.randn(400, 8, generator=gen) + offset
+    found = nearest_neighbours(q, r, 3, chunk_size=64, with_cosine=True)
+    expected = brute_force(q, r, 3)
+    assert torch.equal(found.indices, expected.indices)
+    cos = torch.nn.functional.normalize(q.double(), dim=1)
+    cos = cos @ torch.nn.functional.normalize(r.double(), dim=1).T
+    assert torch.allclose(found.max_cosine.double(), cos.max(1).values, atol=1e-6)
+
+
 def test_kth_neighbour_radii_count_the_sample_itself():
     x = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
     # nearest other points: 0 -> 1 (1), 1 -> 0 (1), 3 -> 1 (2), 7 -> 3 (4)
@@ -114,3 +127,17 @@ def test_audit_errors():
         memorisation_audit(np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 2)))
     with pytest.raises(ValueError, match="cosine similarity in"):
         memorisation_audit(np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((30, 2)), threshold=2)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_search_and_audit_match_the_cpu():
+    train, heldout, rng = gaussian_sets(4)
+    generated = np.concatenate([train[:50] + 1e-3, rng.normal(size=(450, 16))])
+    cpu = nearest_neighbours(generated, train, 3, device="cpu", with_cosine=True)
+    gpu = nearest_neighbours(generated, train, 3, device="cuda", with_cosine=True)
+    assert torch.equal(cpu.indices, gpu.indices)
+    assert torch.allclose(cpu.distances, gpu.distances, atol=1e-4)
+    assert torch.allclose(cpu.max_cosine, gpu.max_cosine, atol=1e-5)
+    audit = memorisation_audit(generated, train, heldout, device="cuda")
+    assert audit.memorised and audit.near_duplicate_share == pytest.approx(0.1)

@@ -7,6 +7,7 @@ returned distances are recomputed exactly from the found pairs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -75,15 +76,17 @@ def nearest_neighbours(
     dev = resolve_device(device)
     dtype = torch.float64 if torch.float64 in (q.dtype, r.dtype) else torch.float32
     r_dev = r.to(dev, dtype)
-    r_sq = (r_dev * r_dev).sum(1)
-    r_inv_norm = r_sq.sqrt().clamp_min(1e-12).reciprocal() if with_cosine else None
+    raw_sq = (r_dev * r_dev).sum(1)
+    frame = _Frame.for_reference(r_dev, raw_sq, with_cosine)
+    r_dev = r_dev - frame.offset if frame.offset is not None else r_dev
+    r_sq = (r_dev * r_dev).sum(1) if frame.offset is not None else raw_sq
 
     # Small query blocks keep the score block in cache on CPUs; GPUs prefer big ones.
     q_chunk = chunk_size if dev.type == "cuda" else min(chunk_size, CPU_QUERY_BLOCK)
     parts = []
     for start in range(0, q.shape[0], q_chunk):
         q_blk = q[start : start + q_chunk].to(dev, dtype)
-        parts.append(_search_block(q_blk, r_dev, r_sq, r_inv_norm, k, chunk_size))
+        parts.append(_search_block(q_blk, r_dev, r_sq, frame, k, chunk_size))
     idx = torch.cat([p[0] for p in parts])
     dist = _exact_distances(q, r, idx, chunk_size, dev, dtype)
     dist, order = dist.sort(dim=1)
@@ -93,15 +96,50 @@ def nearest_neighbours(
     return Neighbours(dist, idx, torch.cat([p[1] for p in parts]), torch.cat([p[2] for p in parts]))
 
 
+@dataclass
+class _Frame:
+    """How scores are formed for one reference set.
+
+    When the data sit far from the origin (offset larger than spread), both sets
+    are shifted by the reference mean before ``|r|^2 - 2 q.r`` is formed: the
+    Euclidean ranking is unchanged and float32 cancellation is avoided. Cosines
+    need the unshifted dot products, recovered as ``q.r = q_c.r_c + q_c.m + r.m``.
+    """
+
+    offset: torch.Tensor | None
+    inv_norm: torch.Tensor | None  # 1 / |r| (unshifted), when cosines are wanted
+    norm: torch.Tensor | None  # |r| (unshifted)
+    col_term: torch.Tensor | None  # |r_c|^2 + 2 r.m, with an offset
+
+    @staticmethod
+    def for_reference(r: torch.Tensor, raw_sq: torch.Tensor, with_cosine: bool) -> _Frame:
+        mean = r.mean(0)
+        spread = float((raw_sq.mean() - (mean * mean).sum()).clamp_min(0))
+        offset = mean if float((mean * mean).sum()) > spread else None
+        if not with_cosine:
+            return _Frame(offset, None, None, None)
+        norm = raw_sq.sqrt()
+        col = None
+        if offset is not None:
+            centred = r - offset
+            col = (centred * centred).sum(1) + 2.0 * (r @ offset)
+        return _Frame(offset, norm.clamp_min(1e-12).reciprocal(), norm, col)
+
+
 def _search_block(
     q: torch.Tensor,
     r: torch.Tensor,
     r_sq: torch.Tensor,
-    r_inv_norm: torch.Tensor | None,
+    frame: _Frame,
     k: int,
     chunk_size: int,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Running top-k (and max cosine) of one query block over all reference blocks."""
+    q_raw = q
+    if frame.offset is not None:
+        q = q - frame.offset
+        row_term = (2.0 * (q @ frame.offset))[:, None]
+    r_inv_norm = frame.inv_norm
     n = q.shape[0]
     best = torch.full((n, k), float("inf"), dtype=q.dtype, device=q.device)
     best_idx = torch.zeros((n, k), dtype=torch.long, device=q.device)
@@ -109,16 +147,20 @@ def _search_block(
     cos_idx = torch.zeros((n,), dtype=torch.long, device=q.device)
     score_buf = torch.empty((n, min(chunk_size, r.shape[0])), dtype=q.dtype, device=q.device)
     cos_buf = torch.empty_like(score_buf) if r_inv_norm is not None else None
-    r_norm = r_sq.sqrt() if r_inv_norm is not None else None
     for start in range(0, r.shape[0], chunk_size):
         stop = min(start + chunk_size, r.shape[0])
         score = score_buf[:, : stop - start]
         # |r|^2 - 2 q.r: |q|^2 is constant per row, so it does not change the ranking.
         torch.addmm(r_sq[start:stop], q, r[start:stop].T, beta=1.0, alpha=-2.0, out=score)
         if r_inv_norm is not None:
-            # |r| - score / |r| = 2 q.r / |r|, proportional to the cosine within a row.
+            # (|r|^2 - score) / |r| = 2 q.r / |r|: proportional to the cosine within a row.
             cos = cos_buf[:, : stop - start]
-            torch.addcmul(r_norm[start:stop], score, r_inv_norm[start:stop], value=-1.0, out=cos)
+            if frame.offset is None:
+                inv = r_inv_norm[start:stop]
+                torch.addcmul(frame.norm[start:stop], score, inv, value=-1.0, out=cos)
+            else:
+                torch.sub(frame.col_term[start:stop], score, out=cos)
+                cos.add_(row_term).mul_(r_inv_norm[start:stop])
             val, arg = cos.max(dim=1)
             better = val > cos_best
             cos_best = torch.where(better, val, cos_best)
@@ -136,7 +178,7 @@ def _search_block(
             best_idx = merged_idx.gather(1, pos)
     if r_inv_norm is None:
         return best_idx.cpu(), None, None
-    q_inv_norm = q.norm(dim=1).clamp_min(1e-12).reciprocal()
+    q_inv_norm = q_raw.norm(dim=1).clamp_min(1e-12).reciprocal()
     return best_idx.cpu(), (0.5 * cos_best * q_inv_norm).clamp(-1.0, 1.0).cpu(), cos_idx.cpu()
 
 
