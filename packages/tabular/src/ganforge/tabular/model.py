@@ -33,6 +33,7 @@ from ganforge.core.losses import get_loss
 from ganforge.core.regularizers import weight_clip
 from ganforge.core.training import GANModule, Phase, Step, StepContext
 from ganforge.tabular.networks import Discriminator, Generator
+from ganforge.tabular.privacy import rdp_epsilon
 from ganforge.tabular.transformer import Span
 
 LOSSES = ("non_saturating", "wasserstein")
@@ -60,6 +61,28 @@ class DPConfig:
         self.noise_multiplier, self.max_grad_norm = noise_multiplier, max_grad_norm
         self.sample_rate, self.expected_batch_size = sample_rate, expected_batch_size
         self.max_epsilon, self.delta = max_epsilon, delta
+
+
+def max_steps_within_budget(dp: DPConfig, limit: int = 10**8) -> int:
+    """The most steps at ``(sigma, q)`` whose RDP epsilon stays within ``dp.max_epsilon``.
+
+    Found once by bisection on Opacus' accountant (epsilon grows with the steps),
+    so the per-iteration check is a comparison rather than an RDP evaluation.
+    """
+    within = lambda steps: (
+        rdp_epsilon([(dp.noise_multiplier, dp.sample_rate, steps)], dp.delta) <= dp.max_epsilon
+    )
+    if not within(1):
+        return 0
+    low, high = 1, 2
+    while high < limit and within(high):
+        low, high = high, high * 2
+    if high >= limit:
+        return limit
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if within(middle) else (low, middle)
+    return low
 
 
 class TabularGAN(GANModule):
@@ -104,6 +127,7 @@ class TabularGAN(GANModule):
             discriminator = GradSampleModule(discriminator, loss_reduction="sum")
         self.networks = {"G": Generator(noise_dim, spans, hidden), "D": discriminator}
         self.accountant = RDPAccountant() if dp is not None else None
+        self.max_steps = None if dp is None else max_steps_within_budget(dp)
 
     # ------------------------------------------------------------ optimizers
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -183,10 +207,7 @@ class TabularGAN(GANModule):
         """Stop when one more discriminator step would exceed the training budget."""
         if self.dp is None:
             return False
-        trial = RDPAccountant()
-        trial.history = list(self.accountant.history)
-        trial.step(noise_multiplier=self.dp.noise_multiplier, sample_rate=self.dp.sample_rate)
-        return trial.get_epsilon(self.dp.delta) > self.dp.max_epsilon
+        return sum(h[2] for h in self.accountant.history) + 1 > self.max_steps
 
     def extra_state(self) -> dict[str, Any]:
         return {"privacy_history": [list(h) for h in self.privacy_history]}
