@@ -299,23 +299,25 @@ class Trainer:
         self.log_event("rolled_back", from_iteration=from_iteration, to_iteration=self.iteration)
 
     def _checkpoint(self) -> None:
-        if self.run_dir is not None:
-            numbered = self.run_dir / f"checkpoint_{self.iteration:08d}.pt"
-            self.save(numbered)
-            self.save(self.run_dir / "latest.pt")
+        state = self.state_dict()  # on every rank: it gathers the RNG states of all ranks
+        if self.run_dir is not None and self.group.is_main:
+            save_checkpoint(self.run_dir / f"checkpoint_{self.iteration:08d}.pt", state)
+            save_checkpoint(self.run_dir / "latest.pt", state)
             self._prune_checkpoints()
-        self._remember_good_state()
+        self._remember(state)
 
     def _remember_good_state(self) -> None:
-        # Every rank takes the state: state_dict() gathers RNG states across ranks.
+        """Make the current state the one to roll back to (written as latest.pt on disk)."""
         state = self.state_dict()
-        if self.run_dir is None or not self.group.is_main:
-            self._snapshot = copy.deepcopy(state)
+        if self.run_dir is not None and self.group.is_main:
+            save_checkpoint(self.run_dir / "latest.pt", state)
+        self._remember(state)
+
+    def _remember(self, state: dict[str, Any]) -> None:
+        if self.run_dir is not None and self.group.is_main:
+            self._snapshot = {"path": str(self.run_dir / "latest.pt")}
         else:
-            latest = self.run_dir / "latest.pt"
-            if not latest.exists() or self.iteration == 0:
-                save_checkpoint(latest, state)
-            self._snapshot = {"path": str(latest)}
+            self._snapshot = copy.deepcopy(state)
 
     def _good_state(self) -> dict[str, Any]:
         assert self._snapshot is not None
