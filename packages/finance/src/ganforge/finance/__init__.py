@@ -15,6 +15,17 @@ from ganforge.finance.data import (
     vix_regimes,
     volatility_regimes,
 )
+from ganforge.finance.evaluate import (
+    baseline_paths,
+    discriminative_score,
+    embedding_figure,
+    evaluate,
+    facts_figure,
+    facts_summary,
+    predictive_score,
+    timegan_scores,
+    write_json,
+)
 from ganforge.finance.facts import (
     FactCheck,
     clustering_and_leverage_scores,
@@ -22,9 +33,22 @@ from ganforge.finance.facts import (
     stylized_facts,
 )
 from ganforge.finance.networks import RecurrentBlock, build_timegan_networks
+from ganforge.finance.testing import StylizedFactsError, assert_stylized_facts, sp500_log_returns
 from ganforge.finance.timegan import TimeGAN, TimeGANConfig, TimeGANModule
 
 __all__ = [
+    "StylizedFactsError",
+    "assert_stylized_facts",
+    "baseline_paths",
+    "discriminative_score",
+    "embedding_figure",
+    "evaluate",
+    "facts_figure",
+    "facts_summary",
+    "predictive_score",
+    "sp500_log_returns",
+    "timegan_scores",
+    "write_json",
     "REGIME_NAMES",
     "FactCheck",
     "GarchT",
