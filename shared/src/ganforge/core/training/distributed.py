@@ -90,6 +90,13 @@ def average_gradients(parameters: Iterable[nn.Parameter], world_size: int) -> No
             grad.copy_(reduced)
 
 
+def true_on_every_rank(flag: torch.Tensor) -> bool:
+    """All-reduce a boolean flag with MIN: True only if it is True on every rank."""
+    value = flag.to(torch.float32).reshape(1)
+    dist.all_reduce(value, op=dist.ReduceOp.MIN)
+    return bool(value.item())
+
+
 def gather_objects(value: object, world_size: int) -> list[object]:
     """Every rank's ``value`` (used for per-rank RNG states in checkpoints)."""
     if world_size == 1:

@@ -230,18 +230,17 @@ class Trainer:
         self._remember_outputs(step, outputs)
         if step.optimizer is None or loss is None:
             return
-        if not torch.isfinite(loss.detach()).all():
+        if not self._finite_on_every_rank(loss):
             self._skip_nonfinite(step, float(loss.detach().float().mean()))
             return
         optimizer, scaler = self.optimizers[step.optimizer], self.scalers[step.optimizer]
-        parameters = self._parameters_of(step)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         if self.group.world_size > 1:
-            distributed.average_gradients(parameters, self.group.world_size)
+            distributed.average_gradients(self._parameters_of(step), self.group.world_size)
         if self.config.grad_clip is not None:
             scaler.unscale_(optimizer)
-            norm = torch.nn.utils.clip_grad_norm_(parameters, self.config.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(self._parameters_of(step), self.config.grad_clip)
             if not torch.isfinite(norm) and not scaler.is_enabled():
                 optimizer.zero_grad(set_to_none=True)
                 self._skip_nonfinite(step, float(norm))
@@ -253,6 +252,13 @@ class Trainer:
         if self.ema is not None and self.module.generator_name in step.network_names:
             self.ema.update_parameters(self.generator)
         self._nonfinite_streak = 0
+
+    def _finite_on_every_rank(self, loss: torch.Tensor) -> bool:
+        """Whether the loss is finite here and on every other rank (so all skip together)."""
+        finite = torch.isfinite(loss.detach()).all()
+        if self.group.world_size > 1:
+            return distributed.true_on_every_rank(finite)
+        return bool(finite)
 
     def _after_iteration(self, bar: tqdm) -> None:
         self.iteration += 1
