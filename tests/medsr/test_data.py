@@ -132,3 +132,39 @@ def test_paired_dataset_is_a_monai_dataset():
     dataset = paired_dataset(synthetic_images(2, 32), Degradation("kspace", 4))
     assert isinstance(dataset, Dataset) and len(dataset) == 2
     assert dataset[1]["lr"].shape == (1, 8, 8) and dataset[1]["hr"].shape == (1, 32, 32)
+
+
+def _write_dicom_series(folder, volume, spacing):
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    folder.mkdir()
+    series, study, frame = generate_uid(), generate_uid(), generate_uid()
+    for k in range(volume.shape[2]):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CTImageStorage
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = FileDataset(str(folder / f"{k:03d}.dcm"), {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
+        ds.Modality, ds.PatientID, ds.InstanceNumber = "CT", "0", k + 1
+        ds.ImagePositionPatient = [0.0, 0.0, k * spacing[2]]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.PixelSpacing, ds.SliceThickness = [spacing[0], spacing[1]], spacing[2]
+        ds.Rows, ds.Columns = volume.shape[0], volume.shape[1]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+        ds.RescaleIntercept, ds.RescaleSlope = 0, 1
+        ds.PixelData = volume[:, :, k].astype(np.uint16).tobytes()
+        ds.save_as(folder / f"{k:03d}.dcm", enforce_file_format=True)
+
+
+def test_load_dicom_series_folder(tmp_path):
+    volume = (np.random.default_rng(0).random((16, 12, 5)) * 1000).astype(np.uint16)
+    _write_dicom_series(tmp_path / "series", volume, (0.8, 0.6, 2.5))
+    image = load_image(tmp_path / "series")
+    # MONAI reads DICOM as (columns, rows, slices)
+    assert image.array.shape == (12, 16, 5)
+    assert np.allclose(image.array, volume.transpose(1, 0, 2))
+    assert np.allclose(np.abs(np.diag(image.affine))[:3], [0.6, 0.8, 2.5])
