@@ -32,14 +32,21 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def installed_domains() -> dict[str, ModuleType]:
-    """The app modules of the domain packages installed here, by domain name."""
+    """The app modules of the domain packages installed here, by domain name.
+
+    A domain whose package fails to import is left out with a one-line warning,
+    so one broken installation does not take the whole command down.
+    """
     found = {}
     for name in DOMAINS:
         if importlib.util.find_spec(f"ganforge.{name}") is None:
             continue
         if importlib.util.find_spec(f"ganforge.apps.{name}") is None:
             continue
-        found[name] = importlib.import_module(f"ganforge.apps.{name}")
+        try:
+            found[name] = importlib.import_module(f"ganforge.apps.{name}")
+        except ImportError as error:
+            print(f"ganforge: warning: domain {name!r} is unavailable: {error}", file=sys.stderr)
     return found
 
 

@@ -22,6 +22,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ganforge.core.files import atomic_write  # noqa: E402
+
 
 @dataclass
 class ReportSection:
@@ -82,9 +84,8 @@ def write_report(path: str | Path, title: str, sections: Sequence[ReportSection]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = "\n".join(_section_html(section) for section in sections)
     document = _PAGE.format(title=html.escape(title), stamp=stamp, body=body)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(document, encoding="utf-8")
-    temporary.replace(target)
+    with atomic_write(target, "w", encoding="utf-8") as stream:
+        stream.write(document)
     return target
 
 
