@@ -4,7 +4,8 @@ Measures the audit (``ganforge.core.metrics.memorisation_audit``: three chunked
 nearest-neighbour searches, with cosine similarities) against scikit-learn's
 ``NearestNeighbors(algorithm="brute")`` doing the same three 1-NN searches on the
 same data, in the same run, each in its own process (so each peak RSS is its
-own), one thread each. Writes ``bench/results/metrics_scale.json``.
+own), one thread each. The ratio uses CPU time (``time.process_time``), the
+wall-clock ratio is reported beside it. Writes ``bench/results/metrics_scale.json``.
 
     python bench/metrics_scale.py                 # 100k x 100k (+ 20k held out)
     python bench/metrics_scale.py --n 20000       # a quicker look
@@ -52,12 +53,13 @@ def run_ours(n: int, n_heldout: int, dim: int) -> dict:
     torch.set_num_threads(1)
     generated, train, heldout = make_data(n, n_heldout, dim)
     before = peak_rss_mb()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     report = memorisation_audit(generated, train, heldout, device="cpu")
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     summary = report.summary()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "peak_rss_mb": peak_rss_mb(),
         "rss_before_audit_mb": before,
         "audit": {key: summary[key] for key in summary if key != "suspicious_pairs"},
@@ -71,15 +73,20 @@ def run_sklearn(n: int, n_heldout: int, dim: int) -> dict:
     generated, train, heldout = make_data(n, n_heldout, dim)
     before = peak_rss_mb()
     with threadpool_limits(1):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         to_train = NearestNeighbors(n_neighbors=1, algorithm="brute", n_jobs=1).fit(train)
         to_train.kneighbors(generated)
         to_train.kneighbors(heldout)
         NearestNeighbors(n_neighbors=1, algorithm="brute", n_jobs=1).fit(heldout).kneighbors(
             generated
         )
-        seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "rss_before_search_mb": before}
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_before_search_mb": before,
+    }
 
 
 def run_part(part: str, args: argparse.Namespace) -> dict:
@@ -126,13 +133,18 @@ def main() -> None:
         "seconds": ours["seconds"],
         "peak_rss_mb": ours["peak_rss_mb"],
         "rss_before_audit_mb": ours["rss_before_audit_mb"],
+        "cpu_seconds": ours["cpu_seconds"],
         "sklearn_seconds": baseline["seconds"],
+        "sklearn_cpu_seconds": baseline["cpu_seconds"],
         "sklearn_peak_rss_mb": baseline["peak_rss_mb"],
-        "ratio_vs_sklearn": ours["seconds"] / baseline["seconds"],
+        "ratio_vs_sklearn": ours["cpu_seconds"] / baseline["cpu_seconds"],
+        "ratio_vs_sklearn_wall": ours["seconds"] / baseline["seconds"],
         "targets": {"peak_rss_mb": "< 2048", "ratio_vs_sklearn": "<= 1.0"},
         "note": (
             "seconds is the whole audit (3 chunked 1-NN searches incl. cosine similarities, "
-            "quantiles, test); sklearn does only the 3 brute-force 1-NN searches"
+            "quantiles, test); sklearn does only the 3 brute-force 1-NN searches. "
+            "ratio_vs_sklearn uses process CPU time (both single-threaded), which a shared, "
+            "oversubscribed machine distorts less than wall time; the wall ratio is kept too"
         ),
         "audit": ours["audit"],
         "versions": {"torch": torch.__version__, "sklearn": sklearn.__version__},
