@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from ganforge.core.checkpoint import CheckpointError
 from ganforge.tabular import DPTabularGAN
@@ -57,3 +58,15 @@ def test_too_few_rows_for_the_batch_is_refused_before_training(tmp_path):
 def test_sampling_before_fit_is_a_clear_error():
     with pytest.raises(ValueError, match="not fitted"):
         tiny().sample(5)
+
+
+def test_hard_samples_follow_the_softmax_not_its_argmax():
+    from ganforge.tabular.networks import sample_one_hot
+
+    logits = torch.log(torch.tensor([[0.1, 0.3, 0.6]])).expand(20_000, 3)
+    draws = sample_one_hot(logits, torch.Generator().manual_seed(0))
+    assert ((draws == 0) | (draws == 1)).all() and (draws.sum(1) == 1).all()
+    # a minority category keeps its share (the argmax alone would give [0, 0, 1])
+    torch.testing.assert_close(draws.mean(0), torch.tensor([0.1, 0.3, 0.6]), atol=0.015, rtol=0)
+    again = sample_one_hot(logits, torch.Generator().manual_seed(0))
+    assert torch.equal(draws, again)

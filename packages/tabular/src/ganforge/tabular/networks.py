@@ -54,19 +54,32 @@ class Generator(nn.Module):
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(width, sum(s.width for s in self.spans))
 
-    def forward(self, z: torch.Tensor, hard: bool = False) -> torch.Tensor:
-        """Encoded rows; ``hard=True`` gives exact one-hots (for sampling)."""
+    def forward(
+        self, z: torch.Tensor, hard: bool = False, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Encoded rows; ``hard=True`` gives exact one-hots *sampled* from each softmax
+        (the Gumbel-max trick, noise from ``generator``): the argmax of the logits
+        alone would drop every minority category."""
         raw, outputs, start = self.head(self.body(z)), [], 0
         for span in self.spans:
             block = raw[:, start : start + span.width]
             if span.activation == "tanh":
                 outputs.append(torch.tanh(block))
             elif hard:
-                outputs.append(F.one_hot(block.argmax(dim=1), span.width).to(block.dtype))
+                outputs.append(sample_one_hot(block, generator))
             else:
                 outputs.append(F.gumbel_softmax(block, tau=self.tau, hard=False))
             start += span.width
         return torch.cat(outputs, dim=1)
+
+
+def sample_one_hot(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One-hot rows drawn from ``softmax(logits)`` by the Gumbel-max trick."""
+    uniform = torch.rand(logits.shape, generator=generator, dtype=logits.dtype)
+    exponential = (-torch.log(uniform.clamp_min(1e-20))).clamp_min(1e-20)
+    gumbel = -torch.log(exponential)
+    choice = (logits + gumbel.to(logits.device)).argmax(dim=1)
+    return F.one_hot(choice, logits.shape[1]).to(logits.dtype)
 
 
 class Discriminator(nn.Module):

@@ -218,7 +218,7 @@ class DPTabularGAN:
         with torch.no_grad():
             for start in range(0, n, 4096):
                 z = torch.randn(min(4096, n - start), self.config.noise_dim, generator=generator)
-                chunks.append(self.generator(z, hard=True).numpy())
+                chunks.append(self.generator(z, hard=True, generator=generator).numpy())
         return self.transformer.inverse_transform(np.concatenate(chunks).astype(np.float64))
 
     # ------------------------------------------------------------ save/load
