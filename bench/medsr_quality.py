@@ -18,8 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ganforge.medsr import GeneratorConfig, MedicalSR, mni152_slices
-from ganforge.medsr.evaluate import evaluate
+from ganforge.medsr import GeneratorConfig, MedicalSR, evaluate, mni152_slices
 
 RESULTS = Path(__file__).parent / "results" / "medsr_quality.json"
 

@@ -168,3 +168,11 @@ def test_load_dicom_series_folder(tmp_path):
     assert image.array.shape == (12, 16, 5)
     assert np.allclose(image.array, volume.transpose(1, 0, 2))
     assert np.allclose(np.abs(np.diag(image.affine))[:3], [0.6, 0.8, 2.5])
+
+
+def test_paired_loader_batches_whole_images():
+    from ganforge.medsr import paired_loader
+
+    batches = list(paired_loader(synthetic_images(5, 32), Degradation("psf", 2), batch_size=2))
+    assert [len(b["hr"]) for b in batches] == [2, 2, 1]
+    assert batches[0]["lr"].shape == (2, 1, 16, 16)

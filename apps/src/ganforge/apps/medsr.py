@@ -18,6 +18,7 @@ from ganforge.medsr import (
     GeneratorConfig,
     MedicalSR,
     crop_to_multiple,
+    evaluate,
     load_image,
     load_model,
     mni152_slices,
@@ -25,7 +26,6 @@ from ganforge.medsr import (
     shepp_logan,
     synthetic_images,
 )
-from ganforge.medsr.evaluate import evaluate
 
 DATASETS = ("mni152", "shepp_logan", "synthetic")
 DEGRADATIONS = ("kspace", "psf", "bicubic")

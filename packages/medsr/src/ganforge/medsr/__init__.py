@@ -17,6 +17,7 @@ from ganforge.medsr.data import (
     mni152_slices,
     mni152_volume,
     paired_dataset,
+    paired_loader,
     scale_intensity,
     shepp_logan,
     synthetic_images,
@@ -37,6 +38,7 @@ from ganforge.medsr.losses import (
     roi_loss,
 )
 from ganforge.medsr.networks import GeneratorConfig, PatchLogits, SRGenerator
+from ganforge.medsr.quality import evaluate, image_metrics
 from ganforge.medsr.safety import (
     DEFAULT_THRESHOLD,
     HallucinationReport,
@@ -59,6 +61,9 @@ __all__ = [
     "PerceptualLoss",
     "SRGenerator",
     "conservative_upsample",
+    "evaluate",
+    "image_metrics",
+    "paired_loader",
     "gradient_difference_loss",
     "gradient_magnitude",
     "hallucination_map",

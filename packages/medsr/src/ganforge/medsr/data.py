@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from monai.data import DataLoader as MonaiDataLoader
 from monai.data import Dataset as MonaiDataset
 from monai.transforms import (
     Compose,
@@ -172,6 +173,23 @@ def paired_dataset(hr: torch.Tensor, degradation: Degradation, seed: int = 0) ->
         {"hr": hr[i], "lr": degradation(hr[i : i + 1], seed=seed + i)[0]} for i in range(len(hr))
     ]
     return MonaiDataset(items)
+
+
+def paired_loader(
+    hr: torch.Tensor,
+    degradation: Degradation,
+    batch_size: int = 8,
+    shuffle: bool = False,
+    seed: int = 0,
+) -> MonaiDataLoader:
+    """A MONAI ``DataLoader`` over :func:`paired_dataset` (whole images, e.g. for validation)."""
+    generator = torch.Generator().manual_seed(seed)
+    return MonaiDataLoader(
+        paired_dataset(hr, degradation, seed),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+    )
 
 
 class PairedPatchSource:
