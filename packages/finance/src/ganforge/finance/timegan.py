@@ -279,12 +279,15 @@ class TimeGAN:
         batch_size: windows per batch (128 in the paper).
         seed: seeds the trainer, the batch order and the noise.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        metadata: what the windows hold (column names, returns or levels...),
+            kept with the model; primitives only.
     """
 
     config: TimeGANConfig
     batch_size: int = 128
     seed: int = 0
     device: str = "auto"
+    metadata: dict[str, Any] = field(default_factory=dict)
     scaler: MinMaxScaler = field(default_factory=MinMaxScaler)
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
@@ -399,6 +402,7 @@ class TimeGAN:
             "networks": {k: v.state_dict() for k, v in self.module.networks.items()},
             "batch_size": self.batch_size,
             "seed": self.seed,
+            "metadata": self.metadata,
         }
         return save_checkpoint(path, state)
 
@@ -413,6 +417,7 @@ class TimeGAN:
             batch_size=state["batch_size"],
             seed=state["seed"],
             device=device,
+            metadata=dict(state.get("metadata", {})),
         )
         model.scaler.load_state_dict(state["scaler"])
         for name, network in model.module.networks.items():

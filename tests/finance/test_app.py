@@ -1,0 +1,203 @@
+"""`ganforge finance train | sample | evaluate` end to end on tiny settings, and bad input."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganforge.apps.cli import main
+from ganforge.finance import TimeGAN
+
+TINY = {"hidden_dim": 4, "num_layers": 1, "batch_size": 16}
+
+
+@pytest.fixture()
+def tiny_config(tmp_path):
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY))
+    return path
+
+
+def _error(capsys, argv):
+    assert main(argv) == 2
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("ganforge: error: ") and "\n" not in message
+    return message
+
+
+def test_returns_model_trains_samples_and_evaluates(tmp_path, tiny_config, capsys):
+    model = tmp_path / "model.pt"
+    argv = [
+        "finance",
+        "train",
+        "--mode",
+        "returns",
+        "--seq-len",
+        "8",
+        "--stride",
+        "16",
+        "--iterations",
+        "2",
+        "--config",
+        str(tiny_config),
+        "--out",
+        str(model),
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    loaded = TimeGAN.load(model)
+    assert loaded.metadata == {"mode": "returns", "columns": ["Adj Close"], "regimes": "none"}
+    assert (loaded.config.seq_len, loaded.config.hidden_dim, loaded.batch_size) == (8, 4, 16)
+    csv = tmp_path / "paths.csv"
+    assert (
+        main(
+            [
+                "finance",
+                "sample",
+                "--model",
+                str(model),
+                "--paths",
+                "3",
+                "--days",
+                "120",
+                "--out",
+                str(csv),
+            ]
+        )
+        == 0
+    )
+    frame = pd.read_csv(csv)
+    assert list(frame.columns) == ["path", "step", "Adj Close"]
+    assert len(frame) == 3 * 120 and frame["step"].max() == 119
+    report = tmp_path / "report.json"
+    assert (
+        main(
+            ["finance", "evaluate", "--synthetic", str(csv), "--no-baselines", "--out", str(report)]
+        )
+        == 0
+    )
+    result = json.loads(report.read_text())
+    assert result["synthetic"]["total"] == 17
+    assert "/17 checks" in capsys.readouterr().out
+
+
+def test_conditional_levels_model_samples_a_regime(tmp_path, tiny_config):
+    model = tmp_path / "model.pt"
+    assert (
+        main(
+            [
+                "finance",
+                "train",
+                "--columns",
+                "Close,Volume",
+                "--seq-len",
+                "6",
+                "--stride",
+                "25",
+                "--regimes",
+                "volatility",
+                "--iterations",
+                "1",
+                "--config",
+                str(tiny_config),
+                "--out",
+                str(model),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert TimeGAN.load(model).config.n_conditions == 2
+    csv = tmp_path / "stressed.csv"
+    assert (
+        main(
+            [
+                "finance",
+                "sample",
+                "--model",
+                str(model),
+                "--paths",
+                "2",
+                "--regime",
+                "stressed",
+                "--out",
+                str(csv),
+            ]
+        )
+        == 0
+    )
+    frame = pd.read_csv(csv)
+    assert list(frame.columns) == ["path", "step", "Close", "Volume"]
+    assert np.all(frame["Close"] > 0)
+
+
+def test_bad_input_gives_one_line_errors(tmp_path, tiny_config, capsys):
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{nope")
+    out = str(tmp_path / "m.pt")
+    assert "not valid JSON" in _error(
+        capsys, ["finance", "train", "--config", str(bad_json), "--out", out]
+    )
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({"hiden_dim": 3}))
+    assert "unknown config keys ['hiden_dim']" in _error(
+        capsys, ["finance", "train", "--config", str(unknown), "--out", out]
+    )
+    unsorted = tmp_path / "unsorted.csv"
+    pd.DataFrame({"date": ["2020-01-03", "2020-01-02"], "px": [1.0, 2.0]}).to_csv(unsorted)
+    assert "not sorted ascending" in _error(
+        capsys, ["finance", "train", "--data", str(unsorted), "--out", out]
+    )
+    short = tmp_path / "short.csv"
+    pd.DataFrame(
+        {"date": pd.date_range("2020-01-01", periods=10), "px": np.arange(1.0, 11)}
+    ).to_csv(short, index=False)
+    assert "10 rows is too few for windows of 24" in _error(
+        capsys, ["finance", "train", "--data", str(short), "--out", out]
+    )
+    assert "--iterations must be at least 1" in _error(
+        capsys, ["finance", "train", "--iterations", "0", "--out", out]
+    )
+    flat = tmp_path / "flat.csv"
+    pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}).to_csv(flat, index=False)
+    assert "lacks columns ['path', 'step']" in _error(
+        capsys, ["finance", "evaluate", "--synthetic", str(flat), "--out", out]
+    )
+    assert "no such file" in _error(
+        capsys, ["finance", "evaluate", "--synthetic", str(tmp_path / "none.csv"), "--out", out]
+    )
+
+
+def test_sample_refuses_mismatched_options(tmp_path, tiny_config, capsys):
+    model = tmp_path / "model.pt"
+    assert (
+        main(
+            [
+                "finance",
+                "train",
+                "--seq-len",
+                "6",
+                "--stride",
+                "50",
+                "--iterations",
+                "1",
+                "--config",
+                str(tiny_config),
+                "--out",
+                str(model),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    out = str(tmp_path / "s.csv")
+    assert "trained without --regimes" in _error(
+        capsys, ["finance", "sample", "--model", str(model), "--regime", "calm", "--out", out]
+    )
+    assert "only makes sense for a returns model" in _error(
+        capsys, ["finance", "sample", "--model", str(model), "--days", "30", "--out", out]
+    )
+    assert "--paths must be at least 1" in _error(
+        capsys, ["finance", "sample", "--model", str(model), "--paths", "0", "--out", out]
+    )
