@@ -57,7 +57,15 @@ def test_adversarial_step_logs_every_loss_term_and_updates_both_networks():
     before = {k: [p.detach().clone() for p in n.parameters()] for k, n in (("G", g), ("D", d))}
     trainer = Trainer(MedSRModule(g, d, stage="adversarial"), _config(2)).fit(_source())
     record = trainer.history[-1]
-    for key in ("D/loss", "G/l1", "G/gradient", "G/perceptual", "G/adversarial", "G/loss"):
+    for key in (
+        "D/loss",
+        "D/adversarial",
+        "G/l1",
+        "G/gradient",
+        "G/perceptual",
+        "G/adversarial",
+        "G/loss",
+    ):
         assert key in record and torch.isfinite(torch.tensor(record[key]))
     expected = record["G/l1"] + 0.1 * record["G/perceptual"] + 0.001 * record["G/adversarial"]
     expected += record["G/gradient"]
@@ -111,3 +119,16 @@ def test_model_file_round_trip_and_errors(tmp_path):
         load_model(tmp_path / "other.pt")
     with pytest.raises(ValueError, match="no such model file"):
         load_model(tmp_path / "missing.pt")
+
+
+def test_r1_penalty_from_the_core_is_added_to_the_discriminator_loss():
+    torch.manual_seed(0)
+    g, d = SRGenerator(TINY), PatchLogits(2, channels=4)
+    batch = _source().next_batch()
+    plain = MedSRModule(g, d, stage="adversarial").d_step(batch, None)
+    with_r1 = MedSRModule(g, d, stage="adversarial", r1_weight=10.0).d_step(batch, None)
+    assert "r1" not in plain and float(with_r1["r1"]) > 0
+    assert torch.isclose(with_r1["loss"], with_r1["adversarial"] + with_r1["r1"])
+    assert torch.isclose(plain["adversarial"], with_r1["adversarial"])
+    with pytest.raises(ValueError, match="r1_weight"):
+        MedSRModule(g, d, r1_weight=-1)

@@ -25,6 +25,7 @@ import torch
 
 from ganforge.core.checkpoint import load_checkpoint, save_checkpoint
 from ganforge.core.losses import get_loss
+from ganforge.core.regularizers import r1_penalty
 from ganforge.core.training import GANModule, Phase, Step, StepContext, Trainer, TrainerConfig
 from ganforge.medsr.data import PairedPatchSource
 from ganforge.medsr.degradation import Degradation
@@ -56,6 +57,7 @@ class MedSRModule(GANModule):
         perceptual: perceptual loss module; default: the offline random-feature fallback.
         g_lr, d_lr: Adam learning rates.
         pretrain_iterations: length of the pretraining phase when ``stage="both"``.
+        r1_weight: weight of the core's R1 gradient penalty on real HR patches (0: off).
     """
 
     def __init__(
@@ -70,8 +72,12 @@ class MedSRModule(GANModule):
         g_lr: float = 2e-4,
         d_lr: float = 1e-4,
         pretrain_iterations: int = 1000,
+        r1_weight: float = 0.0,
     ) -> None:
         super().__init__()
+        if r1_weight < 0:
+            raise ValueError(f"r1_weight must be >= 0, got {r1_weight!r}")
+        self.r1_weight = r1_weight
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
         if stage != "pretrain" and discriminator is None:
@@ -122,8 +128,17 @@ class MedSRModule(GANModule):
         with torch.no_grad():
             fake = self.networks["G"](lr)
         d = self.networks["D"]
-        loss = self.adversarial.discriminator(d(hr), d(fake))
-        return {"loss": loss, "d_loss": loss.detach()}
+        if self.r1_weight > 0:
+            hr = hr.detach().requires_grad_(True)
+        real_logits = d(hr)
+        adversarial = self.adversarial.discriminator(real_logits, d(fake))
+        out = {"adversarial": adversarial.detach()}
+        loss = adversarial
+        if self.r1_weight > 0:
+            penalty = r1_penalty(real_logits, hr, self.r1_weight)
+            loss = loss + penalty
+            out["r1"] = penalty.detach()
+        return {"loss": loss, **out}
 
     def g_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
         """Generator step: pixel terms + perceptual + adversarial."""
@@ -198,6 +213,7 @@ class MedicalSR:
         weights: loss weights.
         adversarial_loss: core loss name.
         vgg_weights: local VGG19 weights for the perceptual term; ``None``: offline fallback.
+        r1_weight: R1 penalty weight of the discriminator (0: off).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         seed: seeds data, noise and initialisation.
     """
@@ -212,9 +228,11 @@ class MedicalSR:
         weights: LossWeights | None = None,
         adversarial_loss: str = "relativistic_average",
         vgg_weights: str | Path | None = None,
+        r1_weight: float = 0.0,
         device: str = "auto",
         seed: int = 0,
     ) -> None:
+        self.r1_weight = r1_weight
         if isinstance(degradation, str):
             degradation = Degradation(degradation, scale, spatial_dims, noise_std)
         if (degradation.scale, degradation.spatial_dims) != (scale, spatial_dims):
@@ -271,6 +289,7 @@ class MedicalSR:
                 perceptual=perceptual,
                 g_lr=g_lr if stage == "pretrain" else g_lr / 2,
                 d_lr=d_lr,
+                r1_weight=self.r1_weight,
             )
             config = TrainerConfig(
                 iterations=iterations,
