@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -292,7 +291,6 @@ def demo(out_dir: Path) -> ReportSection:
     """A short x2 k-space run on the MNI152 train slabs, evaluated on the test slab."""
     import matplotlib.pyplot as plt
 
-    start = time.perf_counter()
     torch.manual_seed(0)
     model = MedicalSR(
         scale=2,
@@ -341,7 +339,6 @@ def demo(out_dir: Path) -> ReportSection:
         for method, values in metrics.items()
         for key, value in values.items()
     }
-    flat["seconds"] = round(time.perf_counter() - start, 1)
     return ReportSection(
         title="medsr: MRI super-resolution x2 (MNI152, k-space truncation)",
         metrics=flat,
