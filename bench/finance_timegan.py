@@ -21,7 +21,7 @@ import torch
 
 from ganforge.core.training import StepContext
 from ganforge.finance import MinMaxScaler, TimeGAN, TimeGANConfig, load_prices, sliding_windows
-from ganforge.finance.evaluate import timegan_scores, write_json
+from ganforge.finance.evaluation import timegan_scores, write_json
 
 RESULT = Path(__file__).parent / "results" / "finance_timegan.json"
 PAPER_STOCKS = {"discriminative_score": [0.102, 0.021], "predictive_score": [0.038, 0.001]}

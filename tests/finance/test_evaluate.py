@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ganforge.finance import evaluate as ev
+from ganforge.finance import evaluation as ev
 from ganforge.finance.baselines import GarchT, bootstrap_returns
 from ganforge.finance.testing import StylizedFactsError, assert_stylized_facts, sp500_log_returns
 

@@ -15,7 +15,7 @@ from ganforge.finance.data import (
     vix_regimes,
     volatility_regimes,
 )
-from ganforge.finance.evaluate import (
+from ganforge.finance.evaluation import (
     baseline_paths,
     discriminative_score,
     embedding_figure,
