@@ -224,5 +224,19 @@ def test_bad_input_is_refused_clearly():
         conditional.fit(_windows(), labels=np.full(32, 2), progress=False)
     with pytest.raises(ValueError, match="unknown regime 'panic'"):
         conditional.sample(2, condition="panic")
-    with pytest.raises(ValueError, match="n_conditions must be 0 or >= 2"):
-        TimeGANConfig(n_conditions=1)
+    with pytest.raises(ValueError, match="n_conditions must be >= 0"):
+        TimeGANConfig(n_conditions=-1)
+
+
+def test_conditioning_on_a_series_reaches_the_output():
+    model = TimeGAN(_tiny(n_conditions=1), batch_size=8, device="cpu")
+    series = np.random.default_rng(0).random((32, 6, 1))
+    model.fit(_windows(), series, progress=False)
+    low = model.sample(4, condition=np.zeros((6, 1)), seed=0)
+    high = model.sample(4, condition=np.ones((6, 1)), seed=0)
+    assert low.shape == high.shape == (4, 6, 2)
+    assert not np.allclose(low, high)
+    with pytest.raises(ValueError, match=r"conditioning series must have shape \(32, 6, 1\)"):
+        model.fit(_windows(), series[:, :5], progress=False)
+    with pytest.raises(ValueError, match="regime labels need n_conditions >= 2"):
+        model.sample(2, condition="calm")

@@ -66,7 +66,8 @@ class TimeGANConfig:
         supervise_iterations: iterations of the supervised phase.
         joint_iterations: iterations of the joint phase.
         d_threshold: the discriminator is updated only while its loss exceeds this (0.15).
-        n_conditions: number of regime labels for conditional generation (0: none).
+        n_conditions: condition channels: the number of regime labels (one-hot), or of
+            conditioning series given per step; 0 for an unconditional model.
     """
 
     seq_len: int = 24
@@ -89,8 +90,8 @@ class TimeGANConfig:
             )
         if min(self.embed_iterations, self.supervise_iterations, self.joint_iterations) < 0:
             raise ValueError("phase iterations must be >= 0")
-        if self.n_conditions < 0 or self.n_conditions == 1:
-            raise ValueError(f"n_conditions must be 0 or >= 2, got {self.n_conditions}")
+        if self.n_conditions < 0:
+            raise ValueError(f"n_conditions must be >= 0, got {self.n_conditions}")
 
     @property
     def total_iterations(self) -> int:
@@ -312,8 +313,10 @@ class TimeGAN:
 
         Args:
             windows: training windows (see :func:`~ganforge.finance.data.sliding_windows`).
-            labels: one regime label per window (ints in ``0..n_conditions-1``),
-                required when ``config.n_conditions > 0``.
+            labels: the condition of each window, required when
+                ``config.n_conditions > 0``: regime labels (``n`` ints in
+                ``0..n_conditions-1``) or conditioning series
+                ``(n, seq_len, n_conditions)`` (used as given: scale them to about [0, 1]).
             run_dir: folder for logs and checkpoints.
             checkpoint_every: iterations between checkpoints (needs ``run_dir``).
             resume_from: a trainer checkpoint to continue from (same data and settings).
@@ -325,7 +328,7 @@ class TimeGAN:
         scaled = torch.as_tensor(self.scaler.fit_transform(array), dtype=torch.float32)
         data: tuple[torch.Tensor, ...] = (scaled,)
         if self.config.n_conditions:
-            data = (scaled, self._label_condition(labels, len(array)))
+            data = (scaled, self._condition(labels, len(array)))
         elif labels is not None:
             raise ValueError("labels given, but config.n_conditions is 0; set n_conditions")
         trainer_config = TrainerConfig(
@@ -354,8 +357,9 @@ class TimeGAN:
 
         Args:
             n: number of windows.
-            condition: a regime (``"calm"``, ``"stressed"`` or an int) when the model
-                is conditional; ``None`` otherwise.
+            condition: for a conditional model, a regime (``"calm"``, ``"stressed"``
+                or an int) or a conditioning series ``(seq_len, n_conditions)`` or
+                ``(n, seq_len, n_conditions)``; ``None`` otherwise.
             seed: seed of the noise (default: the model's seed).
         """
         if n < 1:
@@ -364,10 +368,15 @@ class TimeGAN:
         if self.config.n_conditions:
             if condition is None:
                 raise ValueError("this model is conditional: pass condition='calm' or 'stressed'")
-            index = regime_index(condition)
-            if not 0 <= index < self.config.n_conditions:
-                raise ValueError(f"condition must lie in 0..{self.config.n_conditions - 1}")
-            tensor_condition = self._label_condition(np.full(n, index), n)
+            if isinstance(condition, np.ndarray):
+                series = (
+                    condition
+                    if condition.ndim == 3
+                    else np.broadcast_to(condition, (n, *np.shape(condition)))
+                )
+                tensor_condition = self._condition(series, n)
+            else:
+                tensor_condition = self._condition(np.full(n, regime_index(condition)), n)
         elif condition is not None:
             raise ValueError("this model is not conditional; leave condition=None")
         generator = torch.Generator().manual_seed(self.seed if seed is None else seed)
@@ -378,7 +387,7 @@ class TimeGAN:
         self,
         n_days: int,
         n_paths: int = 1,
-        condition: int | str | None = None,
+        condition: int | str | np.ndarray | None = None,
         seed: int | None = None,
     ) -> np.ndarray:
         """``(n_paths, n_days, feature_dim)`` by joining consecutive sampled windows.
@@ -439,7 +448,19 @@ class TimeGAN:
             raise ValueError("windows hold NaN or infinite values")
         return array
 
-    def _label_condition(self, labels: Any, n: int) -> torch.Tensor:
+    def _condition(self, labels: Any, n: int) -> torch.Tensor:
+        channels = self.config.n_conditions
+        if isinstance(labels, np.ndarray) and labels.ndim == 3:
+            if labels.shape != (n, self.config.seq_len, channels):
+                raise ValueError(
+                    f"conditioning series must have shape ({n}, {self.config.seq_len}, "
+                    f"{channels}), got {labels.shape}"
+                )
+            if not np.all(np.isfinite(labels)):
+                raise ValueError("conditioning series hold NaN or infinite values")
+            return torch.tensor(np.array(labels, dtype=np.float32))
+        if channels < 2:
+            raise ValueError("regime labels need n_conditions >= 2 (one channel per regime)")
         if labels is None:
             raise ValueError(
                 f"this model is conditional: pass one label per window "
