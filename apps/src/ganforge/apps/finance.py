@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganforge.apps.common import read_json_object, write_csv
 from ganforge.apps.errors import UsageError
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.finance import (
@@ -162,22 +160,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
 
 # ----------------------------------------------------------------- handlers
 def _read_config(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        value = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"no such config file: {path}") from None
-    except json.JSONDecodeError as error:
-        raise UsageError(
-            f"config {path} is not valid JSON: {error.msg} (line {error.lineno})"
-        ) from None
-    if not isinstance(value, dict):
-        raise UsageError(f"config {path} must hold a JSON object")
-    unknown = sorted(set(value) - set(CONFIG_KEYS))
-    if unknown:
-        raise UsageError(f"unknown config keys {unknown}: use {', '.join(CONFIG_KEYS)}")
-    return value
+    return read_json_object(path, "config", CONFIG_KEYS)
 
 
 def _training_windows(arguments: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray]:
@@ -246,19 +229,6 @@ def run_train(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV atomically (temp file + rename): never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            frame.to_csv(stream, index=False)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def paths_frame(paths: np.ndarray, columns: list[str]) -> pd.DataFrame:
     """``(n_paths, T, F)`` as a long table with columns path, step, then the features."""
     n, steps, features = paths.shape
@@ -284,7 +254,7 @@ def run_sample(arguments: argparse.Namespace) -> int:
     else:
         paths = model.sample(arguments.paths, arguments.regime, arguments.seed)
     columns = metadata.get("columns") or [f"x{i}" for i in range(paths.shape[-1])]
-    _write_csv(paths_frame(paths, columns), arguments.out)
+    write_csv(paths_frame(paths, columns), arguments.out)
     print(f"wrote {arguments.paths} paths of {paths.shape[1]} steps to {arguments.out}")
     return 0
 
@@ -352,7 +322,7 @@ def demo(out_dir: Path) -> ReportSection:
     model.fit(sliding_windows(real, 32, stride=4), progress=False, log_every=10)
     model.save(out_dir / "timegan.pt")
     synthetic = model.sample_days(256, n_paths=50, seed=1)  # 8 joined windows per path
-    _write_csv(paths_frame(synthetic, ["Adj Close"]), out_dir / "synthetic_returns.csv")
+    write_csv(paths_frame(synthetic, ["Adj Close"]), out_dir / "synthetic_returns.csv")
     paths = synthetic[..., 0]
     baselines = baseline_paths(real, n_paths=5)
     report = {"timegan": facts_summary(real, paths)}
