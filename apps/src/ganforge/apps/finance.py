@@ -32,7 +32,10 @@ from ganforge.finance import (
     write_json,
 )
 
-CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(TimeGANConfig)) + (
+DERIVED_KEYS = ("feature_dim", "n_conditions")  # set from the data and --regimes
+CONFIG_KEYS = tuple(
+    f.name for f in dataclasses.fields(TimeGANConfig) if f.name not in DERIVED_KEYS
+) + (
     "batch_size",
     "seed",
     "device",
