@@ -27,7 +27,7 @@ def fit_small(schema=None, **options) -> DPTabularGAN:
 
 
 def test_reported_epsilon_equals_opacus_rdp_for_the_same_steps_sigma_and_q():
-    synth = fit_small(epsilon=3.0)
+    synth = fit_small(epsilon=3.0, statistics_share=0.2)
     p = synth.privacy
     assert p.sample_rate == pytest.approx(50 / 300) and p.steps == math.ceil(2 * 300 / 50)
     accountant = RDPAccountant()
@@ -41,9 +41,11 @@ def test_reported_epsilon_equals_opacus_rdp_for_the_same_steps_sigma_and_q():
     )
     eps, _ = rdp_analysis.get_privacy_spent(orders=orders, rdp=rdp, delta=p.delta_training)
     assert p.epsilon_training == pytest.approx(eps, rel=1e-9)
-    # everything is covered: statistics (numeric column a, categories of b) + training
+    # everything is covered: statistics (numeric column a, categories of b, frequencies
+    # of boolean c for the conditional vector: 0.2 each) + training
     assert p.epsilon == pytest.approx(p.epsilon_statistics + p.epsilon_training)
-    assert p.epsilon_statistics == pytest.approx(0.3) and p.delta_statistics > 0
+    assert p.epsilon_statistics == pytest.approx(0.6) and p.delta_statistics > 0
+    assert p.epsilon_frequencies == pytest.approx(0.2)
     assert p.epsilon <= 3.0 and p.epsilon > 2.9  # calibrated to use (almost) all of it
     assert p.delta == pytest.approx(default_delta(300)) and p.delta < 1 / 300
 

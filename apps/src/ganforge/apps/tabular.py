@@ -38,6 +38,9 @@ OPTION_KEYS = (
     "hidden",
     "d_hidden",
     "generator_steps",
+    "conditional",
+    "g_lr",
+    "marginal_weight",
     "seed",
     "device",
 )

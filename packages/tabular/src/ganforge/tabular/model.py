@@ -32,6 +32,7 @@ from opacus.optimizers import DPOptimizer
 from ganforge.core.losses import get_loss
 from ganforge.core.regularizers import weight_clip
 from ganforge.core.training import GANModule, Phase, Step, StepContext
+from ganforge.tabular.conditional import ConditionalSampler
 from ganforge.tabular.networks import Discriminator, Generator
 from ganforge.tabular.privacy import rdp_epsilon
 from ganforge.tabular.transformer import Span
@@ -101,6 +102,15 @@ class TabularGAN(GANModule):
             the DP noise (whose norm grows with the parameter count) low.
         generator_steps: generator updates per discriminator update; they read
             no real rows, so they cost no privacy.
+        conditional: CTGAN's conditional vector (``None``: unconditional). The
+            generator gets a condition with its noise and a cross-entropy loss
+            for producing its category; the discriminator sees rows with their
+            conditions (real rows: their own category in a random column).
+        g_lr: learning rate of the generator (default ``lr``); its steps are free of
+            privacy cost, so it may move faster than the noisy discriminator.
+        dropout: dropout of the discriminator.
+        marginal_weight: weight of the generator's loss pulling each categorical
+            marginal to the conditional vector's frequencies (needs ``conditional``).
     """
 
     def __init__(
@@ -115,23 +125,31 @@ class TabularGAN(GANModule):
         clip_value: float = 0.05,
         d_hidden: Sequence[int] | None = None,
         generator_steps: int = 1,
+        conditional: ConditionalSampler | None = None,
+        g_lr: float | None = None,
+        dropout: float = 0.2,
+        marginal_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
         self.batch_size, self.noise_dim, self.loss, self.lr = batch_size, noise_dim, loss, lr
         self.dp, self.clip_value, self.generator_steps = dp, clip_value, generator_steps
-        width = sum(s.width for s in spans)
-        discriminator = Discriminator(width, hidden if d_hidden is None else d_hidden)
+        self.conditional, self.g_lr = conditional, lr if g_lr is None else g_lr
+        self.marginal_weight = marginal_weight
+        cond_dim = 0 if conditional is None else conditional.width
+        width = sum(s.width for s in spans) + cond_dim
+        discriminator = Discriminator(width, hidden if d_hidden is None else d_hidden, dropout)
         if dp is not None:
             discriminator = GradSampleModule(discriminator, loss_reduction="sum")
-        self.networks = {"G": Generator(noise_dim, spans, hidden), "D": discriminator}
+        generator = Generator(noise_dim, spans, hidden, cond_dim=cond_dim)
+        self.networks = {"G": generator, "D": discriminator}
         self.accountant = RDPAccountant() if dp is not None else None
         self.max_steps = None if dp is None else max_steps_within_budget(dp)
 
     # ------------------------------------------------------------ optimizers
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        g_opt = torch.optim.Adam(self.networks["G"].parameters(), self.lr, betas=(0.5, 0.9))
+        g_opt = torch.optim.Adam(self.networks["G"].parameters(), self.g_lr, betas=(0.5, 0.9))
         d_opt = torch.optim.Adam(self.networks["D"].parameters(), self.lr, betas=(0.5, 0.9))
         if self.dp is not None:
             d_opt = DPOptimizer(
@@ -163,7 +181,10 @@ class TabularGAN(GANModule):
         """One discriminator update on a (Poisson) batch of real rows and detached fakes."""
         self._discriminator_trainable(True)
         with torch.no_grad():
-            fake = self.networks["G"](ctx.randn(self.batch_size, self.noise_dim))
+            fake, fake_cond, _ = self._generate(ctx)
+        if self.conditional is not None:
+            real_cond = self.conditional.from_rows(real, ctx.generator())
+            real, fake = torch.cat([real, real_cond], 1), torch.cat([fake, fake_cond], 1)
         scores = self.networks["D"](torch.cat([real, fake]))
         real_scores, fake_scores = scores[: len(real)], scores[len(real) :]
         if self.dp is not None:
@@ -180,8 +201,25 @@ class TabularGAN(GANModule):
     def g_step(self, _: None, ctx: StepContext) -> dict[str, Any]:
         """One generator update through a frozen discriminator (never sees real rows)."""
         self._discriminator_trainable(False)
-        fake = self.networks["G"](ctx.randn(self.batch_size, self.noise_dim))
-        return {"loss": get_loss(self.loss).generator(self.networks["D"](fake))}
+        fake, cond, cond_loss = self._generate(ctx)
+        if cond is not None:
+            fake = torch.cat([fake, cond], 1)
+        adversarial = get_loss(self.loss).generator(self.networks["D"](fake))
+        return {"loss": adversarial + cond_loss, "adversarial": adversarial, "cond": cond_loss}
+
+    def _generate(self, ctx: StepContext) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Fakes, their conditions (or ``None``) and the generator's conditional loss."""
+        generator = self.networks["G"]
+        z = ctx.randn(self.batch_size, self.noise_dim)
+        if self.conditional is None:
+            return generator(z), None, z.new_zeros(())
+        cond, position = self.conditional.sample(self.batch_size, ctx.generator())
+        cond = cond.to(z.device)
+        logits = generator.logits(z, cond)
+        cond_loss = self.conditional.cross_entropy(logits, position)
+        if self.marginal_weight:
+            cond_loss = cond_loss + self.marginal_weight * self.conditional.marginal_loss(logits)
+        return generator.activate(logits), cond, cond_loss
 
     def _discriminator_trainable(self, trainable: bool) -> None:
         discriminator = self.networks["D"]

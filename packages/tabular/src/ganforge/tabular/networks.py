@@ -36,6 +36,7 @@ class Generator(nn.Module):
         spans: the data transformer's output layout.
         hidden: widths of the residual layers.
         tau: Gumbel-softmax temperature used while training.
+        cond_dim: size of the conditional vector given with the noise (0: none).
     """
 
     def __init__(
@@ -44,23 +45,38 @@ class Generator(nn.Module):
         spans: Sequence[Span],
         hidden: Sequence[int] = (128, 128),
         tau: float = 0.2,
+        cond_dim: int = 0,
     ) -> None:
         super().__init__()
-        self.noise_dim, self.spans, self.tau = noise_dim, list(spans), tau
-        layers, width = [], noise_dim
+        self.noise_dim, self.spans, self.tau, self.cond_dim = noise_dim, list(spans), tau, cond_dim
+        layers, width = [], noise_dim + cond_dim
         for size in hidden:
             layers.append(Residual(width, size))
             width += size
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(width, sum(s.width for s in self.spans))
 
+    def logits(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """The pre-activation outputs (logits of the one-hot spans)."""
+        return self.head(self.body(z if cond is None else torch.cat([z, cond], dim=1)))
+
     def forward(
-        self, z: torch.Tensor, hard: bool = False, generator: torch.Generator | None = None
+        self,
+        z: torch.Tensor,
+        cond: torch.Tensor | None = None,
+        hard: bool = False,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Encoded rows; ``hard=True`` gives exact one-hots *sampled* from each softmax
         (the Gumbel-max trick, noise from ``generator``): the argmax of the logits
         alone would drop every minority category."""
-        raw, outputs, start = self.head(self.body(z)), [], 0
+        return self.activate(self.logits(z, cond), hard, generator)
+
+    def activate(
+        self, raw: torch.Tensor, hard: bool = False, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """``tanh`` on scalar spans, Gumbel-softmax (or sampled one-hots) on the others."""
+        outputs, start = [], 0
         for span in self.spans:
             block = raw[:, start : start + span.width]
             if span.activation == "tanh":

@@ -5,9 +5,10 @@ table sampled from it) is ``(epsilon, delta)``-differentially private at the
 record level, for add/remove-one-row neighbouring tables. It composes (basic
 sequential composition) two parts:
 
-- the transformer's statistics: ``epsilon_statistics`` through Laplace
-  histograms and ``delta_statistics`` through stability histograms for
-  categories (zero where a public schema gives them);
+- the statistics: ``epsilon_statistics`` through Laplace histograms (the
+  transformer's bounds and modes, and the category frequencies of the
+  conditional vector) and ``delta_statistics`` through stability histograms
+  for categories (zero where a public schema gives them);
 - the discriminator's DP-SGD: Poisson sampling with rate ``q``, per-row
   gradient clipping to ``max_grad_norm`` and Gaussian noise of standard
   deviation ``noise_multiplier * max_grad_norm`` on every update that touches
@@ -88,6 +89,8 @@ class PrivacyReport:
 
     ``epsilon`` / ``delta`` cover everything (statistics + training).
     ``epsilon=None`` means no privacy at all (trained without DP).
+    ``epsilon_statistics`` includes ``epsilon_frequencies``, the Laplace
+    histogram of the category frequencies of the conditional vector.
     """
 
     epsilon: float | None
@@ -102,6 +105,7 @@ class PrivacyReport:
     steps: int
     accountant: str
     neighbouring: str = "add/remove one row (record-level)"
+    epsilon_frequencies: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

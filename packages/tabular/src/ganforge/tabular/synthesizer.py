@@ -14,6 +14,7 @@ import torch
 
 from ganforge.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ganforge.core.training import Trainer, TrainerConfig
+from ganforge.tabular.conditional import ConditionalSampler
 from ganforge.tabular.data import PoissonBatches
 from ganforge.tabular.model import DPConfig, TabularGAN
 from ganforge.tabular.networks import Generator
@@ -27,6 +28,7 @@ from ganforge.tabular.schema import ColumnSpec, Schema, complete_schema, validat
 from ganforge.tabular.transformer import DataTransformer, needs_delta, needs_statistics
 
 FORMAT = "ganforge-tabular-v1"
+CONDITIONAL_KINDS = ("categorical", "boolean")
 
 
 @dataclass
@@ -46,6 +48,9 @@ class SynthConfig:
     hidden: tuple[int, ...] = (128, 128)
     d_hidden: tuple[int, ...] | None = None
     generator_steps: int = 1
+    conditional: bool = True
+    g_lr: float | None = None
+    marginal_weight: float = 0.0
     seed: int = 0
     device: str = "cpu"
 
@@ -70,12 +75,20 @@ class DPTabularGAN:
         max_grad_norm: per-row gradient clipping norm ``C``.
         noise_multiplier: fix ``sigma`` instead; training then runs until the
             accountant says one more step would exceed the budget (or the epochs end).
-        statistics_share: share of epsilon spent on the transformer's statistics
-            when a column needs them (none is spent when the schema gives all).
+        statistics_share: share of epsilon spent on statistics when some are
+            needed: the transformer's (bounds, modes, categories) for columns the
+            schema does not give, and the category frequencies of the conditional
+            vector; split evenly per column (none is spent when nothing is needed).
         loss: ``"non_saturating"`` or ``"wasserstein"`` (weight clipping).
         lr, noise_dim, hidden: optimisation and network sizes.
         d_hidden: discriminator widths (default ``hidden``); smaller means less DP noise.
         generator_steps: generator updates per discriminator update (free of privacy cost).
+        conditional: CTGAN's conditional vector over the categorical columns
+            (generator cross-entropy loss; under DP its category frequencies are
+            a Laplace histogram paid from the statistics share).
+        g_lr: generator learning rate (default ``lr``; free of privacy cost).
+        marginal_weight: weight of a generator loss pulling every categorical
+            marginal to the conditional vector's frequencies (free of privacy cost).
         seed: seeds the DP noise of the statistics, the batches and the networks.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         schema: public column specs (``{name: ColumnSpec}``); what it states costs no budget.
@@ -99,6 +112,7 @@ class DPTabularGAN:
             raise ValueError(f"batch_size must be >= 2, got {self.config.batch_size}")
         self.transformer: DataTransformer | None = None
         self.generator: Generator | None = None
+        self.conditional: ConditionalSampler | None = None
         self.privacy: PrivacyReport | None = None
         self.history: list[dict[str, Any]] = []
 
@@ -117,8 +131,10 @@ class DPTabularGAN:
         steps = max(1, math.ceil(cfg.epochs * n / cfg.batch_size))
         if cfg.epsilon is None:
             transformer = DataTransformer.fit(df, specs, seed=cfg.seed)
-            module = self._module(transformer, None)
-            self._train(module, torch.from_numpy(transformer.transform(df)), steps, progress)
+            encoded = transformer.transform(df)
+            conditional = self._conditional(transformer, encoded, None)
+            module = self._module(transformer, None, conditional)
+            self._train(module, torch.from_numpy(encoded), steps, progress)
             self.privacy = PrivacyReport(
                 None, None, 0.0, 0.0, None, None, None, None, None, steps, "none"
             )
@@ -132,20 +148,29 @@ class DPTabularGAN:
         cfg = self.config
         delta = cfg.delta if cfg.delta is not None else default_delta(n)
         needing = [s for s in specs.values() if needs_statistics(s)]
+        # categorical columns whose frequencies need a histogram of their own (the
+        # transformer's DP counts serve the others)
+        conditioned = [
+            s for s in specs.values() if s.kind in CONDITIONAL_KINDS and not needs_statistics(s)
+        ]
+        conditioned = conditioned if cfg.conditional else []
         split = split_budget(
             cfg.epsilon,
             delta,
             cfg.statistics_share,
-            bool(needing),
+            bool(needing or conditioned),
             any(needs_delta(s) for s in needing),
         )
+        per_column = split.epsilon_statistics / max(1, len(needing) + len(conditioned))
         transformer = DataTransformer.fit(
             df,
             specs,
-            epsilon=split.epsilon_statistics,
+            epsilon=per_column * len(needing),
             delta=split.delta_statistics or None,
             seed=cfg.seed,
         )
+        rows = transformer.transform(df)
+        conditional = self._conditional(transformer, rows, per_column * len(conditioned))
         sample_rate = cfg.batch_size / n
         sigma = cfg.noise_multiplier or calibrate_noise(
             split.epsilon_training, split.delta_training, sample_rate, steps
@@ -158,14 +183,16 @@ class DPTabularGAN:
             split.epsilon_training,
             split.delta_training,
         )
-        module = self._module(transformer, dp)
-        rows = torch.from_numpy(transformer.transform(df))
-        self._train(module, PoissonBatches(rows, sample_rate, cfg.seed), steps, progress)
+        module = self._module(transformer, dp, conditional)
+        batches = PoissonBatches(torch.from_numpy(rows), sample_rate, cfg.seed)
+        self._train(module, batches, steps, progress)
         eps_train = module.epsilon_spent()
+        eps_frequencies = 0.0 if conditional is None else conditional.epsilon
+        eps_statistics = transformer.epsilon_spent + eps_frequencies
         self.privacy = PrivacyReport(
-            epsilon=transformer.epsilon_spent + eps_train,
+            epsilon=eps_statistics + eps_train,
             delta=split.delta_statistics + split.delta_training,
-            epsilon_statistics=transformer.epsilon_spent,
+            epsilon_statistics=eps_statistics,
             delta_statistics=split.delta_statistics,
             epsilon_training=eps_train,
             delta_training=split.delta_training,
@@ -174,11 +201,28 @@ class DPTabularGAN:
             sample_rate=sample_rate,
             steps=sum(h[2] for h in module.privacy_history),
             accountant="rdp",
+            epsilon_frequencies=eps_frequencies,
         )
 
-    def _module(self, transformer: DataTransformer, dp: DPConfig | None) -> TabularGAN:
+    def _conditional(
+        self, transformer: DataTransformer, rows: np.ndarray, epsilon: float | None
+    ) -> ConditionalSampler | None:
+        """The conditional vector's frequencies: exact (``epsilon=None``) or epsilon-DP."""
+        layout = transformer.categorical_layout()
+        if not self.config.conditional or not layout:
+            return None
+        rng = np.random.default_rng([self.config.seed, 1])
+        released = transformer.private_counts()
+        return ConditionalSampler.fit(rows, layout, epsilon, rng, released)
+
+    def _module(
+        self,
+        transformer: DataTransformer,
+        dp: DPConfig | None,
+        conditional: ConditionalSampler | None,
+    ) -> TabularGAN:
         cfg = self.config
-        self.transformer = transformer
+        self.transformer, self.conditional = transformer, conditional
         return TabularGAN(
             transformer.spans,
             cfg.batch_size,
@@ -189,6 +233,9 @@ class DPTabularGAN:
             dp,
             d_hidden=cfg.d_hidden,
             generator_steps=cfg.generator_steps,
+            conditional=conditional,
+            g_lr=cfg.g_lr,
+            marginal_weight=cfg.marginal_weight,
         )
 
     def _train(self, module: TabularGAN, data: Any, steps: int, progress: bool) -> None:
@@ -217,8 +264,12 @@ class DPTabularGAN:
         chunks = []
         with torch.no_grad():
             for start in range(0, n, 4096):
-                z = torch.randn(min(4096, n - start), self.config.noise_dim, generator=generator)
-                chunks.append(self.generator(z, hard=True, generator=generator).numpy())
+                size = min(4096, n - start)
+                z = torch.randn(size, self.config.noise_dim, generator=generator)
+                cond = None
+                if self.conditional is not None:
+                    cond = self.conditional.sample(size, generator)[0]
+                chunks.append(self.generator(z, cond, hard=True, generator=generator).numpy())
         return self.transformer.inverse_transform(np.concatenate(chunks).astype(np.float64))
 
     # ------------------------------------------------------------ save/load
@@ -235,6 +286,9 @@ class DPTabularGAN:
             "transformer": json.dumps(self.transformer.to_dict()),
             "privacy": json.dumps(self.privacy.to_dict()),
             "generator": self.generator.state_dict(),
+            "conditional": json.dumps(
+                None if self.conditional is None else self.conditional.to_dict()
+            ),
         }
         return save_checkpoint(path, state)
 
@@ -250,7 +304,13 @@ class DPTabularGAN:
         synth = cls(config.pop("epsilon"), config.pop("delta"), **config)
         synth.transformer = DataTransformer.from_dict(json.loads(state["transformer"]))
         synth.privacy = PrivacyReport(**json.loads(state["privacy"]))
-        synth.generator = Generator(config["noise_dim"], synth.transformer.spans, config["hidden"])
+        conditional = json.loads(state.get("conditional", "null"))
+        if conditional is not None:
+            synth.conditional = ConditionalSampler.from_dict(conditional)
+        cond_dim = 0 if synth.conditional is None else synth.conditional.width
+        synth.generator = Generator(
+            config["noise_dim"], synth.transformer.spans, config["hidden"], cond_dim=cond_dim
+        )
         synth.generator.load_state_dict(state["generator"])
         synth.generator.eval()
         return synth

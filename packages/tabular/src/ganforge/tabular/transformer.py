@@ -162,6 +162,9 @@ class NumericEncoder:
 class CategoricalEncoder:
     """One-hot encoding of a categorical or boolean column (``None`` = missing).
 
+    ``private_counts``: the DP noisy counts of the categories when they were
+    learnt privately (released already, so reusing them costs nothing).
+
     Values outside learnt categories (rare ones a DP release left out) are
     encoded as the most frequent category; outside public categories
     (``strict``) they are an error.
@@ -175,10 +178,12 @@ class CategoricalEncoder:
         categories: list[Any],
         fallback: int = 0,
         strict: bool = False,
+        private_counts: list[float] | None = None,
     ) -> None:
         self.name, self.kind, self.dtype = name, kind, dtype
         self.categories = list(categories)
         self.fallback, self.strict = int(fallback), bool(strict)
+        self.private_counts = None if private_counts is None else list(map(float, private_counts))
 
     @property
     def spans(self) -> list[Span]:
@@ -216,6 +221,7 @@ class CategoricalEncoder:
             "categories": to_python(self.categories),
             "fallback": self.fallback,
             "strict": self.strict,
+            "private_counts": self.private_counts,
         }
 
 
@@ -291,8 +297,15 @@ class _StatsFitter:
         else:
             categories, counts = dp_stats.dp_categories(values, self.epsilon, self.delta, self.rng)
             categories = to_python(categories)
+        private_counts = counts.tolist() if self.private else None
         return CategoricalEncoder(
-            name, spec.kind, _dtype_name(column), categories, int(np.argmax(counts))
+            name,
+            spec.kind,
+            _dtype_name(column),
+            categories,
+            int(np.argmax(counts)),
+            False,
+            private_counts,
         )
 
     def _nullable(self, name: str, column: pd.Series, spec: ColumnSpec) -> bool:
@@ -375,6 +388,24 @@ class DataTransformer:
     @property
     def spans(self) -> list[Span]:
         return [s for e in self.encoders for s in e.spans]
+
+    def categorical_layout(self) -> list[tuple[str, int, int]]:
+        """``(name, offset, width)`` of each categorical column's one-hot in the encoded row."""
+        layout, offset = [], 0
+        for encoder in self.encoders:
+            width = sum(s.width for s in encoder.spans)
+            if isinstance(encoder, CategoricalEncoder):
+                layout.append((encoder.name, offset, width))
+            offset += width
+        return layout
+
+    def private_counts(self) -> dict[str, np.ndarray]:
+        """The DP counts of the categorical columns whose categories were learnt privately."""
+        return {
+            e.name: np.asarray(e.private_counts)
+            for e in self.encoders
+            if isinstance(e, CategoricalEncoder) and e.private_counts is not None
+        }
 
     @property
     def output_dim(self) -> int:
