@@ -209,3 +209,22 @@ def test_config_rejects_bad_values():
         TrainerConfig(iterations=1, precision="fp8")
     with pytest.raises(ValueError, match="ema_decay"):
         TrainerConfig(iterations=1, ema_decay=1.5)
+
+
+def test_a_step_leaves_no_gradients_on_networks_it_does_not_train():
+    module = CountingModule()
+    module._phases = [Phase("g", [Step("G", module.g_step, "G")])]
+    Trainer(module, config(iterations=2)).fit(data())
+    assert all(p.grad is None for p in module.networks["D"].parameters())
+    assert all(p.grad is not None for p in module.networks["G"].parameters())
+    assert all(p.requires_grad for p in module.networks["D"].parameters())
+
+
+def test_parameters_frozen_by_the_module_stay_frozen():
+    module = CountingModule()
+    module.networks["D"].bias.requires_grad_(False)
+    bias = module.networks["D"].bias.detach().clone()
+    Trainer(module, config(iterations=2)).fit(data())
+    assert not module.networks["D"].bias.requires_grad
+    assert torch.equal(module.networks["D"].bias, bias)
+    assert module.networks["D"].weight.requires_grad

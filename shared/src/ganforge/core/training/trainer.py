@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ class Trainer:
         self._nonfinite_streak = 0
         self._rollbacks = 0
         self._snapshot: dict[str, Any] | None = None
+        self._untrained: dict[str, list[nn.Parameter]] = {}
 
     # ------------------------------------------------------------------ public
     @property
@@ -224,7 +225,7 @@ class Trainer:
         return move_to(self.batches.next_batch(), self.device)
 
     def _run_step(self, step: Step, batch: Any, context: StepContext) -> None:
-        with self._autocast():
+        with self._autocast(), self._only_trained_parameters(step):
             outputs = step.fn(batch, context)
         loss = outputs.get("loss")
         self._remember_outputs(step, outputs)
@@ -353,12 +354,49 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=dtype)
 
     def _parameters_of(self, step: Step) -> list[nn.Parameter]:
-        return [
-            parameter
-            for name in step.network_names
-            for parameter in self.module.networks[name].parameters()
-            if parameter.requires_grad
+        """The parameters the step's optimizer updates."""
+        optimizer = self.optimizers[step.optimizer]
+        return [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
+
+    @contextmanager
+    def _only_trained_parameters(self, step: Step) -> Iterator[None]:
+        """Freeze, for the step, every network parameter its optimizer does not update.
+
+        So a generator step leaves no gradients on the discriminator (and does not
+        spend time computing them). Flags are restored exactly afterwards, so
+        parameters a module froze on purpose stay frozen.
+        """
+        if step.optimizer is None:
+            yield
+            return
+        trained = {
+            id(p) for group in self.optimizers[step.optimizer].param_groups for p in group["params"]
+        }
+        frozen = [
+            p
+            for network in self.module.networks.values()
+            for p in network.parameters()
+            if p.requires_grad and id(p) not in trained
         ]
+        for parameter in frozen:
+            parameter.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for parameter in frozen:
+                parameter.requires_grad_(True)
+
+    def _untrained_parameters(self, optimizer_name: str) -> list[nn.Parameter]:
+        if optimizer_name not in self._untrained:
+            optimizer = self.optimizers[optimizer_name]
+            trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+            self._untrained[optimizer_name] = [
+                p
+                for network in self.module.networks.values()
+                for p in network.parameters()
+                if id(p) not in trained
+            ]
+        return self._untrained[optimizer_name]
 
     def _remember_outputs(self, step: Step, outputs: dict[str, Any]) -> None:
         for key, value in outputs.items():
