@@ -41,6 +41,8 @@ OPTION_KEYS = (
     "conditional",
     "g_lr",
     "marginal_weight",
+    "marginal_share",
+    "pair_weight",
     "seed",
     "device",
 )

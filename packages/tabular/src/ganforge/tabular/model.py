@@ -33,6 +33,7 @@ from ganforge.core.losses import get_loss
 from ganforge.core.regularizers import weight_clip
 from ganforge.core.training import GANModule, Phase, Step, StepContext
 from ganforge.tabular.conditional import ConditionalSampler
+from ganforge.tabular.marginals import PairwiseMarginals
 from ganforge.tabular.networks import Discriminator, Generator
 from ganforge.tabular.privacy import rdp_epsilon
 from ganforge.tabular.transformer import Span
@@ -58,10 +59,14 @@ class DPConfig:
         expected_batch_size: int,
         max_epsilon: float,
         delta: float,
+        prior: Sequence[tuple[float, float, int]] = (),
     ) -> None:
         self.noise_multiplier, self.max_grad_norm = noise_multiplier, max_grad_norm
         self.sample_rate, self.expected_batch_size = sample_rate, expected_batch_size
         self.max_epsilon, self.delta = max_epsilon, delta
+        # releases made before training ((noise_multiplier, sample_rate, steps) entries)
+        # that share the budget in the same RDP accountant
+        self.prior = [tuple(p) for p in prior]
 
 
 def max_steps_within_budget(dp: DPConfig, limit: int = 10**8) -> int:
@@ -71,7 +76,8 @@ def max_steps_within_budget(dp: DPConfig, limit: int = 10**8) -> int:
     so the per-iteration check is a comparison rather than an RDP evaluation.
     """
     within = lambda steps: (
-        rdp_epsilon([(dp.noise_multiplier, dp.sample_rate, steps)], dp.delta) <= dp.max_epsilon
+        rdp_epsilon([*dp.prior, (dp.noise_multiplier, dp.sample_rate, steps)], dp.delta)
+        <= dp.max_epsilon
     )
     if not within(1):
         return 0
@@ -111,6 +117,8 @@ class TabularGAN(GANModule):
         dropout: dropout of the discriminator.
         marginal_weight: weight of the generator's loss pulling each categorical
             marginal to the conditional vector's frequencies (needs ``conditional``).
+        pairs: released two-way marginals the generator is trained to match.
+        pair_weight: weight of that loss.
     """
 
     def __init__(
@@ -129,6 +137,8 @@ class TabularGAN(GANModule):
         g_lr: float | None = None,
         dropout: float = 0.2,
         marginal_weight: float = 0.0,
+        pairs: PairwiseMarginals | None = None,
+        pair_weight: float = 1.0,
     ) -> None:
         super().__init__()
         if loss not in LOSSES:
@@ -136,7 +146,7 @@ class TabularGAN(GANModule):
         self.batch_size, self.noise_dim, self.loss, self.lr = batch_size, noise_dim, loss, lr
         self.dp, self.clip_value, self.generator_steps = dp, clip_value, generator_steps
         self.conditional, self.g_lr = conditional, lr if g_lr is None else g_lr
-        self.marginal_weight = marginal_weight
+        self.marginal_weight, self.pairs, self.pair_weight = marginal_weight, pairs, pair_weight
         cond_dim = 0 if conditional is None else conditional.width
         width = sum(s.width for s in spans) + cond_dim
         discriminator = Discriminator(width, hidden if d_hidden is None else d_hidden, dropout)
@@ -205,21 +215,29 @@ class TabularGAN(GANModule):
         if cond is not None:
             fake = torch.cat([fake, cond], 1)
         adversarial = get_loss(self.loss).generator(self.networks["D"](fake))
-        return {"loss": adversarial + cond_loss, "adversarial": adversarial, "cond": cond_loss}
+        return {
+            "loss": adversarial + cond_loss,
+            "adversarial": adversarial,
+            "statistics": cond_loss,
+        }
 
     def _generate(self, ctx: StepContext) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """Fakes, their conditions (or ``None``) and the generator's conditional loss."""
+        """Fakes, their conditions (or ``None``) and the generator's losses on the
+        released statistics (conditional cross-entropy, marginals)."""
         generator = self.networks["G"]
         z = ctx.randn(self.batch_size, self.noise_dim)
-        if self.conditional is None:
-            return generator(z), None, z.new_zeros(())
-        cond, position = self.conditional.sample(self.batch_size, ctx.generator())
-        cond = cond.to(z.device)
+        cond, loss = None, z.new_zeros(())
+        if self.conditional is not None:
+            cond, position = self.conditional.sample(self.batch_size, ctx.generator())
+            cond = cond.to(z.device)
         logits = generator.logits(z, cond)
-        cond_loss = self.conditional.cross_entropy(logits, position)
-        if self.marginal_weight:
-            cond_loss = cond_loss + self.marginal_weight * self.conditional.marginal_loss(logits)
-        return generator.activate(logits), cond, cond_loss
+        if self.conditional is not None:
+            loss = loss + self.conditional.cross_entropy(logits, position)
+            if self.marginal_weight:
+                loss = loss + self.marginal_weight * self.conditional.marginal_loss(logits)
+        if self.pairs is not None and self.pair_weight:
+            loss = loss + self.pair_weight * self.pairs.loss(logits)
+        return generator.activate(logits), cond, loss
 
     def _discriminator_trainable(self, trainable: bool) -> None:
         discriminator = self.networks["D"]
@@ -236,10 +254,10 @@ class TabularGAN(GANModule):
         return [] if self.accountant is None else list(self.accountant.history)
 
     def epsilon_spent(self) -> float:
-        """DP-SGD epsilon so far at the training delta (RDP accountant)."""
-        if self.accountant is None or not self.accountant.history:
+        """Epsilon so far at the training delta: DP-SGD and the prior releases (RDP)."""
+        if self.accountant is None:
             return 0.0
-        return float(self.accountant.get_epsilon(self.dp.delta))
+        return rdp_epsilon([*self.dp.prior, *self.accountant.history], self.dp.delta)
 
     def should_stop(self, iteration: int) -> bool:
         """Stop when one more discriminator step would exceed the training budget."""

@@ -13,8 +13,10 @@ sequential composition) two parts:
   gradient clipping to ``max_grad_norm`` and Gaussian noise of standard
   deviation ``noise_multiplier * max_grad_norm`` on every update that touches
   real rows, accounted by Opacus' RDP accountant (``epsilon_training`` at
-  ``delta_training``). The generator only sees the discriminator's outputs on
-  its own samples, so it is post-processing.
+  ``delta_training``), composed in the same accountant with the optional
+  Gaussian release of the two-way marginals of the categorical columns. The
+  generator only sees the discriminator's outputs on its own samples and the
+  released statistics, so it is post-processing.
 
 Treated as public, as in Opacus' own accounting: the number of rows ``n``
 (it sets ``q``), the column names and dtypes, and whatever the user's schema states.
@@ -22,6 +24,7 @@ Treated as public, as in Opacus' own accounting: the number of rows ``n``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -60,9 +63,19 @@ def split_budget(
     return BudgetSplit(eps_stats, delta_stats, epsilon - eps_stats, delta - delta_stats)
 
 
-def calibrate_noise(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
+def calibrate_noise(
+    epsilon: float,
+    delta: float,
+    sample_rate: float,
+    steps: int,
+    prior: Sequence[tuple[float, float, int]] = (),
+) -> float:
     """The smallest noise multiplier (to 1% in epsilon) whose RDP epsilon after ``steps``
-    Poisson-sampled steps at ``sample_rate`` stays within ``epsilon`` at ``delta``."""
+    Poisson-sampled steps at ``sample_rate``, composed with the ``prior`` releases
+    (``(noise_multiplier, sample_rate, steps)`` entries), stays within ``epsilon`` at ``delta``."""
+    if prior:
+        spent = lambda sigma: rdp_epsilon([*prior, (sigma, sample_rate, steps)], delta)
+        return bisect_noise(spent, epsilon)
     return float(
         get_noise_multiplier(
             target_epsilon=epsilon,
@@ -72,6 +85,25 @@ def calibrate_noise(epsilon: float, delta: float, sample_rate: float, steps: int
             accountant="rdp",
         )
     )
+
+
+def bisect_noise(spent: Callable[[float], float], epsilon: float) -> float:
+    """The smallest noise multiplier (to 0.1%) with ``spent(sigma) <= epsilon``."""
+    low, high = 0.0, 1.0
+    while spent(high) > epsilon:
+        low, high = high, high * 2
+        if high > 1e6:
+            raise ValueError(f"epsilon {epsilon} cannot be reached: give a larger budget")
+    while high - low > 1e-3 * high:
+        middle = (low + high) / 2
+        low, high = (low, middle) if spent(middle) <= epsilon else (middle, high)
+    return high
+
+
+def gaussian_noise_multiplier(epsilon: float, delta: float) -> float:
+    """Noise multiplier of a single (unsampled) Gaussian mechanism worth ``epsilon`` at
+    ``delta`` under the RDP accountant (noise std = multiplier * L2 sensitivity)."""
+    return bisect_noise(lambda sigma: rdp_epsilon([(sigma, 1.0, 1)], delta), epsilon)
 
 
 def rdp_epsilon(history: list[tuple[float, float, int]], delta: float) -> float:
@@ -91,6 +123,9 @@ class PrivacyReport:
     ``epsilon=None`` means no privacy at all (trained without DP).
     ``epsilon_statistics`` includes ``epsilon_frequencies``, the Laplace
     histogram of the category frequencies of the conditional vector.
+    ``marginals_noise_multiplier``: the Gaussian release of the two-way
+    marginals, composed with DP-SGD in the RDP accountant (inside
+    ``epsilon_training``), or ``None`` when none were released.
     """
 
     epsilon: float | None
@@ -106,6 +141,7 @@ class PrivacyReport:
     accountant: str
     neighbouring: str = "add/remove one row (record-level)"
     epsilon_frequencies: float = 0.0
+    marginals_noise_multiplier: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

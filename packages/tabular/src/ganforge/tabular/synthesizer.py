@@ -16,12 +16,14 @@ from ganforge.core.checkpoint import CheckpointError, load_checkpoint, save_chec
 from ganforge.core.training import Trainer, TrainerConfig
 from ganforge.tabular.conditional import ConditionalSampler
 from ganforge.tabular.data import PoissonBatches
+from ganforge.tabular.marginals import PairwiseMarginals
 from ganforge.tabular.model import DPConfig, TabularGAN
 from ganforge.tabular.networks import Generator
 from ganforge.tabular.privacy import (
     PrivacyReport,
     calibrate_noise,
     default_delta,
+    gaussian_noise_multiplier,
     split_budget,
 )
 from ganforge.tabular.schema import ColumnSpec, Schema, complete_schema, validate_frame
@@ -51,6 +53,8 @@ class SynthConfig:
     conditional: bool = True
     g_lr: float | None = None
     marginal_weight: float = 0.0
+    marginal_share: float = 0.0
+    pair_weight: float = 1.0
     seed: int = 0
     device: str = "cpu"
 
@@ -89,6 +93,11 @@ class DPTabularGAN:
         g_lr: generator learning rate (default ``lr``; free of privacy cost).
         marginal_weight: weight of a generator loss pulling every categorical
             marginal to the conditional vector's frequencies (free of privacy cost).
+        marginal_share: share of the training epsilon spent on a one-off Gaussian
+            release of the two-way marginals of the categorical columns (composed
+            with DP-SGD in the RDP accountant); the generator learns to match them
+            with weight ``pair_weight``. ``0`` releases none; without DP any
+            positive value uses the exact tables.
         seed: seeds the DP noise of the statistics, the batches and the networks.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         schema: public column specs (``{name: ColumnSpec}``); what it states costs no budget.
@@ -133,7 +142,8 @@ class DPTabularGAN:
             transformer = DataTransformer.fit(df, specs, seed=cfg.seed)
             encoded = transformer.transform(df)
             conditional = self._conditional(transformer, encoded, None)
-            module = self._module(transformer, None, conditional)
+            pairs = self._pairs(transformer, encoded, None)
+            module = self._module(transformer, None, conditional, pairs)
             self._train(module, torch.from_numpy(encoded), steps, progress)
             self.privacy = PrivacyReport(
                 None, None, 0.0, 0.0, None, None, None, None, None, steps, "none"
@@ -172,8 +182,13 @@ class DPTabularGAN:
         rows = transformer.transform(df)
         conditional = self._conditional(transformer, rows, per_column * len(conditioned))
         sample_rate = cfg.batch_size / n
+        prior, pairs = [], None
+        if cfg.marginal_share > 0 and len(transformer.categorical_layout()) >= 2:
+            eps_pairs = cfg.marginal_share * split.epsilon_training
+            sigma_pairs = gaussian_noise_multiplier(eps_pairs, split.delta_training)
+            prior, pairs = [(sigma_pairs, 1.0, 1)], self._pairs(transformer, rows, sigma_pairs)
         sigma = cfg.noise_multiplier or calibrate_noise(
-            split.epsilon_training, split.delta_training, sample_rate, steps
+            split.epsilon_training, split.delta_training, sample_rate, steps, prior
         )
         dp = DPConfig(
             sigma,
@@ -182,8 +197,9 @@ class DPTabularGAN:
             cfg.batch_size,
             split.epsilon_training,
             split.delta_training,
+            prior,
         )
-        module = self._module(transformer, dp, conditional)
+        module = self._module(transformer, dp, conditional, pairs)
         batches = PoissonBatches(torch.from_numpy(rows), sample_rate, cfg.seed)
         self._train(module, batches, steps, progress)
         eps_train = module.epsilon_spent()
@@ -202,6 +218,7 @@ class DPTabularGAN:
             steps=sum(h[2] for h in module.privacy_history),
             accountant="rdp",
             epsilon_frequencies=eps_frequencies,
+            marginals_noise_multiplier=None if pairs is None else pairs.noise_multiplier,
         )
 
     def _conditional(
@@ -215,11 +232,22 @@ class DPTabularGAN:
         released = transformer.private_counts()
         return ConditionalSampler.fit(rows, layout, epsilon, rng, released)
 
+    def _pairs(
+        self, transformer: DataTransformer, rows: np.ndarray, noise_multiplier: float | None
+    ) -> PairwiseMarginals | None:
+        """Two-way marginals: exact (``noise_multiplier=None``) or a Gaussian release."""
+        layout = transformer.categorical_layout()
+        if not self.config.marginal_share > 0 or len(layout) < 2:
+            return None
+        rng = np.random.default_rng([self.config.seed, 2])
+        return PairwiseMarginals.fit(rows, layout, noise_multiplier, rng)
+
     def _module(
         self,
         transformer: DataTransformer,
         dp: DPConfig | None,
         conditional: ConditionalSampler | None,
+        pairs: PairwiseMarginals | None = None,
     ) -> TabularGAN:
         cfg = self.config
         self.transformer, self.conditional = transformer, conditional
@@ -236,6 +264,8 @@ class DPTabularGAN:
             conditional=conditional,
             g_lr=cfg.g_lr,
             marginal_weight=cfg.marginal_weight,
+            pairs=pairs,
+            pair_weight=cfg.pair_weight,
         )
 
     def _train(self, module: TabularGAN, data: Any, steps: int, progress: bool) -> None:
