@@ -79,7 +79,13 @@ def test_released_marginals_share_the_training_budget_in_one_accountant():
     assert p.epsilon_training <= 1.8 + 1e-9 and p.epsilon <= 2.0 + 1e-9
     assert p.epsilon == pytest.approx(p.epsilon_statistics + p.epsilon_training)
     plain = DPTabularGAN(
-        epsilon=2.0, epochs=2, batch_size=50, hidden=(16,), noise_dim=8, schema=synth.schema
+        epsilon=2.0,
+        epochs=2,
+        batch_size=50,
+        hidden=(16,),
+        noise_dim=8,
+        marginal_share=0.0,
+        schema=synth.schema,
     ).fit(frame)
     assert plain.privacy.noise_multiplier < p.noise_multiplier  # DP-SGD pays for the release
     assert plain.privacy.marginals_noise_multiplier is None

@@ -21,7 +21,9 @@ def small_frame(n: int = 300) -> pd.DataFrame:
 
 
 def fit_small(schema=None, **options) -> DPTabularGAN:
+    """DP-SGD alone in the accountant (the marginals' release is tested in test_marginals)."""
     options = {"epochs": 2, "batch_size": 50, "hidden": (16,), "noise_dim": 8, **options}
+    options.setdefault("marginal_share", 0.0)
     public = {"a": ColumnSpec("continuous", lower=-4.0, upper=4.0), **(schema or {})}
     return DPTabularGAN(schema=public, **options).fit(small_frame())
 

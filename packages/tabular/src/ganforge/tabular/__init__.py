@@ -9,6 +9,7 @@ Example::
     print(synth.privacy.describe())
 """
 
+from ganforge.tabular.conditional import ConditionalSampler
 from ganforge.tabular.data import (
     FAIR_CODEBOOK,
     PoissonBatches,
@@ -18,6 +19,7 @@ from ganforge.tabular.data import (
     read_table,
 )
 from ganforge.tabular.evaluate import evaluate
+from ganforge.tabular.marginals import PairwiseMarginals
 from ganforge.tabular.model import DPConfig, TabularGAN
 from ganforge.tabular.networks import Discriminator, Generator
 from ganforge.tabular.privacy import PrivacyReport, calibrate_noise, default_delta, rdp_epsilon
@@ -28,11 +30,13 @@ from ganforge.tabular.transformer import DataTransformer
 __all__ = [
     "FAIR_CODEBOOK",
     "ColumnSpec",
+    "ConditionalSampler",
     "DPConfig",
     "DPTabularGAN",
     "DataTransformer",
     "Discriminator",
     "Generator",
+    "PairwiseMarginals",
     "PoissonBatches",
     "PrivacyReport",
     "TabularGAN",

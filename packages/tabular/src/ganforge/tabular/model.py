@@ -13,6 +13,12 @@ step (the double charging of Opacus issues #31 / #418).
 Generator step: fakes through the discriminator with its parameters frozen and
 Opacus' hooks off, so no per-sample state leaks into the next private step.
 
+Conditional vector and released statistics: the generator also gets a
+condition (CTGAN's training-by-sampling, adapted to Poisson sampling: real
+rows are conditioned on one of their own categories) and losses against
+statistics released before training (the conditional frequencies, the
+two-way marginals); both are post-processing of DP releases, free of cost.
+
 Lipschitz control without a gradient penalty: Opacus cannot take per-sample
 gradients of a double backward, so the Wasserstein loss uses weight clipping
 (DP-WGAN, Xie et al. 2018) and the default non-saturating loss needs none.

@@ -53,8 +53,8 @@ class SynthConfig:
     conditional: bool = True
     g_lr: float | None = None
     marginal_weight: float = 0.0
-    marginal_share: float = 0.0
-    pair_weight: float = 1.0
+    marginal_share: float = 0.5
+    pair_weight: float = 10.0
     seed: int = 0
     device: str = "cpu"
 
