@@ -89,3 +89,12 @@ def test_released_marginals_share_the_training_budget_in_one_accountant():
     ).fit(frame)
     assert plain.privacy.noise_multiplier < p.noise_multiplier  # DP-SGD pays for the release
     assert plain.privacy.marginals_noise_multiplier is None
+
+
+def test_the_guarantee_names_the_marginals_release():
+    from ganforge.tabular import PrivacyReport
+
+    base = (1.0, 1e-5, 0.1, 0.0, 0.9, 1e-5, 7.0, 1.0, 0.05, 523, "rdp")
+    with_pairs = PrivacyReport(*base, marginals_noise_multiplier=5.2).describe()
+    assert "two-way marginals (sigma=5.2) in the same accountant" in with_pairs
+    assert "marginals" not in PrivacyReport(*base).describe()

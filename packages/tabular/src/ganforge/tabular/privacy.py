@@ -155,6 +155,12 @@ class PrivacyReport:
             f"(add/remove one row): statistics ({self.epsilon_statistics:.4g}, "
             f"{self.delta_statistics:.3g}) + DP-SGD ({self.epsilon_training:.4g}, "
             f"{self.delta_training:.3g}) over {self.steps} steps, sigma="
-            f"{self.noise_multiplier:.4g}, q={self.sample_rate:.4g}, C={self.max_grad_norm:g} "
-            f"({self.accountant} accountant)."
+            f"{self.noise_multiplier:.4g}, q={self.sample_rate:.4g}, C={self.max_grad_norm:g}"
+            + (
+                ""
+                if self.marginals_noise_multiplier is None
+                else ", with a Gaussian release of the two-way marginals (sigma="
+                f"{self.marginals_noise_multiplier:.4g}) in the same accountant"
+            )
+            + f" ({self.accountant} accountant)."
         )
