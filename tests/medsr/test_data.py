@@ -9,6 +9,7 @@ from ganforge.medsr import (
     Degradation,
     PairedPatchSource,
     load_image,
+    load_mask,
     mni152_slab_range,
     mni152_slices,
     mni152_volume,
@@ -17,6 +18,7 @@ from ganforge.medsr import (
     shepp_logan,
     synthetic_images,
     validate_array,
+    validate_mask,
 )
 
 
@@ -176,3 +178,41 @@ def test_paired_loader_batches_whole_images():
     batches = list(paired_loader(synthetic_images(5, 32), Degradation("psf", 2), batch_size=2))
     assert [len(b["hr"]) for b in batches] == [2, 2, 1]
     assert batches[0]["lr"].shape == (2, 1, 16, 16)
+
+
+def test_roi_patches_follow_their_images_through_crops_and_augmentation():
+    hr = synthetic_images(3, 64, seed=2)
+    roi = (hr > 0.5).float()
+    source = PairedPatchSource(hr, Degradation("psf", 2), patch_size=32, batch_size=8, roi=roi)
+    lr, patch, mask = source.next_batch()
+    assert mask.shape == patch.shape == (8, 1, 32, 32)
+    # the mask was derived from the image, so the same crop + flips + rot90 keep the relation
+    assert torch.equal(mask, (patch > 0.5).float()) and float(mask.sum()) > 0
+    plain = PairedPatchSource(hr, Degradation("psf", 2), patch_size=32, batch_size=8)
+    assert torch.equal(plain.next_batch()[1], patch)  # a mask does not change the draws
+
+
+def test_roi_of_the_wrong_shape_or_range_is_refused():
+    hr = synthetic_images(2, 32)
+    with pytest.raises(ValueError, match="differs from the images'"):
+        PairedPatchSource(hr, Degradation("psf", 2), patch_size=16, roi=torch.ones(2, 1, 32, 30))
+    with pytest.raises(ValueError, match=r"in \[0, 1\] \(got 0\.\.3\)"):
+        PairedPatchSource(hr, Degradation("psf", 2), patch_size=16, roi=3 * (hr > 0.5).float())
+    with pytest.raises(ValueError, match="is empty"):
+        PairedPatchSource(hr, Degradation("psf", 2), patch_size=16, roi=torch.zeros_like(hr))
+
+
+def test_load_mask_png_and_nifti(tmp_path):
+    mask = np.zeros((20, 24), dtype=np.uint8)
+    mask[5:10, 6:12] = 255
+    imsave(tmp_path / "m.png", mask, check_contrast=False)
+    loaded = load_mask(tmp_path / "m.png")  # MONAI's PNG reader puts width first, as for images
+    assert np.array_equal(loaded, mask.T / 255.0) and loaded.sum() == 30
+    assert load_image(tmp_path / "m.png").array.shape == loaded.shape
+    nib.save(nib.Nifti1Image(np.full((6, 6, 5), np.nan, np.float32), np.eye(4)), tmp_path / "n.nii")
+    with pytest.raises(ValueError, match="NaN"):
+        load_mask(tmp_path / "n.nii")
+    with pytest.raises(ValueError, match="no such mask file"):
+        load_mask(tmp_path / "missing.nii")
+    with pytest.raises(ValueError, match="2-D or 3-D"):
+        validate_mask(np.ones((2, 3, 4, 5)))

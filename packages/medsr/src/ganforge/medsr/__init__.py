@@ -12,6 +12,7 @@ from ganforge.medsr.data import (
     LoadedImage,
     PairedPatchSource,
     load_image,
+    load_mask,
     mni152_slab,
     mni152_slab_range,
     mni152_slices,
@@ -22,6 +23,7 @@ from ganforge.medsr.data import (
     shepp_logan,
     synthetic_images,
     validate_array,
+    validate_mask,
 )
 from ganforge.medsr.degradation import (
     SUPPORTED_SCALES,
@@ -80,6 +82,7 @@ __all__ = [
     "consistency_residual",
     "crop_to_multiple",
     "load_image",
+    "load_mask",
     "mni152_slab",
     "mni152_slab_range",
     "mni152_slices",
@@ -89,4 +92,5 @@ __all__ = [
     "shepp_logan",
     "synthetic_images",
     "validate_array",
+    "validate_mask",
 ]

@@ -97,6 +97,56 @@ def load_image(path: str | Path) -> LoadedImage:
     return LoadedImage(array=array, affine=affine, path=path)
 
 
+def validate_mask(array: Any, name: str = "roi mask") -> np.ndarray:
+    """Return an ROI mask as float32 in [0, 1] (singleton axes dropped), or raise a ValueError.
+
+    Binary masks and soft weights in [0, 1] are accepted; label maps must be binarised
+    first, so that a label value is never silently read as a loss weight.
+    """
+    arr = np.squeeze(np.asarray(array, dtype=np.float32))
+    if arr.size == 0 or arr.ndim not in (2, 3):
+        raise ValueError(f"{name} must be a 2-D or 3-D array, got shape {np.shape(array)}")
+    check_mask_values(arr, name)
+    return arr
+
+
+def check_mask_values(arr: np.ndarray, name: str = "roi mask") -> None:
+    """Raise a one-line ValueError unless ``arr`` is finite, in [0, 1] and not all zero."""
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    low, high = float(arr.min()), float(arr.max())
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{name} values must lie in [0, 1] (got {low:g}..{high:g}); binarise label maps first"
+        )
+    if high == 0:
+        raise ValueError(f"{name} is empty (no voxel inside the region of interest)")
+
+
+def load_mask(path: str | Path) -> np.ndarray:
+    """Read an ROI mask (NIfTI, DICOM series folder or PNG) with MONAI's ``LoadImage``.
+
+    8-bit PNG masks (0 / 255) are mapped to [0, 1]; other values are checked by
+    :func:`validate_mask`.
+
+    Raises:
+        ValueError: the file is missing or unreadable, or the mask is not in [0, 1].
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such mask file")
+    try:
+        array = np.asarray(LoadImage(image_only=True, dtype=np.float32)(str(path)))
+    except Exception as exc:  # MONAI raises many types for unreadable files
+        raise ValueError(
+            f"{path}: could not read it as a mask image (NIfTI, DICOM or PNG): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+    if path.suffix.lower() == ".png" and array.size and float(array.max()) > 1:
+        array = array / 255.0
+    return validate_mask(array, name=f"{path} (roi mask)")
+
+
 def scale_intensity(array: np.ndarray, lower: float = 0.5, upper: float = 99.5) -> np.ndarray:
     """Map the ``lower``..``upper`` percentiles to [0, 1] and clip (MONAI)."""
     transform = ScaleIntensityRangePercentiles(
@@ -208,6 +258,8 @@ class PairedPatchSource:
         batch_size: patches per batch.
         seed: seeds the degradation noise and the patch draws.
         augment: random flips and 90-degree in-plane rotations.
+        roi: optional region-of-interest masks aligned with ``hr`` (same shape, values
+            in [0, 1]); batches then are ``(lr, hr, roi)`` and the ROI loss term is on.
     """
 
     def __init__(
@@ -218,6 +270,7 @@ class PairedPatchSource:
         batch_size: int = 16,
         seed: int = 0,
         augment: bool = True,
+        roi: torch.Tensor | None = None,
     ) -> None:
         dims = degradation.spatial_dims
         if hr.ndim != dims + 2:
@@ -231,6 +284,7 @@ class PairedPatchSource:
                 f"images {tuple(hr.shape[2:])} are smaller than patch_size {patch_size}"
             )
         self.hr = hr.float()
+        self.roi = None if roi is None else _check_roi(roi, hr)
         self.lr = torch.cat([degradation(hr[i : i + 1], seed=seed + i) for i in range(len(hr))])
         self.scale, self.dims = degradation.scale, dims
         self.patch_size, self.batch_size = patch_size, batch_size
@@ -242,13 +296,16 @@ class PairedPatchSource:
         starts = [self.rng.randint(0, n - lr_patch + 1) for n in self.lr.shape[2:]]
         lr_sl = tuple(slice(s, s + lr_patch) for s in starts)
         hr_sl = tuple(slice(s * self.scale, (s + lr_patch) * self.scale) for s in starts)
-        return {
+        item = {
             "lr": self.lr[index][(slice(None),) + lr_sl],
             "hr": self.hr[index][(slice(None),) + hr_sl],
         }
+        if self.roi is not None:
+            item["roi"] = self.roi[index][(slice(None),) + hr_sl]
+        return item
 
-    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """A ``(lr, hr)`` batch of aligned patches."""
+    def next_batch(self) -> tuple[torch.Tensor, ...]:
+        """A ``(lr, hr)`` batch of aligned patches, ``(lr, hr, roi)`` with ROI masks."""
         items = []
         for index in self.rng.randint(0, len(self.hr), size=self.batch_size):
             item = self._crop(int(index))
@@ -256,9 +313,11 @@ class PairedPatchSource:
                 self.augment.set_random_state(seed=int(self.rng.randint(0, 2**31 - 1)))
                 item = self.augment(item)
             items.append(item)
-        lr = torch.stack([torch.as_tensor(np.asarray(i["lr"])) for i in items])
-        hr = torch.stack([torch.as_tensor(np.asarray(i["hr"])) for i in items])
-        return lr.contiguous(), hr.contiguous()
+        keys = ("lr", "hr") if self.roi is None else ("lr", "hr", "roi")
+        return tuple(
+            torch.stack([torch.as_tensor(np.asarray(i[key])) for i in items]).contiguous()
+            for key in keys
+        )
 
     def state_dict(self) -> dict[str, Any]:
         name, keys, pos, has_gauss, cached = self.rng.get_state()
@@ -276,8 +335,22 @@ class PairedPatchSource:
         )
 
 
+def _check_roi(roi: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """ROI masks as float, checked to be aligned with ``hr`` and in [0, 1]."""
+    if tuple(roi.shape) != tuple(hr.shape):
+        raise ValueError(
+            f"roi mask shape {tuple(roi.shape)} differs from the images' {tuple(hr.shape)}; "
+            "masks must be aligned with the training images"
+        )
+    check_mask_values(roi.detach().cpu().float().numpy())
+    return roi.float()
+
+
 def _augmentation(spatial_dims: int, seed: int) -> Compose:
-    keys = ["lr", "hr"]
-    flips = [RandFlipd(keys, prob=0.5, spatial_axis=axis) for axis in range(spatial_dims)]
-    rotate = RandRotate90d(keys, prob=0.5, max_k=3, spatial_axes=(0, 1))
+    keys = ["lr", "hr", "roi"]
+    flips = [
+        RandFlipd(keys, prob=0.5, spatial_axis=axis, allow_missing_keys=True)
+        for axis in range(spatial_dims)
+    ]
+    rotate = RandRotate90d(keys, prob=0.5, max_k=3, spatial_axes=(0, 1), allow_missing_keys=True)
     return Compose([*flips, rotate]).set_random_state(seed=seed)

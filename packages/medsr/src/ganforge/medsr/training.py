@@ -258,8 +258,12 @@ class MedicalSR:
         progress: bool = True,
         g_lr: float = 2e-4,
         d_lr: float = 1e-4,
+        roi: torch.Tensor | None = None,
     ) -> MedicalSR:
         """Train both stages on HR images ``(N, 1, *spatial)`` in [0, 1].
+
+        ``roi``: optional region-of-interest masks of the same shape as ``hr`` (values
+        in [0, 1]); they switch on the ROI-weighted MSE term (weight ``weights.roi``).
 
         The pretrained (PSNR-oriented) generator is kept as ``generators["pretrain"]``
         and the fine-tuned one as ``generators["adversarial"]``; with ``run_dir`` both
@@ -267,7 +271,9 @@ class MedicalSR:
         trainer checkpoints in a sub-folder.
         """
         torch.manual_seed(self.seed)
-        source = PairedPatchSource(hr, self.degradation, patch_size, batch_size, seed=self.seed)
+        source = PairedPatchSource(
+            hr, self.degradation, patch_size, batch_size, seed=self.seed, roi=roi
+        )
         generator = SRGenerator(self.generator_config)
         run_dir = None if run_dir is None else Path(run_dir)
         stages = [("pretrain", pretrain_iterations), ("adversarial", adversarial_iterations)]
