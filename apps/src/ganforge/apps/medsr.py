@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ganforge.apps.errors import UsageError
@@ -19,7 +20,9 @@ from ganforge.medsr import (
     crop_to_multiple,
     evaluate,
     load_image,
+    load_mask,
     load_model,
+    mni152_slab,
     mni152_slices,
     scale_intensity,
     shepp_logan,
@@ -93,6 +96,13 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     source.add_argument(
         "--images", type=Path, nargs="+", help="HR NIfTI / DICOM folders / PNG files of equal size"
     )
+    train.add_argument(
+        "--roi-mask",
+        type=Path,
+        nargs="+",
+        help="region-of-interest masks (NIfTI / PNG, values in [0, 1]) on the same grid as "
+        "--images: one per image, or one shared by all; switches on the ROI-weighted MSE term",
+    )
     train.add_argument("--out", type=Path, required=True, help="folder for the model files")
     train.add_argument("--scale", type=int, help="upsampling factor: 2 or 4 (default 2)")
     train.add_argument(
@@ -149,10 +159,17 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "evaluate",
         help="PSNR / SSIM / flagged area vs bicubic",
         description="Degrade held-out HR images with the model's degradation, enhance them "
-        "and compare; writes a JSON report.",
+        "and compare; writes a JSON report. A 2-D model evaluates volumes slice by slice "
+        "(axial, last axis); a 3-D model evaluates whole volumes with a 3-D sliding window.",
     )
     ev.add_argument("--model", type=Path, nargs="+", required=True, help="model file(s)")
-    ev.add_argument("--hr", type=Path, nargs="+", help="HR images (default: MNI152 test slab)")
+    ev.add_argument(
+        "--hr",
+        type=Path,
+        nargs="+",
+        help="HR images or volumes of one size (NIfTI / DICOM folders / PNG; default: the "
+        "MNI152 test slab, as slices for 2-D models and as a volume for 3-D models)",
+    )
     ev.add_argument("--out", type=Path, required=True, help="JSON report to write")
     ev.add_argument("--threshold", type=float, default=0.01, help="hallucination flag level")
     ev.add_argument("--config", type=Path, help="JSON with threshold")
@@ -186,18 +203,62 @@ def _merged(arguments: argparse.Namespace, keys: tuple[str, ...], defaults: dict
     return options
 
 
+def _as_slices(array: np.ndarray, multiple: int) -> torch.Tensor:
+    """A 2-D image or a 3-D volume as (N, 1, H, W) slices along the last axis, cropped."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    tensor = tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+    return crop_to_multiple(tensor[:, None].contiguous(), multiple, 2)
+
+
+def _same_size(tensors: list[torch.Tensor], what: str) -> torch.Tensor:
+    shapes = {tuple(t.shape[2:]) for t in tensors}
+    if len(shapes) != 1:
+        raise UsageError(f"{what} differ in size {sorted(shapes)}; crop them to one size")
+    return torch.cat(tensors)
+
+
 def _hr_images(paths: list[Path], multiple: int) -> torch.Tensor:
     """Stack user HR files as (N, 1, H, W) slices in [0, 1]."""
-    slices = []
+    slices = [_as_slices(scale_intensity(load_image(path).array), multiple) for path in paths]
+    return _same_size(slices, "training images")
+
+
+def _hr_volumes(paths: list[Path], multiple: int) -> torch.Tensor:
+    """Stack user HR volumes as (N, 1, X, Y, Z) in [0, 1] (3-D models)."""
+    volumes = []
     for path in paths:
         array = scale_intensity(load_image(path).array)
-        tensor = torch.from_numpy(array)
-        tensor = tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1)
-        slices.append(crop_to_multiple(tensor[:, None], multiple, 2))
-    shapes = {tuple(s.shape[2:]) for s in slices}
-    if len(shapes) != 1:
-        raise UsageError(f"training images differ in size {sorted(shapes)}; crop them to one size")
+        if array.ndim != 3:
+            raise UsageError(f"{path}: a 3-D model needs 3-D volumes, got a 2-D image")
+        volumes.append(crop_to_multiple(torch.from_numpy(array)[None, None], multiple, 3))
+    return _same_size(volumes, "volumes")
+
+
+def _roi_masks(masks: list[Path], images: list[Path], multiple: int) -> torch.Tensor:
+    """ROI masks aligned with ``images`` (one each, or one for all), sliced like them."""
+    if len(masks) not in (1, len(images)):
+        raise UsageError(
+            f"got {len(masks)} roi masks for {len(images)} images: give one per image or one"
+        )
+    pairs = zip(masks * len(images) if len(masks) == 1 else masks, images, strict=True)
+    slices = []
+    for mask_path, image_path in pairs:
+        mask, shape = load_mask(mask_path), load_image(image_path).array.shape
+        if mask.shape != shape:
+            raise UsageError(
+                f"roi mask {mask_path} has shape {mask.shape} but image {image_path} has "
+                f"shape {shape}; the mask must be on the same voxel grid as its image"
+            )
+        slices.append(_as_slices(mask, multiple))
     return torch.cat(slices)
+
+
+def _train_roi(arguments: argparse.Namespace) -> torch.Tensor | None:
+    if not arguments.roi_mask:
+        return None
+    if not arguments.images:
+        raise UsageError("--roi-mask needs --images: the masks must be aligned with your images")
+    return _roi_masks(arguments.roi_mask, arguments.images, 4)
 
 
 def _train_data(arguments: argparse.Namespace, scale: int) -> torch.Tensor:
@@ -229,6 +290,7 @@ def run_train(arguments: argparse.Namespace) -> int:
         device=options["device"],
         seed=options["seed"],
     )
+    roi = _train_roi(arguments)
     hr = _train_data(arguments, options["scale"])
     model.fit(
         hr,
@@ -238,6 +300,7 @@ def run_train(arguments: argparse.Namespace) -> int:
         patch_size=options["patch_size"],
         run_dir=arguments.out,
         progress=not arguments.no_progress,
+        roi=roi,
     )
     for name in ("psnr_model.pt", "gan_model.pt"):
         if (arguments.out / name).exists():
@@ -265,6 +328,13 @@ def run_enhance(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluation_data(paths: list[Path] | None, scale: int, spatial_dims: int) -> torch.Tensor:
+    """Held-out HR data: (N, 1, H, W) slices for 2-D models, (N, 1, X, Y, Z) for 3-D ones."""
+    if spatial_dims == 3:
+        return _hr_volumes(paths, scale) if paths else mni152_slab("test", scale)
+    return _hr_images(paths, scale) if paths else mni152_slices("test", scale)
+
+
 def run_evaluate(arguments: argparse.Namespace) -> int:
     options = _merged(arguments, ("threshold",), {"threshold": 0.01})
     loaded = [load_model(path) for path in arguments.model]
@@ -272,9 +342,7 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     if len(degradations) != 1:
         raise UsageError("the models use different degradations; evaluate them separately")
     degradation = degradations.pop()
-    if degradation.spatial_dims != 2:
-        raise UsageError("evaluate handles 2-D models; use enhance for 3-D volumes")
-    hr = _hr_images(arguments.hr, degradation.scale) if arguments.hr else mni152_slices("test")
+    hr = _evaluation_data(arguments.hr, degradation.scale, degradation.spatial_dims)
     models = {
         f"{path.stem}": generator
         for path, (generator, _, _) in zip(arguments.model, loaded, strict=True)
