@@ -27,6 +27,7 @@ def test_untrained_generator_scores_as_bicubic_and_projection_is_consistent(tmp_
         "psnr",
         "ssim",
         "flagged_area",
+        "flagged_area_pointwise",
         "consistency_residual",
         "gradient_magnitude_ratio",
     }

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -45,6 +47,29 @@ def test_baseline_itself_has_no_reference_excess():
     baseline = conservative_upsample(lr, degradation)
     report = hallucination_map(baseline, lr, degradation, hr=hr)
     assert float(report.reference_term.max()) < 1e-6
+
+
+def test_a_model_better_than_interpolation_everywhere_is_not_flagged_at_error_zero_crossings():
+    # baseline error 0.04 sin, model error 0.03 cos (period 16 along the last axis): the
+    # model's local mean absolute error is 25 % lower everywhere, but the baseline's
+    # error passes through zero at columns 0, 8, 16, 24
+    degradation = Degradation("psf", 2)
+    hr = _smooth_hr()
+    phase = 2 * math.pi * torch.arange(32.0) / 16
+    baseline, sr = hr + 0.04 * torch.sin(phase), hr + 0.03 * torch.cos(phase)
+    lr = degradation(hr)
+    old = hallucination_map(sr, lr, degradation, hr=hr, baseline=baseline, envelope=1)
+    new = hallucination_map(sr, lr, degradation, hr=hr, baseline=baseline)
+    s8, c8 = math.sin(math.pi / 8), math.cos(math.pi / 8)
+    # voxel-wise: (0.03 + 2 * (0.03 cos(pi/8) - 0.04 sin(pi/8))) / 5 at column 8 -> flagged
+    pointwise = (0.03 + 2 * (0.03 * c8 - 0.04 * s8)) / 5
+    assert float(old.reference_term[0, 0, 16, 8]) == pytest.approx(pointwise, abs=1e-6)
+    assert pointwise > 0.01 and bool(old.flagged[0, 0, 16, 8])
+    # envelope: only column 8 exceeds its neighbours' largest baseline error 0.04 sin(pi/8)
+    assert float(new.reference_term[0, 0, 16, 8]) == pytest.approx((0.03 - 0.04 * s8) / 5, abs=1e-6)
+    assert float(new.reference_term.max()) < 0.01
+    with pytest.raises(ValueError, match="envelope must be an odd width"):
+        hallucination_map(sr, lr, degradation, hr=hr, envelope=2)
 
 
 def test_threshold_validation_and_local_mean():

@@ -40,6 +40,8 @@ def _summary(
     result = image_metrics(sr, hr)
     report = hallucination_map(sr, lr, degradation, hr=hr, threshold=threshold)
     result["flagged_area"] = report.flagged_area
+    pointwise = hallucination_map(sr, lr, degradation, hr=hr, threshold=threshold, envelope=1)
+    result["flagged_area_pointwise"] = pointwise.flagged_area
     result["consistency_residual"] = consistency_residual(sr, lr, degradation)
     result["gradient_magnitude_ratio"] = float(gradient_magnitude(sr) / gradient_magnitude(hr))
     return result
@@ -67,8 +69,10 @@ def evaluate(
 
     Returns:
         ``{"bicubic": {...}, <name>: {...}}`` with keys ``psnr``, ``ssim``,
-        ``flagged_area``, ``consistency_residual``, ``gradient_magnitude_ratio``
-        (output edge strength / HR edge strength; 1 is ideal, < 1 is blurrier).
+        ``flagged_area``, ``flagged_area_pointwise`` (the same map with the earlier
+        voxel-wise baseline comparison, ``envelope=1``; see :mod:`ganforge.medsr.safety`),
+        ``consistency_residual``, ``gradient_magnitude_ratio`` (output edge strength /
+        HR edge strength; 1 is ideal, < 1 is blurrier).
     """
     lr = torch.cat([degradation(hr[i : i + 1], seed=seed + i) for i in range(len(hr))])
     baseline = conservative_upsample(lr, degradation).float()
