@@ -49,7 +49,7 @@ class SynthConfig:
     noise_dim: int = 64
     hidden: tuple[int, ...] = (128, 128)
     d_hidden: tuple[int, ...] | None = None
-    generator_steps: int = 1
+    generator_steps: int = 3
     conditional: bool = True
     g_lr: float | None = None
     marginal_weight: float = 0.0
@@ -86,7 +86,8 @@ class DPTabularGAN:
         loss: ``"non_saturating"`` or ``"wasserstein"`` (weight clipping).
         lr, noise_dim, hidden: optimisation and network sizes.
         d_hidden: discriminator widths (default ``hidden``); smaller means less DP noise.
-        generator_steps: generator updates per discriminator update (free of privacy cost).
+        generator_steps: generator updates per discriminator update (free of privacy cost;
+            more of them fit the released statistics more closely).
         conditional: CTGAN's conditional vector over the categorical columns
             (generator cross-entropy loss; under DP its category frequencies are
             a Laplace histogram paid from the statistics share).
