@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from sklearn.model_selection import train_test_split
 
 from ganforge.tabular import DPTabularGAN, evaluate, fair_schema, load_fair
+from ganforge.tabular.synthesizer import SynthConfig
 
 RESULTS = Path(__file__).parent / "results" / "tabular_dp.json"
 
@@ -86,6 +88,7 @@ def main() -> None:
             "no_dp_options": no_dp_options,
             "epsilons": args.epsilons,
             "threads": 1,
+            "synthesizer_defaults": asdict(SynthConfig()),
         },
         "trtr_auc": trtr["trtr_auc"],
         "trtr_per_classifier": {k: v["auc"] for k, v in trtr["trtr"].items()},
