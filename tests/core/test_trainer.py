@@ -228,3 +228,16 @@ def test_parameters_frozen_by_the_module_stay_frozen():
     assert not module.networks["D"].bias.requires_grad
     assert torch.equal(module.networks["D"].bias, bias)
     assert module.networks["D"].weight.requires_grad
+
+
+def test_a_step_without_loss_skips_its_optimizer_and_stale_values_are_not_logged():
+    module = CountingModule()
+    d_before = module.networks["D"].weight.detach().clone()
+
+    def skipping_step(batch, ctx):
+        return {"gap": torch.tensor(float(ctx.iteration))} if ctx.iteration < 2 else {}
+
+    module._phases = [Phase("d", [Step("D", skipping_step, "D")])]
+    trainer = Trainer(module, config(iterations=4)).fit(data())
+    assert torch.equal(module.networks["D"].weight, d_before)
+    assert [record.get("D/gap") for record in trainer.history] == [0.0, 1.0, None, None]

@@ -6,7 +6,11 @@ The trainer knows nothing of a domain's losses. A domain subclasses
 device) and returns its schedule from :meth:`GANModule.phases`: a list of
 :class:`Phase`, each a list of :class:`Step`. A step function takes a batch and
 a :class:`StepContext` and returns a dict with a scalar ``"loss"`` (the trainer
-runs backward and the optimizer) plus any other scalars to log.
+runs backward and the optimizer) plus any other scalars to log. A step that
+returns no ``"loss"`` skips its optimizer step this time (TimeGAN's
+discriminator, updated only while its loss exceeds 0.15, does this); its other
+values are still logged. While a step runs, network parameters its optimizer
+does not update are frozen, so it leaves no gradients on them.
 
 Examples of schedules::
 

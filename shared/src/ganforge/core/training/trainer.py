@@ -270,6 +270,7 @@ class Trainer:
         extra = self._run_callbacks()
         if self.iteration % self.config.log_every == 0 or extra:
             record = self.log.scalars(self.iteration, {**self._scalar_outputs(), **extra})
+            self._latest_outputs.clear()  # a step that stops reporting a value stops being logged
             bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k != "iteration"}, False)
         every = self.config.checkpoint_every
         if every is not None and self.iteration % every == 0:
