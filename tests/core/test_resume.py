@@ -27,22 +27,7 @@ def run_worker(*args: object) -> None:
     subprocess.run([sys.executable, str(WORKER), *map(str, args)], check=True, env=env)
 
 
-def assert_identical(a: object, b: object, where: str = "state") -> None:
-    if isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and torch.equal(a, b), f"{where} differs"
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), f"{where} keys differ"
-        for key in a:
-            assert_identical(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), f"{where} lengths differ"
-        for index, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_identical(x, y, f"{where}[{index}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
-
-
-def test_resume_in_a_new_process_is_bit_identical(tmp_path):
+def test_resume_in_a_new_process_is_bit_identical(tmp_path, assert_identical):
     straight, resumed = tmp_path / "straight.pt", tmp_path / "resumed.pt"
     run_worker(tmp_path / "a", 6, straight)
     run_worker(tmp_path / "b", 4, tmp_path / "first_part.pt")
