@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ganforge.apps.common import read_json_object, write_csv
 from ganforge.apps.errors import UsageError
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.tabular import (
@@ -128,22 +126,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
 
 
 # ----------------------------------------------------------------- handlers
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"no such {what} file: {path}") from None
-    except json.JSONDecodeError as error:
-        raise UsageError(
-            f"{what} {path} is not valid JSON: {error.msg} (line {error.lineno})"
-        ) from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{what} {path} must hold a JSON object")
-    return value
-
-
 def _options(arguments: argparse.Namespace) -> dict[str, Any]:
-    options = _read_json(arguments.config, "config") if arguments.config else {}
+    options = read_json_object(arguments.config, "config")
     unknown = sorted(set(options) - set(OPTION_KEYS))
     if unknown:
         raise UsageError(f"unknown config keys {unknown}: use {', '.join(OPTION_KEYS)}")
@@ -176,7 +160,7 @@ def _table_and_schema(arguments: argparse.Namespace) -> tuple[pd.DataFrame, dict
     else:
         table, schema = read_table(arguments.data), {}
     if arguments.schema is not None:
-        given = _read_json(arguments.schema, "schema")
+        given = read_json_object(arguments.schema, "schema")
         try:
             schema = {name: ColumnSpec(**spec) for name, spec in given.items()}
         except TypeError as error:
@@ -196,24 +180,11 @@ def run_fit(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV atomically (temp file + rename): never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            frame.to_csv(stream, index=False)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def run_sample(arguments: argparse.Namespace) -> int:
     if arguments.rows < 1:
         raise UsageError(f"--rows must be at least 1, got {arguments.rows}")
     synth = DPTabularGAN.load(arguments.model)
-    _write_csv(synth.sample(arguments.rows, seed=arguments.seed), arguments.out)
+    write_csv(synth.sample(arguments.rows, seed=arguments.seed), arguments.out)
     print(f"wrote {arguments.rows} rows to {arguments.out}")
     return 0
 
@@ -246,7 +217,7 @@ def demo(out_dir: Path) -> ReportSection:
     synth.fit(train)
     synth.save(out_dir / "synthesizer.pt")
     synthetic = synth.sample(len(train))
-    _write_csv(synthetic, out_dir / "synthetic.csv")
+    write_csv(synthetic, out_dir / "synthetic.csv")
     report = evaluate(train, holdout, synthetic, target="affair", out_path=out_dir / "eval.json")
     metrics = {
         "epsilon (total)": round(synth.privacy.epsilon, 4),
