@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import time
@@ -26,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganforge.core.files import write_json
 from ganforge.core.losses import get_loss
 from ganforge.core.recipes import AdversarialRecipe, dcgan_recipe
 from ganforge.core.training import Callback, Trainer, TrainerConfig
@@ -155,14 +155,6 @@ def max_parameter_difference(a: dict[str, torch.nn.Module], b: dict[str, torch.n
         for x, y in zip(a[name].state_dict().values(), b[name].state_dict().values(), strict=True)
         if x.is_floating_point()
     )
-
-
-def write_json(path: Path, result: dict[str, Any]) -> None:
-    """Write ``result`` atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def main() -> None:

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from ganforge.core.files import write_json
+
 RESULTS = Path(__file__).resolve().parent / "results" / "metrics_scale.json"
 COPIED_SHARE = 0.01
 
@@ -149,10 +151,7 @@ def main() -> None:
         "audit": ours["audit"],
         "versions": {"torch": torch.__version__, "sklearn": sklearn.__version__},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(args.out)
+    write_json(args.out, result)
     print(json.dumps(result, indent=2))
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from sklearn.model_selection import train_test_split
 
+from ganforge.core.files import write_json
 from ganforge.tabular import DPTabularGAN, evaluate, fair_schema, load_fair
 from ganforge.tabular.synthesizer import SynthConfig
 
@@ -100,8 +101,7 @@ def main() -> None:
             "ctgan_fit_seconds": 112.0,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
+    write_json(RESULTS, result)
     print(f"wrote {RESULTS}")
 
 

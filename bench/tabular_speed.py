@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganforge.core.files import write_json
 from ganforge.core.training import Trainer, TrainerConfig
 from ganforge.tabular import (
     ConditionalSampler,
@@ -74,8 +75,7 @@ def main() -> None:
         "dp_over_no_dp": private / plain,
         "target_ratio": 0.3,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
+    write_json(RESULTS, result)
     print(json.dumps(result, indent=2))
 
 
