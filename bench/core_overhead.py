@@ -139,11 +139,13 @@ def run_plain(args: argparse.Namespace, images: Tensor, device: torch.device) ->
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
+        discriminator.requires_grad_(False)  # no weight gradients for D in G's step
         fake = generator(noise(args.batch, latent).to(device))
         g_loss = loss.generator(discriminator(fake))
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
+        discriminator.requires_grad_(True)
         stamps.append(clock(device))
     return {"seconds": steady_seconds_per_step(stamps), "networks": recipe.networks}
 
