@@ -240,3 +240,26 @@ def test_conditioning_on_a_series_reaches_the_output():
         model.fit(_windows(), series[:, :5], progress=False)
     with pytest.raises(ValueError, match="regime labels need n_conditions >= 2"):
         model.sample(2, condition="calm")
+
+
+def test_gaussianize_mode_has_a_linear_recovery_and_a_noise_skip():
+    module = TimeGANModule(_tiny(scaling="gaussianize"))
+    nets = module.networks
+    assert not nets["recovery"].sigmoid and nets["embedder"].sigmoid
+    assert nets["generator"].input_skip and not nets["supervisor"].input_skip
+    assert nets["generator"].linear.in_features == 4 + 2  # hidden + per-step noise
+    with pytest.raises(ValueError, match="scaling must be"):
+        _tiny(scaling="zscore")
+
+
+def test_gaussianize_mode_fits_returns_and_samples_long_continuous_paths(tmp_path):
+    returns = 0.01 * np.random.default_rng(4).standard_t(4, size=(40, 6, 2))
+    model = TimeGAN(_tiny(scaling="gaussianize"), batch_size=8).fit(returns, progress=False)
+    assert type(model.scaler).__name__ == "GaussianizingScaler"
+    paths = model.sample_days(20, n_paths=3, seed=5)
+    assert paths.shape == (3, 20, 2) and np.all(np.isfinite(paths))
+    assert paths.min() >= returns.min() - 1e-12 and paths.max() <= returns.max() + 1e-12
+    # one causal pass over 20 steps: its first 6 steps are the 6-step window of the same noise
+    np.testing.assert_allclose(paths[:1, :6], model.sample(1, seed=5), rtol=1e-2, atol=1e-5)
+    loaded = TimeGAN.load(model.save(tmp_path / "model.pt"))
+    np.testing.assert_array_equal(loaded.sample_days(20, 3, seed=5), paths)

@@ -35,6 +35,7 @@ from ganforge.finance.facts import (
 from ganforge.finance.networks import RecurrentBlock, build_timegan_networks
 from ganforge.finance.testing import StylizedFactsError, assert_stylized_facts, sp500_log_returns
 from ganforge.finance.timegan import TimeGAN, TimeGANConfig, TimeGANModule
+from ganforge.finance.transforms import GaussianizingScaler
 
 __all__ = [
     "StylizedFactsError",
@@ -52,6 +53,7 @@ __all__ = [
     "REGIME_NAMES",
     "FactCheck",
     "GarchT",
+    "GaussianizingScaler",
     "MinMaxScaler",
     "RecurrentBlock",
     "TimeGAN",

@@ -21,7 +21,11 @@ Cell = Literal["gru", "lstm"]
 
 
 class RecurrentBlock(nn.Module):
-    """``num_layers`` stacked GRU/LSTM layers, then a per-step linear map (and a sigmoid)."""
+    """``num_layers`` stacked GRU/LSTM layers, then a per-step linear map (and a sigmoid).
+
+    ``input_skip=True`` feeds the step's input to the linear map beside the
+    recurrent state, so per-step noise reaches the output unsmoothed.
+    """
 
     def __init__(
         self,
@@ -32,6 +36,7 @@ class RecurrentBlock(nn.Module):
         cell: Cell = "gru",
         sigmoid: bool = True,
         cond_dim: int = 0,
+        input_skip: bool = False,
     ) -> None:
         super().__init__()
         if cell not in ("gru", "lstm"):
@@ -41,17 +46,19 @@ class RecurrentBlock(nn.Module):
         recurrent = nn.GRU if cell == "gru" else nn.LSTM
         self.cond_dim = cond_dim
         self.rnn = recurrent(input_dim + cond_dim, hidden_dim, num_layers, batch_first=True)
-        self.linear = nn.Linear(hidden_dim, output_dim)
+        self.input_skip = input_skip
+        self.linear = nn.Linear(hidden_dim + (input_dim if input_skip else 0), output_dim)
         self.sigmoid = sigmoid
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         """``(batch, T, input_dim)`` (+ condition) -> ``(batch, T, output_dim)``."""
+        inputs = x
         if self.cond_dim:
             if condition is None or condition.shape[-1] != self.cond_dim:
                 raise ValueError(f"this network needs a condition with {self.cond_dim} channels")
-            x = torch.cat([x, condition.to(x.dtype)], dim=-1)
-        hidden, _ = self.rnn(x)
-        out = self.linear(hidden)
+            inputs = torch.cat([x, condition.to(x.dtype)], dim=-1)
+        hidden, _ = self.rnn(inputs)
+        out = self.linear(torch.cat([hidden, x], dim=-1) if self.input_skip else hidden)
         return torch.sigmoid(out) if self.sigmoid else out
 
 
@@ -62,18 +69,27 @@ def build_timegan_networks(
     cell: Cell = "gru",
     z_dim: int | None = None,
     cond_dim: int = 0,
+    recovery_sigmoid: bool = True,
+    noise_skip: bool = False,
 ) -> dict[str, RecurrentBlock]:
     """The five TimeGAN networks: embedder, recovery, generator, supervisor, discriminator.
 
     As in the reference code the supervisor has ``num_layers - 1`` layers (at
     least one) and the noise has ``feature_dim`` channels unless ``z_dim`` says otherwise.
+    ``recovery_sigmoid=False`` gives the recovery a linear output, for data that
+    is standardised rather than min-max scaled; ``noise_skip=True`` lets the
+    generator's per-step noise reach its output directly (``input_skip``).
     """
     z_dim = feature_dim if z_dim is None else z_dim
     common = {"cell": cell, "cond_dim": cond_dim}
     return {
         "embedder": RecurrentBlock(feature_dim, hidden_dim, hidden_dim, num_layers, **common),
-        "recovery": RecurrentBlock(hidden_dim, hidden_dim, feature_dim, num_layers, **common),
-        "generator": RecurrentBlock(z_dim, hidden_dim, hidden_dim, num_layers, **common),
+        "recovery": RecurrentBlock(
+            hidden_dim, hidden_dim, feature_dim, num_layers, sigmoid=recovery_sigmoid, **common
+        ),
+        "generator": RecurrentBlock(
+            z_dim, hidden_dim, hidden_dim, num_layers, input_skip=noise_skip, **common
+        ),
         "supervisor": RecurrentBlock(
             hidden_dim, hidden_dim, hidden_dim, max(num_layers - 1, 1), **common
         ),

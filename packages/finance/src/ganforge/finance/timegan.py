@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -44,8 +44,10 @@ from ganforge.core.training import (
 )
 from ganforge.finance.data import MinMaxScaler, regime_index
 from ganforge.finance.networks import Cell, build_timegan_networks
+from ganforge.finance.transforms import GaussianizingScaler
 
 MODEL_FORMAT = "ganforge-finance-timegan-v1"
+Scaling = Literal["minmax", "gaussianize"]
 AUTOENCODER = ("embedder", "recovery")
 GENERATOR = ("generator", "supervisor")
 
@@ -68,6 +70,10 @@ class TimeGANConfig:
         d_threshold: the discriminator is updated only while its loss exceeds this (0.15).
         n_conditions: condition channels: the number of regime labels (one-hot), or of
             conditioning series given per step; 0 for an unconditional model.
+        scaling: ``"minmax"`` (the paper: data in [0, 1], sigmoid recovery, uniform
+            noise) or ``"gaussianize"`` for log returns (Quant GANs' standardised
+            Lambert W transform, a linear recovery, standard Gaussian noise that also
+            reaches the generator's output head directly).
     """
 
     seq_len: int = 24
@@ -82,8 +88,11 @@ class TimeGANConfig:
     joint_iterations: int = 1000
     d_threshold: float = 0.15
     n_conditions: int = 0
+    scaling: Scaling = "minmax"
 
     def __post_init__(self) -> None:
+        if self.scaling not in ("minmax", "gaussianize"):
+            raise ValueError(f"scaling must be 'minmax' or 'gaussianize', got {self.scaling!r}")
         if self.seq_len < 2 or self.feature_dim < 1:
             raise ValueError(
                 f"seq_len must be >= 2 and feature_dim >= 1, got {self.seq_len}, {self.feature_dim}"
@@ -133,6 +142,8 @@ class TimeGANModule(GANModule):
                 config.num_layers,
                 config.cell,
                 cond_dim=config.n_conditions,
+                recovery_sigmoid=config.scaling == "minmax",
+                noise_skip=config.scaling == "gaussianize",
             )
         )
 
@@ -169,7 +180,8 @@ class TimeGANModule(GANModule):
         return self.networks[name](x, condition)
 
     def _noise(self, ctx: StepContext, x: torch.Tensor) -> torch.Tensor:
-        return ctx.rand(x.shape[0], x.shape[1], self.config.feature_dim)
+        shape = (x.shape[0], x.shape[1], self.config.feature_dim)
+        return ctx.randn(*shape) if self.config.scaling == "gaussianize" else ctx.rand(*shape)
 
     def _synthetic_latents(
         self, z: torch.Tensor, condition: torch.Tensor | None
@@ -247,11 +259,17 @@ class TimeGANModule(GANModule):
         n: int,
         condition: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        length: int | None = None,
     ) -> torch.Tensor:
-        """``n`` scaled windows ``(n, seq_len, feature_dim)`` in [0, 1]."""
+        """``n`` scaled windows ``(n, length, feature_dim)`` (in [0, 1] for min-max scaling).
+
+        ``length`` defaults to ``seq_len``; the recurrent networks unroll to any length.
+        """
         device = next(self.networks["generator"].parameters()).device
         cfg = self.config
-        z = torch.rand(n, cfg.seq_len, cfg.feature_dim, generator=generator).to(device)
+        draw = torch.randn if cfg.scaling == "gaussianize" else torch.rand
+        steps = cfg.seq_len if length is None else length
+        z = draw(n, steps, cfg.feature_dim, generator=generator).to(device)
         if condition is not None:
             condition = condition.to(device)
         was_training = {name: net.training for name, net in self.networks.items()}
@@ -267,7 +285,10 @@ class TimeGANModule(GANModule):
 
 @dataclass
 class TimeGAN:
-    """TimeGAN with min-max scaling in and out and optional regime conditioning.
+    """TimeGAN with scaling in and out and optional regime conditioning.
+
+    ``config.scaling`` picks the scaler: min-max (the paper) or, for log
+    returns, :class:`~ganforge.finance.transforms.GaussianizingScaler`.
 
     Example::
 
@@ -289,11 +310,14 @@ class TimeGAN:
     seed: int = 0
     device: str = "auto"
     metadata: dict[str, Any] = field(default_factory=dict)
-    scaler: MinMaxScaler = field(default_factory=MinMaxScaler)
+    scaler: MinMaxScaler | GaussianizingScaler | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.scaler is None:
+            gaussianize = self.config.scaling == "gaussianize"
+            self.scaler = GaussianizingScaler() if gaussianize else MinMaxScaler()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)  # the same seed gives the same initial networks
             self.module = TimeGANModule(self.config)
@@ -328,7 +352,7 @@ class TimeGAN:
         scaled = torch.as_tensor(self.scaler.fit_transform(array), dtype=torch.float32)
         data: tuple[torch.Tensor, ...] = (scaled,)
         if self.config.n_conditions:
-            data = (scaled, self._condition(labels, len(array)))
+            data = (scaled, self._condition(labels, len(array), self.config.seq_len))
         elif labels is not None:
             raise ValueError("labels given, but config.n_conditions is 0; set n_conditions")
         trainer_config = TrainerConfig(
@@ -351,9 +375,13 @@ class TimeGAN:
         return self
 
     def sample(
-        self, n: int, condition: int | str | np.ndarray | None = None, seed: int | None = None
+        self,
+        n: int,
+        condition: int | str | np.ndarray | None = None,
+        seed: int | None = None,
+        length: int | None = None,
     ) -> np.ndarray:
-        """``n`` synthetic windows ``(n, seq_len, feature_dim)`` in the data's units.
+        """``n`` synthetic windows ``(n, length, feature_dim)`` in the data's units.
 
         Args:
             n: number of windows.
@@ -361,9 +389,14 @@ class TimeGAN:
                 or an int) or a conditioning series ``(seq_len, n_conditions)`` or
                 ``(n, seq_len, n_conditions)``; ``None`` otherwise.
             seed: seed of the noise (default: the model's seed).
+            length: steps per window (default ``seq_len``); longer windows unroll the
+                recurrent networks past the training length.
         """
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
+        steps = self.config.seq_len if length is None else length
+        if steps < 1:
+            raise ValueError(f"length must be >= 1, got {steps}")
         tensor_condition = None
         if self.config.n_conditions:
             if condition is None:
@@ -374,13 +407,14 @@ class TimeGAN:
                     if condition.ndim == 3
                     else np.broadcast_to(condition, (n, *np.shape(condition)))
                 )
-                tensor_condition = self._condition(series, n)
+                tensor_condition = self._condition(series, n, steps)
             else:
-                tensor_condition = self._condition(np.full(n, regime_index(condition)), n)
+                labels = np.full(n, regime_index(condition))
+                tensor_condition = self._condition(labels, n, steps)
         elif condition is not None:
             raise ValueError("this model is not conditional; leave condition=None")
         generator = torch.Generator().manual_seed(self.seed if seed is None else seed)
-        scaled = self.module.sample(n, tensor_condition, generator)
+        scaled = self.module.sample(n, tensor_condition, generator, steps)
         return self.scaler.inverse_transform(scaled.cpu().double().numpy())
 
     def sample_days(
@@ -390,13 +424,17 @@ class TimeGAN:
         condition: int | str | np.ndarray | None = None,
         seed: int | None = None,
     ) -> np.ndarray:
-        """``(n_paths, n_days, feature_dim)`` by joining consecutive sampled windows.
+        """``(n_paths, n_days, feature_dim)``, as ``sample_days(250, condition="stressed")``.
 
-        Meant for returns (joined windows are independent draws); for example
-        ``sample_days(250, condition="stressed")`` gives 250 stressed days.
+        With ``scaling="gaussianize"`` each path is one pass of the recurrent
+        networks over ``n_days`` steps, so volatility can persist across the whole
+        path (a conditioning series must then cover ``n_days`` steps); with
+        min-max scaling, consecutive windows (independent draws) are joined.
         """
         if n_days < 1 or n_paths < 1:
             raise ValueError(f"n_days and n_paths must be >= 1, got {n_days}, {n_paths}")
+        if self.config.scaling == "gaussianize":
+            return self.sample(n_paths, condition, seed, length=n_days)
         per_path = math.ceil(n_days / self.config.seq_len)
         windows = self.sample(per_path * n_paths, condition, seed)
         joined = windows.reshape(n_paths, per_path * self.config.seq_len, -1)
@@ -448,12 +486,12 @@ class TimeGAN:
             raise ValueError("windows hold NaN or infinite values")
         return array
 
-    def _condition(self, labels: Any, n: int) -> torch.Tensor:
+    def _condition(self, labels: Any, n: int, steps: int) -> torch.Tensor:
         channels = self.config.n_conditions
         if isinstance(labels, np.ndarray) and labels.ndim == 3:
-            if labels.shape != (n, self.config.seq_len, channels):
+            if labels.shape != (n, steps, channels):
                 raise ValueError(
-                    f"conditioning series must have shape ({n}, {self.config.seq_len}, "
+                    f"conditioning series must have shape ({n}, {steps}, "
                     f"{channels}), got {labels.shape}"
                 )
             if not np.all(np.isfinite(labels)):
@@ -472,7 +510,7 @@ class TimeGAN:
         if values.min() < 0 or values.max() >= self.config.n_conditions:
             raise ValueError(f"labels must lie in 0..{self.config.n_conditions - 1}")
         one_hot = F.one_hot(torch.as_tensor(values), self.config.n_conditions).float()
-        return one_hot[:, None, :].expand(n, self.config.seq_len, -1).contiguous()
+        return one_hot[:, None, :].expand(n, steps, -1).contiguous()
 
 
 __all__ = [
