@@ -31,6 +31,7 @@ def atomic_write(
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.chmod(temporary, _permissions_for(target))
     try:
         with os.fdopen(handle, mode, encoding=encoding, newline=newline) as stream:
             yield stream
@@ -41,6 +42,16 @@ def atomic_write(
         Path(temporary).unlink(missing_ok=True)
         raise
     _fsync_directory(target.parent)
+
+
+def _permissions_for(target: Path) -> int:
+    """The target's current mode, or what a plain ``open()`` would give (0o666 less the umask);
+    ``mkstemp`` alone would leave every output readable by its owner only."""
+    if target.exists():
+        return target.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_directory(folder: Path) -> None:
@@ -63,9 +74,7 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
 
 
 def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy / torch scalars
-        return value.item()
-    if hasattr(value, "tolist"):
+    if hasattr(value, "tolist"):  # numpy / torch arrays and scalars
         return value.tolist()
     if isinstance(value, os.PathLike):
         return os.fspath(value)
