@@ -26,6 +26,7 @@ gradients of a double backward, so the Wasserstein loss uses weight clipping
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,15 @@ from opacus.optimizers import DPOptimizer
 from ganforge.core.losses import get_loss
 from ganforge.core.regularizers import weight_clip
 from ganforge.core.training import GANModule, Phase, Step, StepContext
+
+# Opacus records per-sample gradients with full backward hooks; the discriminator's
+# inputs (rows) need no gradient, so torch warns on every step. The hooks read the
+# gradients of the module outputs, which is what they need: the warning is noise.
+warnings.filterwarnings(
+    "ignore",
+    message="Full backward hook is firing when gradients are computed with respect to module",
+    category=UserWarning,
+)
 from ganforge.tabular.conditional import ConditionalSampler
 from ganforge.tabular.marginals import PairwiseMarginals
 from ganforge.tabular.networks import Discriminator, Generator
