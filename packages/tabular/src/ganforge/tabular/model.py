@@ -39,6 +39,11 @@ from opacus.optimizers import DPOptimizer
 from ganforge.core.losses import get_loss
 from ganforge.core.regularizers import weight_clip
 from ganforge.core.training import GANModule, Phase, Step, StepContext
+from ganforge.tabular.conditional import ConditionalSampler
+from ganforge.tabular.marginals import PairwiseMarginals
+from ganforge.tabular.networks import Discriminator, Generator
+from ganforge.tabular.privacy import rdp_epsilon
+from ganforge.tabular.transformer import Span
 
 # Opacus records per-sample gradients with full backward hooks; the discriminator's
 # inputs (rows) need no gradient, so torch warns on every step. The hooks read the
@@ -48,11 +53,6 @@ warnings.filterwarnings(
     message="Full backward hook is firing when gradients are computed with respect to module",
     category=UserWarning,
 )
-from ganforge.tabular.conditional import ConditionalSampler
-from ganforge.tabular.marginals import PairwiseMarginals
-from ganforge.tabular.networks import Discriminator, Generator
-from ganforge.tabular.privacy import rdp_epsilon
-from ganforge.tabular.transformer import Span
 
 LOSSES = ("non_saturating", "wasserstein")
 
