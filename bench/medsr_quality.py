@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from ganforge.core.files import write_json
 from ganforge.medsr import GeneratorConfig, MedicalSR, evaluate, mni152_slices
 
 RESULTS = Path(__file__).parent / "results" / "medsr_quality.json"
@@ -80,7 +81,7 @@ def main() -> None:
         "wall_seconds": time.perf_counter() - started,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
+    write_json(RESULTS, results)
     print(json.dumps(results, indent=2))
 
 

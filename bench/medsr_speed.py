@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ganforge.core.files import write_json
 from ganforge.medsr import Degradation, Enhancer, GeneratorConfig, SRGenerator, mni152_volume
 
 RESULTS = Path(__file__).parent / "results" / "medsr_speed.json"
@@ -79,7 +80,7 @@ def main() -> None:
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
+    write_json(RESULTS, result)
     print(json.dumps(result, indent=2))
 
 
