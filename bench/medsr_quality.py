@@ -80,7 +80,6 @@ def main() -> None:
         "flagged_area_pointwise: 5x5 mean of max(0, |sr-hr| - |bicubic-hr|)",
         "wall_seconds": time.perf_counter() - started,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     write_json(RESULTS, results)
     print(json.dumps(results, indent=2))
 

@@ -79,7 +79,6 @@ def main() -> None:
             "consistency_projection": False,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     write_json(RESULTS, result)
     print(json.dumps(result, indent=2))
 
