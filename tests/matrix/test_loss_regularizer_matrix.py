@@ -89,7 +89,7 @@ class Regularizer:
     name: str
 
     def prepare(self, d: nn.Module) -> None:
-        pass
+        """Change the discriminator before training (none by default)."""
 
     def d_inputs(self, x: torch.Tensor, kind: str) -> torch.Tensor:
         return x
@@ -101,7 +101,7 @@ class Regularizer:
         return 0.0
 
     def after_d_step(self, d: nn.Module) -> None:
-        pass
+        """Act on the discriminator after its step (nothing by default)."""
 
 
 class GradientPenalty(Regularizer):
