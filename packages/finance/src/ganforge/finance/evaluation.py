@@ -19,7 +19,6 @@ data) and are repeated with different seeds for a mean and a standard deviation.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.core.files import write_json as core_write_json
 from ganforge.finance.baselines import GarchT, bootstrap_returns
 from ganforge.finance.facts import (
     as_paths,
@@ -241,13 +241,8 @@ def evaluate(
 
 
 def write_json(result: Mapping[str, Any], path: str | Path) -> Path:
-    """Write a result dict as indented JSON (atomically: temp file, then rename)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
-    temporary.replace(target)
-    return target
+    """Write a result dict as indented JSON, atomically (see :mod:`ganforge.core.files`)."""
+    return core_write_json(path, dict(result))
 
 
 # -- figures ----------------------------------------------------------------------------

@@ -8,13 +8,13 @@ k-space for MRI) is always reported beside the models.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from ganforge.core.files import write_json
 from ganforge.medsr.degradation import Degradation, consistency_residual
 from ganforge.medsr.enhance import Enhancer
 from ganforge.medsr.losses import gradient_magnitude
@@ -84,5 +84,5 @@ def evaluate(
             sr = degradation.project(sr, lr)
         results[name] = _summary(sr, lr, hr, degradation, threshold)
     if out_path is not None:
-        Path(out_path).write_text(json.dumps(results, indent=2))
+        write_json(out_path, results)
     return results

@@ -12,14 +12,13 @@ Deterministic for a given seed; about ten seconds on one CPU thread.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganforge.core.checkpoint import save_checkpoint
 from ganforge.core.metrics.mnist_cnn import WEIGHTS_NAME, MNISTFeatureCNN, cache_dir
 
 
@@ -68,20 +67,8 @@ def train_mnist_extractor(
     with torch.no_grad():
         accuracy = float((model.logits(x[val_idx]).argmax(1) == y[val_idx]).float().mean())
     info = {"val_accuracy": accuracy, "n_train": float(n_train), "n_val": float(len(val_idx))}
-    _atomic_save({"state_dict": model.state_dict(), **info}, Path(out))
+    save_checkpoint(Path(out), {"state_dict": model.state_dict(), **info})
     return info
-
-
-def _atomic_save(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> None:
