@@ -4,12 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import torch.nn.functional as F
 from opacus.accountants import RDPAccountant
 from opacus.accountants.analysis import rdp as rdp_analysis
 
 from ganforge.core.training import StepContext
 from ganforge.tabular import ColumnSpec, DataTransformer, DPTabularGAN, PoissonBatches, TabularGAN
 from ganforge.tabular.model import DPConfig
+from ganforge.tabular.networks import Discriminator
 from ganforge.tabular.privacy import default_delta, rdp_epsilon, split_budget
 
 
@@ -63,30 +65,81 @@ def test_training_stops_exactly_at_the_budget_with_a_fixed_noise_multiplier():
     assert one_more > 2.0 - p.epsilon_statistics
 
 
-def test_discriminator_real_row_gradients_are_clipped_per_sample():
+def clipping_setup(clip: float):
+    """A DP module without dropout (so the step is deterministic) and 30 real rows."""
     frame = small_frame()
     transformer = DataTransformer.fit(frame)
-    clip = 0.01
     dp = DPConfig(1.0, clip, 0.2, 40, 10.0, 1e-5)
-    module = TabularGAN(transformer.spans, 40, noise_dim=8, hidden=(16,), dp=dp)
+    module = TabularGAN(transformer.spans, 40, noise_dim=8, hidden=(16,), dp=dp, dropout=0.0)
     optimizers = module.build_optimizers()
     real = torch.from_numpy(transformer.transform(frame))[:30]
-    ctx = StepContext(iteration=0, phase="gan", device=torch.device("cpu"))
+    return module, optimizers, real
+
+
+def d_step_gradient(module: TabularGAN, real: torch.Tensor) -> tuple[dict, torch.Tensor]:
+    """The step's outputs and the gradient the trainer's backward of its loss leaves."""
+    torch.manual_seed(0)  # the fakes' Gumbel-softmax noise
+    ctx = StepContext(iteration=0, phase="gan", device=torch.device("cpu"), seed=1)
     out = module.d_step(real, ctx)
-    optimizers["D"].zero_grad()
+    module.networks["D"].zero_grad(set_to_none=True)
     out["loss"].backward()
-    params = [p for p in module.networks["D"].parameters()]
-    per_sample = torch.cat([p.grad_sample.flatten(1) for p in params], dim=1)
-    assert per_sample.shape[0] == 30 + 40  # one gradient per real row and per fake row
-    norms = per_sample.norm(dim=1)
-    assert (norms > clip).all()  # so clipping is active
-    optimizers["D"].clip_and_accumulate()
+    grad = torch.cat([p.grad.flatten() for p in module.networks["D"].parameters()])
+    return out, grad
+
+
+def reference_row_gradients(module: TabularGAN, rows: torch.Tensor, n_real: int) -> torch.Tensor:
+    """Each row's gradient of its own loss, one backward per row through a plain copy of D."""
+    inner = module.networks["D"]._module
+    plain = Discriminator(rows.shape[1], (16,), dropout=0.0)
+    plain.load_state_dict(inner.state_dict())
+    gradients = []
+    for index, row in enumerate(rows):
+        score = plain(row[None])
+        loss = F.softplus(-score) if index < n_real else F.softplus(score)
+        grads = torch.autograd.grad(loss.sum(), list(plain.parameters()))
+        gradients.append(torch.cat([g.flatten() for g in grads]))
+    return torch.stack(gradients)
+
+
+def test_discriminator_real_row_gradients_are_clipped_per_sample():
+    clip = 0.01
+    module, optimizers, real = clipping_setup(clip)
+    seen = []
+    module.networks["D"].register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0]))
+    out, grad = d_step_gradient(module, real)
+    rows = seen[0]
+    assert rows.shape[0] == 30 + 40 and out["real_rows"] == 30.0  # real rows, then fakes
+    per_row = reference_row_gradients(module, rows, 30)
+    norms = per_row.norm(dim=1)
+    assert (norms > clip).all()  # so clipping is active for every row
+    # Opacus' ghost norms (never materialising a row's gradient) are the true norms
+    ghost = module.networks["D"].per_sample_gradient_norms
+    torch.testing.assert_close(ghost, norms, rtol=1e-4, atol=1e-7)
+    # the gradient handed to the optimizer is the sum of rows clipped to the norm
     factors = (clip / (norms + 1e-6)).clamp(max=1.0)
-    expected = (per_sample * factors[:, None]).sum(0)
-    summed = torch.cat([p.summed_grad.flatten() for p in params])
-    torch.testing.assert_close(summed, expected, rtol=1e-4, atol=1e-7)
-    clipped = per_sample * factors[:, None]
-    assert clipped.norm(dim=1).max() <= clip * (1 + 1e-4)
+    torch.testing.assert_close(grad, (per_row * factors[:, None]).sum(0), rtol=1e-4, atol=1e-7)
+    assert (per_row * factors[:, None]).norm(dim=1).max() <= clip * (1 + 1e-4)
+    # the optimizer adds the noise to exactly that sum and the accountant records one step
+    optimizers["D"].step()
+    summed = torch.cat([p.summed_grad.flatten() for p in module.networks["D"].parameters()])
+    torch.testing.assert_close(summed, grad)
+    assert module.privacy_history == [(1.0, 0.2, 1)]
+
+
+def test_one_real_row_moves_the_discriminator_gradient_by_at_most_the_clipping_norm():
+    """Sensitivity, checked end to end: removing one real row (an outlier far outside
+    the data included) changes the summed gradient by at most ``max_grad_norm``."""
+    clip = 0.05
+    module, _, real = clipping_setup(clip)
+    real = real.clone()
+    real[7] *= 100.0
+    _, full = d_step_gradient(module, real)
+    for row in (0, 7, 29):
+        without = torch.cat([real[:row], real[row + 1 :]])
+        _, reduced = d_step_gradient(module, without)  # the same fakes
+        change = (full - reduced).norm()
+        assert 0 < change <= clip * (1 + 1e-4)
+    assert torch.isclose((full - d_step_gradient(module, real[1:])[1]).norm(), torch.tensor(clip))
 
 
 def test_generator_step_leaves_no_per_sample_state_in_the_discriminator():
@@ -98,6 +151,7 @@ def test_generator_step_leaves_no_per_sample_state_in_the_discriminator():
     module.g_step(None, ctx)["loss"].backward()
     for p in module.networks["D"].parameters():
         assert getattr(p, "grad_sample", None) is None and p.grad is None
+        assert getattr(p, "_norm_sample", None) is None
     assert any(p.grad is not None for p in module.networks["G"].parameters())
 
 

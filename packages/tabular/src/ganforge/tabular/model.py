@@ -4,11 +4,17 @@ One iteration is one discriminator step then one generator step.
 
 Discriminator step (the only one that reads real rows): the Poisson batch of
 real rows and a batch of detached fakes go through the discriminator in *one*
-forward pass, the loss is a *sum* over rows, Opacus computes one gradient per
-row, clips each to ``max_grad_norm``, adds Gaussian noise once and divides by
-the expected batch size; the accountant records one step at rate ``q``. Fakes
-ride in the same clipped, noised step, so they are never charged as a second
-step (the double charging of Opacus issues #31 / #418).
+forward pass and give one loss per row. Opacus' ghost clipping
+(``GradSampleModuleFastGradientClipping``) clips each row's gradient to
+``max_grad_norm`` without materialising it: a first backward pass of the summed
+loss gives every row's gradient norm from the layers' activations and output
+gradients, and the step returns the loss with each row weighted by
+``min(1, max_grad_norm / norm)``, whose gradient (the trainer's backward) is the
+sum of the clipped per-row gradients. ``DPOptimizerFastGradientClipping`` adds
+Gaussian noise of standard deviation ``noise_multiplier * max_grad_norm`` once;
+the accountant records one step at rate ``q``. Fakes ride in the same clipped,
+noised step, so they are never charged as a second step (the double charging of
+Opacus issues #31 / #418).
 
 Generator step: fakes through the discriminator with its parameters frozen and
 Opacus' hooks off, so no per-sample state leaks into the next private step.
@@ -32,9 +38,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from opacus import GradSampleModule
 from opacus.accountants import RDPAccountant
-from opacus.optimizers import DPOptimizer
+from opacus.grad_sample import GradSampleModuleFastGradientClipping
+from opacus.optimizers import DPOptimizerFastGradientClipping
 
 from ganforge.core.losses import get_loss
 from ganforge.core.regularizers import weight_clip
@@ -45,7 +51,7 @@ from ganforge.tabular.networks import Discriminator, Generator
 from ganforge.tabular.privacy import rdp_epsilon
 from ganforge.tabular.transformer import Span
 
-# Opacus records per-sample gradients with full backward hooks; the discriminator's
+# Opacus records per-sample gradient norms with full backward hooks; the discriminator's
 # inputs (rows) need no gradient, so torch warns on every step. The hooks read the
 # gradients of the module outputs, which is what they need: the warning is noise.
 warnings.filterwarnings(
@@ -58,10 +64,10 @@ LOSSES = ("non_saturating", "wasserstein")
 
 
 def per_row_d_loss(loss: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """The discriminator loss summed (not averaged) over rows, as DP-SGD needs."""
+    """The discriminator loss of each row (real rows first, then fakes), as DP-SGD needs."""
     if loss == "non_saturating":
-        return F.softplus(-real).sum() + F.softplus(fake).sum()
-    return fake.sum() - real.sum()
+        return torch.cat([F.softplus(-real), F.softplus(fake)])
+    return torch.cat([-real, fake])
 
 
 class DPConfig:
@@ -167,7 +173,9 @@ class TabularGAN(GANModule):
         width = sum(s.width for s in spans) + cond_dim
         discriminator = Discriminator(width, hidden if d_hidden is None else d_hidden, dropout)
         if dp is not None:
-            discriminator = GradSampleModule(discriminator, loss_reduction="sum")
+            discriminator = GradSampleModuleFastGradientClipping(
+                discriminator, loss_reduction="sum", max_grad_norm=dp.max_grad_norm
+            )
         generator = Generator(noise_dim, spans, hidden, cond_dim=cond_dim)
         self.networks = {"G": generator, "D": discriminator}
         self.accountant = RDPAccountant() if dp is not None else None
@@ -178,7 +186,7 @@ class TabularGAN(GANModule):
         g_opt = torch.optim.Adam(self.networks["G"].parameters(), self.g_lr, betas=(0.5, 0.9))
         d_opt = torch.optim.Adam(self.networks["D"].parameters(), self.lr, betas=(0.5, 0.9))
         if self.dp is not None:
-            d_opt = DPOptimizer(
+            d_opt = DPOptimizerFastGradientClipping(
                 d_opt,
                 noise_multiplier=self.dp.noise_multiplier,
                 max_grad_norm=self.dp.max_grad_norm,
@@ -214,7 +222,7 @@ class TabularGAN(GANModule):
         scores = self.networks["D"](torch.cat([real, fake]))
         real_scores, fake_scores = scores[: len(real)], scores[len(real) :]
         if self.dp is not None:
-            loss = per_row_d_loss(self.loss, real_scores, fake_scores)
+            loss = self._clipped_loss(per_row_d_loss(self.loss, real_scores, fake_scores))
         else:
             loss = get_loss(self.loss).discriminator(real_scores, fake_scores)
         return {
@@ -255,10 +263,28 @@ class TabularGAN(GANModule):
             loss = loss + self.pair_weight * self.pairs.loss(logits)
         return generator.activate(logits), cond, loss
 
+    def _clipped_loss(self, per_row: torch.Tensor) -> torch.Tensor:
+        """Ghost clipping's first pass: the loss whose gradient is the sum of the per-row
+        gradients, each clipped to ``max_grad_norm``.
+
+        The backward pass of the summed loss lets Opacus' norm samplers compute every
+        row's gradient norm (no per-row gradient is materialised); its parameter
+        gradients are discarded. The hooks are then turned off, so the trainer's
+        backward of the returned loss is an ordinary one (as in Opacus'
+        ``DPTensorFastGradientClipping.backward``, split at the point where the
+        trainer takes over). The clipping weights are constants of that backward.
+        """
+        discriminator = self.networks["D"]
+        per_row.sum().backward(retain_graph=True)
+        weights = discriminator.get_clipping_coef().to(per_row.device).detach()
+        discriminator.zero_grad(set_to_none=True)
+        discriminator.disable_hooks()
+        return (weights * per_row).sum()
+
     def _discriminator_trainable(self, trainable: bool) -> None:
         discriminator = self.networks["D"]
         discriminator.requires_grad_(trainable)
-        if isinstance(discriminator, GradSampleModule):
+        if isinstance(discriminator, GradSampleModuleFastGradientClipping):
             (discriminator.enable_hooks if trainable else discriminator.disable_hooks)()
 
     def _clip_weights(self) -> None:
