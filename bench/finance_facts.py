@@ -67,6 +67,8 @@ def _stage_diagnostics(model: TimeGAN, real: np.ndarray, length: int) -> dict[st
     noise = torch.randn(200, length, 1, generator=torch.Generator().manual_seed(1))
     if model.config.scaling == "minmax":
         noise = torch.rand(200, length, 1, generator=torch.Generator().manual_seed(1))
+    if model.config.generation == "stepwise":
+        return _stepwise_stages(model, x, noise)
     with torch.no_grad():
         h, e = nets["embedder"](x), nets["generator"](noise)
         stages = {
@@ -76,6 +78,25 @@ def _stage_diagnostics(model: TimeGAN, real: np.ndarray, length: int) -> dict[st
             "R(G(z))": nets["recovery"](e),
             "R(S(G(z)))": nets["recovery"](nets["supervisor"](e)),
         }
+    return _summarise_stages(stages, model.scaler)
+
+
+def _stepwise_stages(model: TimeGAN, x: torch.Tensor, noise: torch.Tensor) -> dict[str, dict]:
+    """Stepwise mode: the autoencoder, the supervisor's Gaussian steps alone, the model."""
+    module, nets = model.module, model.module.networks
+    with torch.no_grad():
+        stages = {"real": x, "R(E(x))": nets["recovery"](nets["embedder"](x))}
+        stages["rollout"] = module.rollout(noise, None)
+        saved = [p.detach().clone() for p in nets["generator"].linear.parameters()]
+        for p in nets["generator"].linear.parameters():
+            p.zero_()  # the generator's shaping off: innovations are the Gaussian noise
+        stages["rollout, Gaussian innovations"] = module.rollout(noise, None)
+        for p, value in zip(nets["generator"].linear.parameters(), saved, strict=True):
+            p.copy_(value)
+    return _summarise_stages(stages, model.scaler)
+
+
+def _summarise_stages(stages: dict[str, torch.Tensor], scaler) -> dict[str, dict]:
     result = {}
     for name, scaled in stages.items():
         paths = scaler.inverse_transform(scaled.double().numpy())[..., 0]
@@ -88,7 +109,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seq-len", type=int, default=256, help="return-path length (days)")
     parser.add_argument("--train-len", type=int, default=64, help="training window length")
-    parser.add_argument("--scaling", choices=["gaussianize", "minmax"], default="gaussianize")
+    parser.add_argument(
+        "--scaling", choices=["standardize", "gaussianize", "minmax"], default="standardize"
+    )
     parser.add_argument("--stride", type=int, default=4, help="step between training windows")
     parser.add_argument("--hidden", type=int, default=24, help="TimeGAN hidden size")
     parser.add_argument("--layers", type=int, default=3, help="recurrent layers per network")
@@ -96,6 +119,9 @@ def main() -> None:
     parser.add_argument("--embed", type=int, default=600, help="autoencoder iterations")
     parser.add_argument("--supervise", type=int, default=300, help="supervisor iterations")
     parser.add_argument("--joint", type=int, default=300, help="joint iterations")
+    parser.add_argument(
+        "--generation", choices=["stepwise", "paper"], default="stepwise", help="sampling path"
+    )
     parser.add_argument("--paths", type=int, default=200, help="TimeGAN paths to sample")
     parser.add_argument("--out", type=Path, default=RESULT, help="where to write the JSON")
     args = parser.parse_args()
@@ -119,6 +145,7 @@ def main() -> None:
         supervise_iterations=args.supervise,
         joint_iterations=args.joint,
         scaling=args.scaling,
+        generation=args.generation,
     )
     model = TimeGAN(config, batch_size=args.batch, seed=0, device="cpu")
     model.fit(sliding_windows(real, args.train_len, args.stride), progress=False, log_every=50)
@@ -160,6 +187,7 @@ def main() -> None:
             "path_len": args.seq_len,
             "train_len": args.train_len,
             "scaling": args.scaling,
+            "generation": args.generation,
             "gaussianize_delta": getattr(model.scaler, "delta", np.array([])).tolist(),
             "stride": args.stride,
             "hidden_dim": args.hidden,

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 Cell = Literal["gru", "lstm"]
+RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
 class RecurrentBlock(nn.Module):
@@ -52,14 +53,28 @@ class RecurrentBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         """``(batch, T, input_dim)`` (+ condition) -> ``(batch, T, output_dim)``."""
+        return self.step(x, condition)[0]
+
+    def step(
+        self,
+        x: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        state: RecurrentState | None = None,
+    ) -> tuple[torch.Tensor, RecurrentState]:
+        """Like :meth:`forward`, from the recurrent ``state`` left by an earlier call.
+
+        Returns the outputs and the new state, so a sequence can be generated
+        one step at a time: ``y1, s = net.step(x1); y2, s = net.step(x2, state=s)``
+        equals ``net(torch.cat([x1, x2], 1))`` split in two.
+        """
         inputs = x
         if self.cond_dim:
             if condition is None or condition.shape[-1] != self.cond_dim:
                 raise ValueError(f"this network needs a condition with {self.cond_dim} channels")
             inputs = torch.cat([x, condition.to(x.dtype)], dim=-1)
-        hidden, _ = self.rnn(inputs)
+        hidden, state = self.rnn(inputs, state)
         out = self.linear(torch.cat([hidden, x], dim=-1) if self.input_skip else hidden)
-        return torch.sigmoid(out) if self.sigmoid else out
+        return (torch.sigmoid(out) if self.sigmoid else out), state
 
 
 def build_timegan_networks(

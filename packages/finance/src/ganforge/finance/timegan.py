@@ -43,11 +43,15 @@ from ganforge.core.training import (
     TrainerConfig,
 )
 from ganforge.finance.data import MinMaxScaler, regime_index
+from ganforge.finance.losses import moment_loss, supervised_loss
 from ganforge.finance.networks import Cell, build_timegan_networks
+from ganforge.finance.stepwise import StepwiseTimeGAN, build_stepwise_networks
 from ganforge.finance.transforms import GaussianizingScaler
 
 MODEL_FORMAT = "ganforge-finance-timegan-v1"
-Scaling = Literal["minmax", "gaussianize"]
+Scaling = Literal["minmax", "gaussianize", "standardize"]
+SCALINGS = ("minmax", "gaussianize", "standardize")
+Generation = Literal["paper", "stepwise"]
 AUTOENCODER = ("embedder", "recovery")
 GENERATOR = ("generator", "supervisor")
 
@@ -73,7 +77,12 @@ class TimeGANConfig:
         scaling: ``"minmax"`` (the paper: data in [0, 1], sigmoid recovery, uniform
             noise) or ``"gaussianize"`` for log returns (Quant GANs' standardised
             Lambert W transform, a linear recovery, standard Gaussian noise that also
-            reaches the generator's output head directly).
+            reaches the generator's output head directly), or ``"standardize"``:
+            the same without the tail transform (zero mean, unit variance).
+        generation: ``"paper"`` (samples are ``R(S(G(z)))``) or ``"stepwise"`` for
+            return paths (needs a scaling other than min-max): the supervisor gives the
+            next step's mean and scale, trained by likelihood, and paths are
+            generated one step at a time (see :mod:`ganforge.finance.stepwise`).
     """
 
     seq_len: int = 24
@@ -89,10 +98,17 @@ class TimeGANConfig:
     d_threshold: float = 0.15
     n_conditions: int = 0
     scaling: Scaling = "minmax"
+    generation: Generation = "paper"
 
     def __post_init__(self) -> None:
-        if self.scaling not in ("minmax", "gaussianize"):
-            raise ValueError(f"scaling must be 'minmax' or 'gaussianize', got {self.scaling!r}")
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {self.scaling!r}")
+        if self.generation not in ("paper", "stepwise"):
+            raise ValueError(f"generation must be 'paper' or 'stepwise', got {self.generation!r}")
+        if self.generation == "stepwise" and self.scaling == "minmax":
+            raise ValueError(
+                "generation='stepwise' models returns: set scaling='standardize' or 'gaussianize'"
+            )
         if self.seq_len < 2 or self.feature_dim < 1:
             raise ValueError(
                 f"seq_len must be >= 2 and feature_dim >= 1, got {self.seq_len}, {self.feature_dim}"
@@ -115,19 +131,7 @@ def _split(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
     return batch[0], batch[1]
 
 
-def supervised_loss(h: torch.Tensor, h_hat_supervised: torch.Tensor) -> torch.Tensor:
-    """Next-step latent loss: the supervisor's step ``t`` predicts ``h_{t+1}``."""
-    return F.mse_loss(h_hat_supervised[:, :-1], h[:, 1:])
-
-
-def moment_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``mean|std(x^) - std(x)| + mean|mean(x^) - mean(x)|``, moments over the batch axis."""
-    std_hat = torch.sqrt(x_hat.var(dim=0, unbiased=False) + 1e-6)
-    std = torch.sqrt(x.var(dim=0, unbiased=False) + 1e-6)
-    return (std_hat - std).abs().mean() + (x_hat.mean(dim=0) - x.mean(dim=0)).abs().mean()
-
-
-class TimeGANModule(GANModule):
+class TimeGANModule(StepwiseTimeGAN, GANModule):
     """TimeGAN's networks, optimizers and three-phase schedule for the core trainer."""
 
     generator_name = "generator"
@@ -135,6 +139,17 @@ class TimeGANModule(GANModule):
     def __init__(self, config: TimeGANConfig) -> None:
         super().__init__()
         self.config = config
+        if config.generation == "stepwise":
+            self.networks = dict(
+                build_stepwise_networks(
+                    config.feature_dim,
+                    config.hidden_dim,
+                    config.num_layers,
+                    config.cell,
+                    config.n_conditions,
+                )
+            )
+            return
         self.networks = dict(
             build_timegan_networks(
                 config.feature_dim,
@@ -143,11 +158,14 @@ class TimeGANModule(GANModule):
                 config.cell,
                 cond_dim=config.n_conditions,
                 recovery_sigmoid=config.scaling == "minmax",
-                noise_skip=config.scaling == "gaussianize",
+                noise_skip=config.scaling != "minmax",
             )
         )
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        if self.config.generation == "stepwise":
+            return self.stepwise_optimizers(self.config.lr)
+
         def adam(names: Iterable[str]) -> torch.optim.Optimizer:
             params = [p for name in names for p in self.networks[name].parameters()]
             return torch.optim.Adam(params, lr=self.config.lr)
@@ -156,6 +174,8 @@ class TimeGANModule(GANModule):
 
     def phases(self) -> list[Phase]:
         cfg = self.config
+        if cfg.generation == "stepwise":
+            return self.stepwise_phases()
         joint = [
             Step("generator", self.generator_step, "G", repeat=2, networks=GENERATOR),
             Step("embedder", self.embedder_step, "E", networks=AUTOENCODER),
@@ -179,9 +199,12 @@ class TimeGANModule(GANModule):
     def _net(self, name: str, x: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
         return self.networks[name](x, condition)
 
+    def _batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return _split(batch)
+
     def _noise(self, ctx: StepContext, x: torch.Tensor) -> torch.Tensor:
         shape = (x.shape[0], x.shape[1], self.config.feature_dim)
-        return ctx.randn(*shape) if self.config.scaling == "gaussianize" else ctx.rand(*shape)
+        return ctx.rand(*shape) if self.config.scaling == "minmax" else ctx.randn(*shape)
 
     def _synthetic_latents(
         self, z: torch.Tensor, condition: torch.Tensor | None
@@ -267,7 +290,7 @@ class TimeGANModule(GANModule):
         """
         device = next(self.networks["generator"].parameters()).device
         cfg = self.config
-        draw = torch.randn if cfg.scaling == "gaussianize" else torch.rand
+        draw = torch.rand if cfg.scaling == "minmax" else torch.randn
         steps = cfg.seq_len if length is None else length
         z = draw(n, steps, cfg.feature_dim, generator=generator).to(device)
         if condition is not None:
@@ -276,6 +299,8 @@ class TimeGANModule(GANModule):
         for net in self.networks.values():
             net.eval()
         try:
+            if cfg.generation == "stepwise":
+                return self.rollout(z, condition)
             _, h_hat = self._synthetic_latents(z, condition)
             return self._net("recovery", h_hat, condition)
         finally:
@@ -316,8 +341,12 @@ class TimeGAN:
 
     def __post_init__(self) -> None:
         if self.scaler is None:
-            gaussianize = self.config.scaling == "gaussianize"
-            self.scaler = GaussianizingScaler() if gaussianize else MinMaxScaler()
+            scaling = self.config.scaling
+            self.scaler = (
+                MinMaxScaler()
+                if scaling == "minmax"
+                else GaussianizingScaler(tails=scaling == "gaussianize")
+            )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)  # the same seed gives the same initial networks
             self.module = TimeGANModule(self.config)
@@ -426,14 +455,14 @@ class TimeGAN:
     ) -> np.ndarray:
         """``(n_paths, n_days, feature_dim)``, as ``sample_days(250, condition="stressed")``.
 
-        With ``scaling="gaussianize"`` each path is one pass of the recurrent
+        With ``scaling="gaussianize"`` or ``"standardize"`` each path is one pass of the recurrent
         networks over ``n_days`` steps, so volatility can persist across the whole
         path (a conditioning series must then cover ``n_days`` steps); with
         min-max scaling, consecutive windows (independent draws) are joined.
         """
         if n_days < 1 or n_paths < 1:
             raise ValueError(f"n_days and n_paths must be >= 1, got {n_days}, {n_paths}")
-        if self.config.scaling == "gaussianize":
+        if self.config.scaling != "minmax":
             return self.sample(n_paths, condition, seed, length=n_days)
         per_path = math.ceil(n_days / self.config.seq_len)
         windows = self.sample(per_path * n_paths, condition, seed)

@@ -58,9 +58,13 @@ class GaussianizingScaler:
     when fitting are clipped to it first: the forward transform grows like
     ``exp(delta u^2 / 2)``, so one outlying network output would otherwise
     become an implausible return.
+
+    ``tails=False`` keeps ``delta = 0``: plain standardisation (with the same
+    clipping), for models that make the heavy tails themselves.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tails: bool = True) -> None:
+        self.tails = tails
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
         self.delta: np.ndarray | None = None
@@ -78,7 +82,9 @@ class GaussianizingScaler:
         self.mean = flat.mean(axis=0)
         self.std = np.maximum(flat.std(axis=0), 1e-12)
         z = (flat - self.mean) / self.std
-        self.delta = np.array([fit_tail_delta(z[:, j]) for j in range(z.shape[1])])
+        self.delta = np.array(
+            [fit_tail_delta(z[:, j]) if self.tails else 0.0 for j in range(z.shape[1])]
+        )
         u = np.stack([lambert_w_gaussianize(z[:, j], d) for j, d in enumerate(self.delta)], 1)
         self.u_mean = u.mean(axis=0)
         self.u_std = np.maximum(u.std(axis=0), 1e-12)

@@ -1,0 +1,262 @@
+"""Stepwise TimeGAN for return paths: a stochastic supervisor and step-by-step generation.
+
+The paper's sampling path ``R(S(G(z)))`` passes the generator's latents
+through the supervisor, a deterministic next-step predictor. For log returns,
+which are close to unpredictable, that predictor's output is nearly the
+conditional mean: it loses the tails and volatility clustering the
+autoencoder keeps (``bench/finance_facts.py`` records the stages). This mode
+keeps TimeGAN's five networks and three phases, and makes the supervised
+next-step loss a likelihood instead:
+
+- the **embedder** ``E`` reads returns and keeps a state; ``h_t = E(x_<=t)``;
+- the **supervisor** ``S`` maps the state and the last return (and its size)
+  to the next step's distribution, ``x_{t+1} = mu_t + sigma_t * eps`` with
+  skewed Student-t innovations of learned degrees of freedom and skew (a
+  neural GARCH with skew-t innovations on the embedder's state), trained on
+  real paths by negative log-likelihood: the stochastic form of the paper's
+  next-step loss. It learns the dynamics:
+  volatility clustering and the leverage effect;
+- the **generator** ``G`` reads the noise and adds a learned shape to the
+  innovations (it starts at zero; the adversarial loss and the first moment
+  train it: skew, and the mean the robust Student-t location misses). It
+  does not see the state, so it cannot undo the supervisor's dynamics;
+- generation is step by step: ``x_t = mu + sigma * (eps_t + G(z)_t)``, then
+  ``E`` reads ``x_t`` to advance the state, along paths of any length;
+- the **discriminator** tells ``E(x)`` from ``E(x^)``, and the recovery keeps
+  the embedder's latents decodable as in phase 1 of the paper.
+
+Losses: phase 1 ``10 * sqrt(MSE)`` (the paper's); phase 2 the likelihood;
+joint phase, per iteration: two generator steps on ``adv + 100 * drift``, one
+supervisor step on the likelihood, one embedder step on
+``10 * sqrt(MSE) + 0.1 * NLL``, and the discriminator as in the paper with its
+0.15 threshold. The supervisor has its own optimizer, so the adversarial
+gradient never reaches the dynamics: the paper's moment loss, which matches
+each day's spread across a batch, would flatten the volatility (see
+:func:`drift_loss`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ganforge.core.losses import non_saturating_d_loss, non_saturating_g_loss
+from ganforge.core.training import Phase, Step, StepContext
+from ganforge.finance.innovations import skewed_t_nll, skewed_t_noise
+from ganforge.finance.networks import RecurrentBlock, RecurrentState
+
+AUTOENCODER = ("embedder", "recovery")
+MIN_SCALE = 1e-3
+MIN_DOF = 2.5
+INITIAL_RAW_DOF = 5.0  # about 7.5 degrees of freedom
+
+
+def build_stepwise_networks(
+    feature_dim: int, hidden_dim: int, num_layers: int, cell: str, cond_dim: int
+) -> dict[str, RecurrentBlock]:
+    """The five networks of the stepwise mode (see the module docstring)."""
+    common: dict[str, Any] = {"cell": cell, "cond_dim": cond_dim}
+    generator = RecurrentBlock(
+        feature_dim, hidden_dim, feature_dim, num_layers, sigmoid=False, **common
+    )
+    torch.nn.init.zeros_(generator.linear.weight)  # starts as eps = z
+    torch.nn.init.zeros_(generator.linear.bias)
+    supervisor = RecurrentBlock(
+        hidden_dim + 2 * feature_dim,
+        hidden_dim,
+        2 * feature_dim,
+        max(num_layers - 1, 1),
+        sigmoid=False,
+        **common,
+    )
+    # the innovations' shape, per feature: degrees of freedom 2.5 + softplus(raw), skew exp(raw)
+    supervisor.register_parameter(
+        "raw_dof", torch.nn.Parameter(torch.full((feature_dim,), INITIAL_RAW_DOF))
+    )
+    supervisor.register_parameter("raw_log_skew", torch.nn.Parameter(torch.zeros(feature_dim)))
+    return {
+        "embedder": RecurrentBlock(feature_dim, hidden_dim, hidden_dim, num_layers, **common),
+        "recovery": RecurrentBlock(
+            hidden_dim, hidden_dim, feature_dim, num_layers, sigmoid=False, **common
+        ),
+        "generator": generator,
+        "supervisor": supervisor,
+        "discriminator": RecurrentBlock(
+            hidden_dim, hidden_dim, 1, num_layers, sigmoid=False, **common
+        ),
+    }
+
+
+def drift_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``mean|mean(x^) - mean(x)|`` per feature, the means pooled over windows and days.
+
+    The paper's moment loss also matches each day's standard deviation across
+    the batch; with volatility clustering a batch's spread depends on which
+    periods it holds, and pulling every synthetic batch to it removes the
+    clustering. The spread is left to the likelihood; the first moment stays,
+    because the skewed Student-t location is a robust centre, not the mean.
+    """
+    return (x_hat.mean(dim=(0, 1)) - x.mean(dim=(0, 1))).abs().mean()
+
+
+def _supervisor_input(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    return torch.cat([h, x, x.abs()], dim=-1)
+
+
+def _slice(condition: torch.Tensor | None, t: int) -> torch.Tensor | None:
+    return None if condition is None else condition[:, t : t + 1]
+
+
+class StepwiseTimeGAN:
+    """The stepwise mode's losses, steps and sampler; mixed into the TimeGAN module.
+
+    Expects ``self.networks`` built by :func:`build_stepwise_networks` and
+    ``self.config`` a :class:`~ganforge.finance.timegan.TimeGANConfig`.
+    """
+
+    networks: dict[str, RecurrentBlock]
+    config: Any
+
+    # -- the predictive distribution -------------------------------------------------
+    def _shifted_inputs(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The supervisor's input before each step: ``[h, x, |x|]`` of the step before.
+
+        Zeros before the first step. The last return and its size sit beside the
+        state so the scale can follow them directly (as in GARCH) and by sign
+        (the leverage effect).
+        """
+        inputs = _supervisor_input(x, h)
+        return torch.cat([torch.zeros_like(inputs[:, :1]), inputs[:, :-1]], dim=1)
+
+    def degrees_of_freedom(self) -> torch.Tensor:
+        """The innovations' Student-t degrees of freedom, per feature (above 2.5)."""
+        return MIN_DOF + F.softplus(self.networks["supervisor"].raw_dof)
+
+    def skew(self) -> torch.Tensor:
+        """The innovations' skew ``gamma`` per feature (1: symmetric, below 1: left-skewed)."""
+        return torch.exp(self.networks["supervisor"].raw_log_skew)
+
+    def _mean_scale(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, raw_scale = params.chunk(2, dim=-1)
+        return mean, F.softplus(raw_scale) + MIN_SCALE
+
+    def predictive(
+        self, x: torch.Tensor, h: torch.Tensor, condition: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and scale of every step of ``x`` given the steps before it (teacher forcing)."""
+        inputs = self._shifted_inputs(x, h)
+        return self._mean_scale(self.networks["supervisor"](inputs, condition))
+
+    def likelihood_loss(
+        self, x: torch.Tensor, h: torch.Tensor, condition: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Skewed Student-t NLL of the real steps under the supervisor's next-step distribution."""
+        mean, scale = self.predictive(x, h, condition)
+        return skewed_t_nll(x, mean, scale, self.degrees_of_freedom(), self.skew())
+
+    # -- generation ------------------------------------------------------------------
+    def rollout(self, z: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+        """Paths ``(n, T, features)`` from noise ``z`` of the same shape, one step at a time."""
+        nets = self.networks
+        states: dict[str, RecurrentState | None] = dict.fromkeys(("E", "S"))
+        shaped = nets["generator"](z, condition)
+        h = z.new_zeros(z.shape[0], 1, self.config.hidden_dim)
+        x_t = z.new_zeros(z.shape[0], 1, z.shape[2])
+        supervisor_input = torch.zeros_like(_supervisor_input(x_t, h))
+        innovations = skewed_t_noise(z, self.degrees_of_freedom(), self.skew())
+        steps = []
+        for t in range(z.shape[1]):
+            c = _slice(condition, t)
+            params, states["S"] = nets["supervisor"].step(supervisor_input, c, states["S"])
+            mean, scale = self._mean_scale(params)
+            x_t = mean + scale * (innovations[:, t : t + 1] + shaped[:, t : t + 1])
+            h, states["E"] = nets["embedder"].step(x_t, c, states["E"])
+            supervisor_input = _supervisor_input(x_t, h)
+            steps.append(x_t)
+        return torch.cat(steps, dim=1)
+
+    # -- phases ----------------------------------------------------------------------
+    def stepwise_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
+        """Adam for the autoencoder, the generator, the supervisor, the discriminator."""
+        groups = {
+            "E": AUTOENCODER,
+            "G": ("generator",),
+            "S": ("supervisor",),
+            "D": ("discriminator",),
+        }
+        return {
+            key: torch.optim.Adam(
+                [p for name in names for p in self.networks[name].parameters()], lr=lr
+            )
+            for key, names in groups.items()
+        }
+
+    def stepwise_phases(self) -> list[Phase]:
+        cfg = self.config
+        supervisor = Step(
+            "supervisor", self.stepwise_supervisor_step, "S", networks=("supervisor",)
+        )
+        joint = [
+            Step("generator", self.stepwise_generator_step, "G", repeat=2, networks=("generator",)),
+            supervisor,
+            Step("embedder", self.stepwise_embedder_step, "E", networks=AUTOENCODER),
+            Step(
+                "discriminator",
+                self.stepwise_discriminator_step,
+                "D",
+                networks=("discriminator",),
+            ),
+        ]
+        return [
+            Phase(
+                "embed",
+                [Step("autoencoder", self.autoencoder_step, "E", networks=AUTOENCODER)],
+                iterations=cfg.embed_iterations,
+            ),
+            Phase("supervise", [supervisor], iterations=cfg.supervise_iterations),
+            Phase("joint", joint),
+        ]
+
+    def stepwise_supervisor_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Phases 2 and 3: the supervisor's likelihood of real next steps (embedder fixed)."""
+        x, c = self._batch(batch)
+        with torch.no_grad():
+            h = self.networks["embedder"](x, c)
+        nll = self.likelihood_loss(x, h, c)
+        return {"loss": nll, "nll": nll.detach()}
+
+    def stepwise_generator_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Joint phase: ``adv + 100 * drift`` for the generator (the innovations' shape)."""
+        x, c = self._batch(batch)
+        x_hat = self.rollout(ctx.randn(*x.shape), c)
+        h_hat = self.networks["embedder"](x_hat, c)
+        adversarial = non_saturating_g_loss(self.networks["discriminator"](h_hat, c))
+        drift = drift_loss(x_hat, x)
+        loss = adversarial + 100.0 * drift
+        return {"loss": loss, "adversarial": adversarial.detach(), "drift": drift.detach()}
+
+    def stepwise_embedder_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Joint phase: ``10 * sqrt(MSE) + 0.1 * NLL`` for the embedder and recovery."""
+        x, c = self._batch(batch)
+        h = self.networks["embedder"](x, c)
+        mse = F.mse_loss(self.networks["recovery"](h, c), x)
+        nll = self.likelihood_loss(x, h, c)
+        return {"loss": 10.0 * torch.sqrt(mse) + 0.1 * nll, "reconstruction_mse": mse.detach()}
+
+    def stepwise_discriminator_step(self, batch: Any, ctx: StepContext) -> dict[str, Any]:
+        """Joint phase: ``E(x)`` against ``E(x^)``; no update at or below ``d_threshold``."""
+        x, c = self._batch(batch)
+        with torch.no_grad():
+            h = self.networks["embedder"](x, c)
+            h_hat = self.networks["embedder"](self.rollout(ctx.randn(*x.shape), c), c)
+        loss = non_saturating_d_loss(
+            self.networks["discriminator"](h, c), self.networks["discriminator"](h_hat, c)
+        )
+        if float(loss.detach()) > self.config.d_threshold:
+            return {"loss": loss, "updated": 1.0}
+        return {"skipped_loss": loss.detach(), "updated": 0.0}
+
+    def _batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError

@@ -1,0 +1,161 @@
+"""Stepwise TimeGAN for return paths: likelihood supervisor, step-by-step generation."""
+
+import numpy as np
+import pytest
+import torch
+
+from ganforge.core.training import Trainer, TrainerConfig
+from ganforge.finance.innovations import skewed_t_noise
+from ganforge.finance.networks import RecurrentBlock
+from ganforge.finance.timegan import TimeGAN, TimeGANConfig, TimeGANModule
+
+
+def _config(**overrides):
+    settings = dict(
+        seq_len=8,
+        feature_dim=2,
+        hidden_dim=4,
+        num_layers=2,
+        embed_iterations=2,
+        supervise_iterations=2,
+        joint_iterations=2,
+        scaling="standardize",
+        generation="stepwise",
+    )
+    return TimeGANConfig(**{**settings, **overrides})
+
+
+def _returns(n=40, seq_len=8, features=2, seed=4):
+    return 0.01 * np.random.default_rng(seed).standard_t(4, size=(n, seq_len, features))
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_stepping_a_network_equals_one_pass_over_the_whole_sequence(cell):
+    torch.manual_seed(0)
+    block = RecurrentBlock(3, 5, 2, num_layers=2, cell=cell, cond_dim=1)
+    x, c = torch.randn(4, 7, 3), torch.randn(4, 7, 1)
+    first, state = block.step(x[:, :3], c[:, :3])
+    second, _ = block.step(x[:, 3:], c[:, 3:], state)
+    torch.testing.assert_close(torch.cat([first, second], 1), block(x, c))
+
+
+def test_stepwise_needs_gaussianised_returns_and_a_known_generation():
+    with pytest.raises(ValueError, match="set scaling='standardize' or 'gaussianize'"):
+        _config(scaling="minmax")
+    with pytest.raises(ValueError, match="generation must be"):
+        _config(generation="teacher")
+
+
+def test_supervisor_outputs_a_mean_and_a_positive_scale_per_feature():
+    module = TimeGANModule(_config())
+    nets = module.networks
+    assert nets["supervisor"].linear.out_features == 2 * 2 and not nets["supervisor"].sigmoid
+    x = torch.randn(3, 8, 2)
+    mean, scale = module.predictive(x, nets["embedder"](x), None)
+    assert mean.shape == scale.shape == (3, 8, 2) and bool((scale > 0).all())
+
+
+def test_next_step_distribution_depends_only_on_the_past():
+    module = TimeGANModule(_config())
+    x = torch.randn(2, 8, 2)
+    changed = x.clone()
+    changed[:, 5:] += 3.0
+    embed = module.networks["embedder"]
+    before = module.predictive(x, embed(x), None)
+    after = module.predictive(changed, embed(changed), None)
+    for a, b in zip(before, after, strict=True):
+        torch.testing.assert_close(a[:, :6], b[:, :6])  # step t sees x_<t only
+        assert not torch.allclose(a[:, 6:], b[:, 6:])
+
+
+def test_untrained_generator_passes_skewed_t_noise_through_the_predicted_scale():
+    module = TimeGANModule(_config())
+    z = torch.randn(3, 8, 2)
+    paths = module.rollout(z, None)
+    # the generator's shaping starts at zero, so the steps are mean + scale * t-noise(z)
+    mean, scale = module.predictive(paths, module.networks["embedder"](paths), None)
+    innovations = skewed_t_noise(z, module.degrees_of_freedom(), module.skew())
+    torch.testing.assert_close(paths, mean + scale * innovations)
+    expected_dof = torch.full((2,), 2.5 + float(np.log1p(np.exp(5.0))))
+    torch.testing.assert_close(module.degrees_of_freedom().detach(), expected_dof)
+    torch.testing.assert_close(module.skew().detach(), torch.ones(2))  # starts symmetric
+
+
+def test_rollout_is_causal_in_the_noise():
+    module = TimeGANModule(_config())
+    z = torch.randn(2, 8, 2)
+    changed = z.clone()
+    changed[:, 4] += 2.0
+    a, b = module.rollout(z, None), module.rollout(changed, None)
+    torch.testing.assert_close(a[:, :4], b[:, :4])
+    assert not torch.allclose(a[:, 4:], b[:, 4:])
+
+
+def test_stepwise_phases_train_their_own_networks():
+    module = TimeGANModule(_config(embed_iterations=1, supervise_iterations=1, joint_iterations=1))
+    names = [(p.name, [s.name for s in p.steps]) for p in module.phases()]
+    assert names == [
+        ("embed", ["autoencoder"]),
+        ("supervise", ["supervisor"]),
+        ("joint", ["generator", "supervisor", "embedder", "discriminator"]),
+    ]
+    before = {k: [p.clone() for p in n.parameters()] for k, n in module.networks.items()}
+    data = torch.randn(16, 8, 2)
+    config = TrainerConfig(iterations=3, batch_size=4, progress=False, log_every=1)
+    trainer = Trainer(module, config)
+    trainer.fit(data)
+    moved = {
+        k: any(not torch.equal(a, b) for a, b in zip(before[k], n.parameters(), strict=True))
+        for k, n in module.networks.items()
+    }
+    assert moved == dict.fromkeys(module.networks, True)
+    record = trainer.history[-1]
+    assert np.isfinite(record["supervisor/nll"]) and np.isfinite(record["generator/adversarial"])
+    assert sorted(module.build_optimizers()) == ["D", "E", "G", "S"]
+
+
+def test_likelihood_phase_learns_a_volatility_that_follows_the_last_return():
+    # ARCH(1): scale_t^2 = 0.2 + 0.7 x_{t-1}^2; the fitted scale must rise with |x_{t-1}|
+    rng = np.random.default_rng(0)
+    x = np.zeros((256, 16, 1))
+    for t in range(16):
+        previous = x[:, t - 1, 0] if t else np.zeros(256)
+        x[:, t, 0] = np.sqrt(0.2 + 0.7 * previous**2) * rng.standard_normal(256)
+    config = _config(
+        seq_len=16,
+        feature_dim=1,
+        hidden_dim=8,
+        embed_iterations=150,
+        supervise_iterations=400,
+        lr=5e-3,
+    )
+    module = TimeGANModule(config)
+    data = torch.as_tensor(x, dtype=torch.float32)
+    Trainer(module, TrainerConfig(iterations=550, batch_size=64, progress=False)).fit(data)
+    with torch.no_grad():
+        _, scale = module.predictive(data, module.networks["embedder"](data), None)
+    previous = np.abs(x[:, 7:-1, 0]).ravel()
+    fitted = scale[:, 8:, 0].numpy().ravel()
+    assert np.corrcoef(previous, fitted)[0, 1] > 0.4
+
+
+def test_stepwise_model_fits_samples_long_paths_and_round_trips(tmp_path):
+    returns = _returns()
+    model = TimeGAN(_config(), batch_size=8).fit(returns, progress=False)
+    paths = model.sample_days(30, n_paths=3, seed=5)
+    assert paths.shape == (3, 30, 2) and np.all(np.isfinite(paths))
+    assert paths.min() >= returns.min() - 1e-12 and paths.max() <= returns.max() + 1e-12
+    np.testing.assert_allclose(paths[:1, :8], model.sample(1, seed=5), rtol=1e-5, atol=1e-7)
+    loaded = TimeGAN.load(model.save(tmp_path / "model.pt"))
+    assert loaded.config.generation == "stepwise"
+    np.testing.assert_array_equal(loaded.sample_days(30, 3, seed=5), paths)
+
+
+def test_stepwise_conditional_model_needs_and_uses_its_regime():
+    model = TimeGAN(_config(n_conditions=2), batch_size=8)
+    labels = np.arange(40) % 2
+    model.fit(_returns(), labels, progress=False)
+    calm, stressed = model.sample(4, "calm", seed=1), model.sample(4, "stressed", seed=1)
+    assert calm.shape == stressed.shape == (4, 8, 2) and not np.allclose(calm, stressed)
+    with pytest.raises(ValueError, match="this model is conditional"):
+        model.sample(2)
