@@ -1,21 +1,25 @@
 """Stylized facts of TimeGAN return paths next to GARCH(1,1)-t and an i.i.d. bootstrap.
 
 TimeGAN is trained on sliding windows of S&P 500 daily log returns (1999-2018)
-and samples return paths of ``--seq-len`` days. In its return-path mode
-(``--scaling gaussianize``, the default) the returns are Gaussianised with
-Quant GANs' Lambert W transform, the recovery is linear, and each path is one
-pass of the recurrent networks (training windows may be shorter, ``--train-len``);
-``--scaling minmax`` is the paper's TimeGAN with joined windows; GARCH(1,1)-t (``arch``) is
+and samples return paths of ``--seq-len`` days. The default is the stepwise
+return-path mode (``--generation stepwise --scaling standardize``, see
+``ganforge.finance.stepwise``): a skewed Student-t likelihood supervisor and
+step-by-step generation, one pass per path (training windows may be shorter,
+``--train-len``). ``--generation paper`` samples ``R(S(G(z)))`` as in the
+paper (with ``--scaling gaussianize`` Quant GANs' Lambert W transform, or
+``--scaling minmax`` and joined windows). GARCH(1,1)-t (``arch``) is
 fitted to the same returns and simulated (20 paths of the real length); the
 bootstrap resamples the returns i.i.d. Every generator gets the full
 stylized-fact table, the volatility-clustering error (mean |ACF(|r|) gap| over
 lags 1-100) and the leverage error (mean |corr(r_t, r_{t+k}^2) gap| over lags 1-10).
+The per-network stages (``timegan_stages``) show where the facts come from.
 
 Writes bench/results/finance_facts.json. Training length and network size are
 options; the configuration used is recorded in the JSON. Timing: TimeGAN's
 training seconds as a ratio of the GARCH-t fit measured in the same run.
 
-Usage: python bench/finance_facts.py [--seq-len 256] [--train-len 64] [--scaling gaussianize]
+Usage: python bench/finance_facts.py [--seq-len 256] [--train-len 64]
+    [--generation stepwise|paper] [--scaling standardize|gaussianize|minmax]
     [--embed N] [--supervise N] [--joint N]
 """
 
@@ -82,15 +86,15 @@ def _stage_diagnostics(model: TimeGAN, real: np.ndarray, length: int) -> dict[st
 
 
 def _stepwise_stages(model: TimeGAN, x: torch.Tensor, noise: torch.Tensor) -> dict[str, dict]:
-    """Stepwise mode: the autoencoder, the supervisor's Gaussian steps alone, the model."""
+    """Stepwise mode: the autoencoder, the model, the model with the generator's shaping off."""
     module, nets = model.module, model.module.networks
     with torch.no_grad():
         stages = {"real": x, "R(E(x))": nets["recovery"](nets["embedder"](x))}
         stages["rollout"] = module.rollout(noise, None)
         saved = [p.detach().clone() for p in nets["generator"].linear.parameters()]
         for p in nets["generator"].linear.parameters():
-            p.zero_()  # the generator's shaping off: innovations are the Gaussian noise
-        stages["rollout, Gaussian innovations"] = module.rollout(noise, None)
+            p.zero_()  # the generator's shaping off: the supervisor's skewed-t innovations alone
+        stages["rollout, generator off"] = module.rollout(noise, None)
         for p, value in zip(nets["generator"].linear.parameters(), saved, strict=True):
             p.copy_(value)
     return _summarise_stages(stages, model.scaler)
@@ -117,8 +121,8 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=3, help="recurrent layers per network")
     parser.add_argument("--batch", type=int, default=64, help="windows per batch")
     parser.add_argument("--embed", type=int, default=600, help="autoencoder iterations")
-    parser.add_argument("--supervise", type=int, default=300, help="supervisor iterations")
-    parser.add_argument("--joint", type=int, default=300, help="joint iterations")
+    parser.add_argument("--supervise", type=int, default=600, help="supervisor iterations")
+    parser.add_argument("--joint", type=int, default=200, help="joint iterations")
     parser.add_argument(
         "--generation", choices=["stepwise", "paper"], default="stepwise", help="sampling path"
     )

@@ -49,6 +49,8 @@ def test_returns_model_trains_samples_and_evaluates(tmp_path, tiny_config, capsy
     loaded = TimeGAN.load(model)
     assert loaded.metadata == {"mode": "returns", "columns": ["Adj Close"], "regimes": "none"}
     assert (loaded.config.seq_len, loaded.config.hidden_dim, loaded.batch_size) == (8, 4, 16)
+    # returns default to the stepwise return-path model
+    assert (loaded.config.generation, loaded.config.scaling) == ("stepwise", "standardize")
     csv = tmp_path / "paths.csv"
     assert (
         main(
@@ -80,6 +82,17 @@ def test_returns_model_trains_samples_and_evaluates(tmp_path, tiny_config, capsy
     result = json.loads(report.read_text())
     assert result["synthetic"]["total"] == 17
     assert "/17 checks" in capsys.readouterr().out
+
+
+def test_returns_model_keeps_the_papers_sampling_when_the_config_asks(tmp_path):
+    config = tmp_path / "paper.json"
+    config.write_text(json.dumps({**TINY, "generation": "paper", "scaling": "gaussianize"}))
+    model = tmp_path / "model.pt"
+    argv = ["finance", "train", "--mode", "returns", "--seq-len", "8", "--stride", "32"]
+    argv += ["--iterations", "1", "--config", str(config), "--out", str(model), "--no-progress"]
+    assert main(argv) == 0
+    loaded = TimeGAN.load(model)
+    assert (loaded.config.generation, loaded.config.scaling) == ("paper", "gaussianize")
 
 
 def test_conditional_levels_model_samples_a_regime(tmp_path, tiny_config):
