@@ -67,6 +67,23 @@ def finance_case() -> tuple[GANModule, Any]:
     return TimeGANModule(config), torch.rand(32, 6, 2)
 
 
+def finance_stepwise_case() -> tuple[GANModule, Any]:
+    from ganforge.finance import TimeGANConfig, TimeGANModule
+
+    config = TimeGANConfig(
+        seq_len=6,
+        feature_dim=1,
+        hidden_dim=4,
+        num_layers=1,
+        embed_iterations=1,
+        supervise_iterations=2,
+        joint_iterations=3,
+        scaling="standardize",
+        generation="stepwise",
+    )
+    return TimeGANModule(config), torch.randn(32, 6, 1)
+
+
 def tabular_case() -> tuple[GANModule, Any]:
     import numpy as np
     import pandas as pd
@@ -88,6 +105,7 @@ CASES = {
     "core-dcgan": Case(dcgan_case, 4),
     "medsr": Case(medsr_case, 4, iterations=4, checkpoint_at=1),
     "finance": Case(finance_case, 8, iterations=6, checkpoint_at=3),
+    "finance-stepwise": Case(finance_stepwise_case, 8, iterations=6, checkpoint_at=2),
     "tabular-dp": Case(tabular_case, 20),
 }
 
