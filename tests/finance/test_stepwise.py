@@ -159,3 +159,17 @@ def test_stepwise_conditional_model_needs_and_uses_its_regime():
     assert calm.shape == stressed.shape == (4, 8, 2) and not np.allclose(calm, stressed)
     with pytest.raises(ValueError, match="this model is conditional"):
         model.sample(2)
+
+
+def test_stressed_scenarios_are_more_volatile_than_calm_ones():
+    rng = np.random.default_rng(1)
+    labels = np.arange(200) % 2  # 1 = stressed: three times the volatility
+    windows = 0.01 * rng.standard_normal((200, 8, 1)) * np.where(labels, 3.0, 1.0)[:, None, None]
+    config = _config(
+        feature_dim=1, n_conditions=2, embed_iterations=50, supervise_iterations=300, lr=5e-3
+    )
+    model = TimeGAN(config, batch_size=32).fit(windows, labels, progress=False)
+    calm = model.sample_days(250, n_paths=20, condition="calm", seed=3)
+    stressed = model.sample_days(250, n_paths=20, condition="stressed", seed=3)
+    ratio = stressed.std() / calm.std()
+    assert 2.0 < ratio < 4.5
