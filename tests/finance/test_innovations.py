@@ -5,7 +5,12 @@ import pytest
 import torch
 from scipy import integrate, stats
 
-from ganforge.finance.innovations import skewed_t_cdf, skewed_t_nll, skewed_t_noise
+from ganforge.finance.innovations import (
+    skewed_t_cdf,
+    skewed_t_mean,
+    skewed_t_nll,
+    skewed_t_noise,
+)
 
 
 def _density(x: float, dof: float, skew: float) -> float:
@@ -73,3 +78,10 @@ def test_symmetric_noise_is_students_t_and_far_tails_are_capped():
     far = skewed_t_noise(torch.tensor([[[-40.0], [40.0]]]), torch.tensor([3.0]), torch.ones(1))
     at_eight = -stats.t.ppf(stats.norm.cdf(-8.0), 3.0)
     np.testing.assert_allclose(far.numpy()[0, :, 0], [-at_eight, at_eight], rtol=1e-6)
+
+
+@pytest.mark.parametrize(("dof", "skew"), [(3.0, 0.7), (7.5, 1.0), (5.0, 1.3)])
+def test_mean_matches_the_integral_of_the_density(dof, skew):
+    first_moment, _ = integrate.quad(lambda x: x * _density(x, dof, skew), -np.inf, np.inf)
+    mean = skewed_t_mean(torch.tensor(dof, dtype=torch.float64), torch.tensor(skew))
+    assert float(mean) == pytest.approx(first_moment, abs=1e-6)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ganforge.core.training import Trainer, TrainerConfig
-from ganforge.finance.innovations import skewed_t_noise
+from ganforge.finance.innovations import skewed_t_mean, skewed_t_noise
 from ganforge.finance.networks import RecurrentBlock
 from ganforge.finance.timegan import TimeGAN, TimeGANConfig, TimeGANModule
 
@@ -76,9 +76,19 @@ def test_untrained_generator_passes_skewed_t_noise_through_the_predicted_scale()
     mean, scale = module.predictive(paths, module.networks["embedder"](paths), None)
     innovations = skewed_t_noise(z, module.degrees_of_freedom(), module.skew())
     torch.testing.assert_close(paths, mean + scale * innovations)
+    # each step's expectation given its past: the symmetric innovations have mean 0
+    _, expected = module.rollout_with_expectations(z, None)
+    torch.testing.assert_close(expected, mean)
     expected_dof = torch.full((2,), 2.5 + float(np.log1p(np.exp(5.0))))
     torch.testing.assert_close(module.degrees_of_freedom().detach(), expected_dof)
     torch.testing.assert_close(module.skew().detach(), torch.ones(2))  # starts symmetric
+    with torch.no_grad():
+        module.networks["supervisor"].raw_log_skew.fill_(-0.4)  # left-skewed: mean below 0
+    paths, expected = module.rollout_with_expectations(z, None)
+    mean, scale = module.predictive(paths, module.networks["embedder"](paths), None)
+    shift = skewed_t_mean(module.degrees_of_freedom(), module.skew())
+    assert bool((shift < 0).all())
+    torch.testing.assert_close(expected, mean + scale * shift)
 
 
 def test_rollout_is_causal_in_the_noise():

@@ -65,3 +65,20 @@ def skewed_t_cdf(x: np.ndarray, dof: float, skew: float) -> np.ndarray:
     below = 2 / (1 + g2) * special.stdtr(dof, x * skew)
     above = 1 / (1 + g2) + 2 * g2 / (1 + g2) * (special.stdtr(dof, x / skew) - 0.5)
     return np.where(x < 0, below, above)
+
+
+def skewed_t_mean(dof: torch.Tensor, skew: torch.Tensor) -> torch.Tensor:
+    """The mean of the standard skewed Student-t: ``(gamma - 1 / gamma) * E|T|``.
+
+    ``E|T| = 2 sqrt(dof) Gamma((dof + 1) / 2) / (sqrt(pi) (dof - 1) Gamma(dof / 2))``
+    is the mean absolute value of Student's t (finite for ``dof > 1``).
+    """
+    log_abs_mean = (
+        math.log(2.0)
+        + 0.5 * torch.log(dof)
+        + torch.lgamma((dof + 1) / 2)
+        - 0.5 * math.log(math.pi)
+        - torch.log(dof - 1)
+        - torch.lgamma(dof / 2)
+    )
+    return (skew - 1 / skew) * torch.exp(log_abs_mean)

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from ganforge.core.losses import non_saturating_d_loss, non_saturating_g_loss
 from ganforge.core.training import Phase, Step, StepContext
-from ganforge.finance.innovations import skewed_t_nll, skewed_t_noise
+from ganforge.finance.innovations import skewed_t_mean, skewed_t_nll, skewed_t_noise
 from ganforge.finance.networks import RecurrentBlock, RecurrentState
 
 AUTOENCODER = ("embedder", "recovery")
@@ -89,16 +89,19 @@ def build_stepwise_networks(
     }
 
 
-def drift_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``mean|mean(x^) - mean(x)|`` per feature, the means pooled over windows and days.
+def drift_loss(expected: torch.Tensor) -> torch.Tensor:
+    """``mean|mean(E[x^])|`` over features, ``expected`` pooled over windows and days.
 
-    The paper's moment loss also matches each day's standard deviation across
-    the batch; with volatility clustering a batch's spread depends on which
-    periods it holds, and pulling every synthetic batch to it removes the
-    clustering. The spread is left to the likelihood; the first moment stays,
-    because the skewed Student-t location is a robust centre, not the mean.
+    ``expected`` holds each generated step's expectation given its past (the
+    innovations' noise averaged out exactly); the target is 0, the mean of the
+    training data in model units (both return scalers centre it). The paper's
+    moment loss also matches each day's standard deviation across the batch;
+    with volatility clustering a batch's spread depends on which periods it
+    holds, and pulling every synthetic batch to it removes the clustering. The
+    spread is left to the likelihood; the first moment stays, because the
+    skewed Student-t location is a robust centre, not the mean.
     """
-    return (x_hat.mean(dim=(0, 1)) - x.mean(dim=(0, 1))).abs().mean()
+    return expected.mean(dim=(0, 1)).abs().mean()
 
 
 def _supervisor_input(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -159,23 +162,33 @@ class StepwiseTimeGAN:
     # -- generation ------------------------------------------------------------------
     def rollout(self, z: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
         """Paths ``(n, T, features)`` from noise ``z`` of the same shape, one step at a time."""
+        return self.rollout_with_expectations(z, condition)[0]
+
+    def rollout_with_expectations(
+        self, z: torch.Tensor, condition: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Paths, and each step's expected value given the path before it."""
         nets = self.networks
         states: dict[str, RecurrentState | None] = dict.fromkeys(("E", "S"))
         shaped = nets["generator"](z, condition)
         h = z.new_zeros(z.shape[0], 1, self.config.hidden_dim)
         x_t = z.new_zeros(z.shape[0], 1, z.shape[2])
         supervisor_input = torch.zeros_like(_supervisor_input(x_t, h))
-        innovations = skewed_t_noise(z, self.degrees_of_freedom(), self.skew())
-        steps = []
+        dof, skew = self.degrees_of_freedom(), self.skew()
+        innovations = skewed_t_noise(z, dof, skew)
+        innovation_mean = skewed_t_mean(dof, skew)
+        steps, expectations = [], []
         for t in range(z.shape[1]):
             c = _slice(condition, t)
             params, states["S"] = nets["supervisor"].step(supervisor_input, c, states["S"])
             mean, scale = self._mean_scale(params)
-            x_t = mean + scale * (innovations[:, t : t + 1] + shaped[:, t : t + 1])
+            shift = shaped[:, t : t + 1]
+            x_t = mean + scale * (innovations[:, t : t + 1] + shift)
+            expectations.append(mean + scale * (innovation_mean + shift))
             h, states["E"] = nets["embedder"].step(x_t, c, states["E"])
             supervisor_input = _supervisor_input(x_t, h)
             steps.append(x_t)
-        return torch.cat(steps, dim=1)
+        return torch.cat(steps, dim=1), torch.cat(expectations, dim=1)
 
     # -- phases ----------------------------------------------------------------------
     def stepwise_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
@@ -230,10 +243,10 @@ class StepwiseTimeGAN:
     def stepwise_generator_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
         """Joint phase: ``adv + 100 * drift`` for the generator (the innovations' shape)."""
         x, c = self._batch(batch)
-        x_hat = self.rollout(ctx.randn(*x.shape), c)
+        x_hat, expected = self.rollout_with_expectations(ctx.randn(*x.shape), c)
         h_hat = self.networks["embedder"](x_hat, c)
         adversarial = non_saturating_g_loss(self.networks["discriminator"](h_hat, c))
-        drift = drift_loss(x_hat, x)
+        drift = drift_loss(expected)
         loss = adversarial + 100.0 * drift
         return {"loss": loss, "adversarial": adversarial.detach(), "drift": drift.detach()}
 
