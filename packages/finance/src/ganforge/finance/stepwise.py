@@ -61,7 +61,7 @@ def build_stepwise_networks(
     generator = RecurrentBlock(
         feature_dim, hidden_dim, feature_dim, num_layers, sigmoid=False, **common
     )
-    torch.nn.init.zeros_(generator.linear.weight)  # starts as eps = z
+    torch.nn.init.zeros_(generator.linear.weight)  # the shaping starts at zero
     torch.nn.init.zeros_(generator.linear.bias)
     supervisor = RecurrentBlock(
         hidden_dim + 2 * feature_dim,
@@ -148,7 +148,7 @@ class StepwiseTimeGAN:
     def predictive(
         self, x: torch.Tensor, h: torch.Tensor, condition: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and scale of every step of ``x`` given the steps before it (teacher forcing)."""
+        """Location and scale of every step of ``x`` given the steps before it (teacher forcing)."""
         inputs = self._shifted_inputs(x, h)
         return self._mean_scale(self.networks["supervisor"](inputs, condition))
 
