@@ -188,6 +188,14 @@ def sliding_windows(values: np.ndarray | pd.DataFrame, length: int, stride: int 
     return np.stack([array[s : s + length] for s in starts])
 
 
+def feature_rows(data: np.ndarray) -> np.ndarray:
+    """``data`` as float64 rows of features (every axis but the last flattened), all finite."""
+    flat = np.asarray(data, dtype=np.float64).reshape(-1, np.shape(data)[-1])
+    if not np.all(np.isfinite(flat)):
+        raise ValueError("cannot fit the scaler on NaN or infinite values")
+    return flat
+
+
 class MinMaxScaler:
     """Per-feature min-max scaling to [0, 1], as in the TimeGAN reference code.
 
@@ -201,9 +209,7 @@ class MinMaxScaler:
         self.scale: np.ndarray | None = None
 
     def fit(self, data: np.ndarray) -> MinMaxScaler:
-        flat = np.asarray(data, dtype=np.float64).reshape(-1, np.shape(data)[-1])
-        if not np.all(np.isfinite(flat)):
-            raise ValueError("cannot fit the scaler on NaN or infinite values")
+        flat = feature_rows(data)
         self.minimum = flat.min(axis=0)
         self.scale = flat.max(axis=0) - self.minimum
         return self

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, special, stats
 
+from ganforge.finance.data import feature_rows
+
 MAX_DELTA = 2.0
 FIELDS = ("mean", "std", "delta", "u_mean", "u_std", "low", "high")
 
@@ -74,9 +76,7 @@ class GaussianizingScaler:
         self.high: np.ndarray | None = None
 
     def fit(self, data: np.ndarray) -> GaussianizingScaler:
-        flat = np.asarray(data, dtype=np.float64).reshape(-1, np.shape(data)[-1])
-        if not np.all(np.isfinite(flat)):
-            raise ValueError("cannot fit the scaler on NaN or infinite values")
+        flat = feature_rows(data)
         if len(flat) < 4:
             raise ValueError("need at least 4 values per feature to fit the scaler")
         self.mean = flat.mean(axis=0)
