@@ -45,6 +45,22 @@ def test_predictive_score_is_lower_when_trained_on_similar_data():
     assert bad <= np.abs(real[:, 1:, -1] - 0.1).mean() + 0.05  # no better than guessing 0.1
 
 
+def test_timegan_scores_report_every_seed_and_their_mean_and_std():
+    real, synthetic = _sine_windows(60, seed=0), _sine_windows(60, seed=1)
+    scores = ev.timegan_scores(
+        real, synthetic, repeats=2, discriminative_iterations=20, predictive_iterations=20
+    )
+    for name in ("discriminative", "predictive"):
+        per_seed = scores[f"{name}_scores"]
+        assert len(per_seed) == 2
+        assert scores[f"{name}_score"] == pytest.approx(np.mean(per_seed))
+        assert scores[f"{name}_score_std"] == pytest.approx(np.std(per_seed))
+    first = ev.discriminative_score(real, synthetic, iterations=20, seed=0)
+    assert scores["discriminative_scores"][0] == pytest.approx(first)
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        ev.timegan_scores(real, synthetic, repeats=0)
+
+
 def test_scores_refuse_mismatched_windows():
     with pytest.raises(ValueError, match="of one shape"):
         ev.discriminative_score(np.zeros((10, 5, 2)), np.zeros((10, 6, 2)))
