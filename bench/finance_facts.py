@@ -110,6 +110,29 @@ def _summarise_stages(stages: dict[str, torch.Tensor], scaler) -> dict[str, dict
     return result
 
 
+def _sampling_spread(
+    model: TimeGAN, real: np.ndarray, length: int, n_paths: int
+) -> dict[str, list[float]]:
+    """How one trained model's results move with the sampling seed, and along the path.
+
+    ``passed_with_sampling_seeds_11_12``: checks passed by two more draws of
+    ``n_paths`` paths. ``std_by_32_day_block_vs_real``: the std of 1000 paths in
+    each 32-day block over the real std, to see whether the volatility level
+    stays put along a path (1.0) or drifts.
+    """
+    passed = [
+        facts_summary(real, model.sample_days(length, n_paths, seed=s)[..., 0])["passed"]
+        for s in (11, 12)
+    ]
+    paths = model.sample_days(length, 1000, seed=13)[..., 0]
+    blocks = length // 32
+    by_block = paths[:, : blocks * 32].reshape(len(paths), blocks, 32).std(axis=(0, 2))
+    return {
+        "passed_with_sampling_seeds_11_12": passed,
+        "std_by_32_day_block_vs_real": (by_block / real.std()).round(3).tolist(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seq-len", type=int, default=256, help="return-path length (days)")
@@ -166,6 +189,7 @@ def main() -> None:
         runs.append(
             {"seed": seed, "seconds": trained.seconds, "failed": failed}
             | {k: v for k, v in summary.items() if k != "checks"}
+            | _sampling_spread(trained, real, args.seq_len, args.paths)
         )
         if seed == 0:
             model, generated["timegan"] = trained, paths
