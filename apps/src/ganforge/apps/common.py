@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +65,119 @@ def write_csv(frame: Any, path: Path) -> Path:
     with atomic_write(path, "w", newline="") as stream:
         frame.to_csv(stream, index=False)
     return Path(path)
+
+
+# ------------------------------------------------------------- argument types
+# argparse calls these on the text of a flag; a bad value becomes a one-line
+# usage error (exit 2) before any work starts.
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    value = _parsed(text, int, "an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer >= 0."""
+    value = _parsed(text, int, "an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    value = finite_float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """A finite number (no nan or inf)."""
+    value = _parsed(text, float, "a number")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def output_file(text: str) -> Path:
+    """A file path to write: not an existing folder."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name")
+    return path
+
+
+def _parsed(text: str, kind: type, what: str) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+
+
+# ------------------------------------------------------- checkpoints and resume
+LATEST = "latest.pt"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where a training command keeps its checkpoints and whether it resumes.
+
+    ``resume_from`` is ``run_dir / "latest.pt"`` with ``--resume``, else ``None``.
+    """
+
+    run_dir: Path | None
+    resume_from: Path | None
+    checkpoint_every: int | None
+
+
+def add_run_options(parser: argparse.ArgumentParser, default_every: int = 100) -> None:
+    """Add --run-dir, --resume and --checkpoint-every to a training command."""
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        help="folder for training checkpoints (latest.pt, checkpoint_*.pt) and the run log, "
+        "so a killed run can continue with --resume",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from RUN_DIR/latest.pt exactly where the killed run stopped "
+        "(same data and options)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        help=f"iterations between checkpoints in --run-dir (default {default_every})",
+    )
+    parser.set_defaults(_checkpoint_every_default=default_every)
+
+
+def run_options(arguments: argparse.Namespace) -> RunOptions:
+    """Validate the options of :func:`add_run_options` (before any work starts)."""
+    run_dir = arguments.run_dir
+    every = arguments.checkpoint_every
+    if run_dir is None:
+        if arguments.resume:
+            raise UsageError("--resume needs --run-dir (the folder of the killed run)")
+        if every is not None:
+            raise UsageError("--checkpoint-every needs --run-dir")
+        return RunOptions(None, None, None)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--run-dir {run_dir} is a file, not a folder")
+    resume_from = None
+    if arguments.resume:
+        resume_from = run_dir / LATEST
+        if not resume_from.is_file():
+            raise UsageError(f"nothing to resume: {resume_from} does not exist")
+    return RunOptions(run_dir, resume_from, every or arguments._checkpoint_every_default)

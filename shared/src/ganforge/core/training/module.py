@@ -53,6 +53,10 @@ class Step:
             Defaults to ``(optimizer,)``.
         after: optional hook run after the optimizer step (weight clipping...).
         needs_batch: draw a batch for this step (``False`` gives ``None``).
+        log_outputs: log what the step returns (progress bar, run log, history).
+            ``False`` for a step whose values are computed from private data
+            without noise (a DP discriminator's loss on real rows): nothing it
+            returns leaves the process, and its non-finite events carry no value.
     """
 
     name: str
@@ -63,6 +67,7 @@ class Step:
     networks: tuple[str, ...] | None = None
     after: Callable[[], None] | None = None
     needs_batch: bool = True
+    log_outputs: bool = True
 
     def __post_init__(self) -> None:
         if self.repeat < 1 or self.every < 1:

@@ -228,11 +228,13 @@ class Trainer:
         with self._autocast(), self._only_trained_parameters(step):
             outputs = step.fn(batch, context)
         loss = outputs.get("loss")
-        self._remember_outputs(step, outputs)
+        if step.log_outputs:
+            self._remember_outputs(step, outputs)
         if step.optimizer is None or loss is None:
             return
         if not self._finite_on_every_rank(loss):
-            self._skip_nonfinite(step, float(loss.detach().float().mean()))
+            value = float(loss.detach().float().mean()) if step.log_outputs else None
+            self._skip_nonfinite(step, value)
             return
         optimizer, scaler = self.optimizers[step.optimizer], self.scalers[step.optimizer]
         optimizer.zero_grad(set_to_none=True)
@@ -244,7 +246,7 @@ class Trainer:
             norm = torch.nn.utils.clip_grad_norm_(self._parameters_of(step), self.config.grad_clip)
             if not torch.isfinite(norm) and not scaler.is_enabled():
                 optimizer.zero_grad(set_to_none=True)
-                self._skip_nonfinite(step, float(norm))
+                self._skip_nonfinite(step, float(norm) if step.log_outputs else None)
                 return
         scaler.step(optimizer)
         scaler.update()
@@ -284,10 +286,11 @@ class Trainer:
         return values
 
     # ------------------------------------------------------- non-finite steps
-    def _skip_nonfinite(self, step: Step, value: float) -> None:
+    def _skip_nonfinite(self, step: Step, value: float | None) -> None:
         self._nonfinite_streak += 1
         self.optimizers[step.optimizer].zero_grad(set_to_none=True)
-        self.log_event("nonfinite_step_skipped", step=step.name, value=value)
+        info = {} if value is None else {"value": value}
+        self.log_event("nonfinite_step_skipped", step=step.name, **info)
         if self._nonfinite_streak >= self.config.max_nonfinite:
             self._roll_back()
 
