@@ -58,7 +58,7 @@ def positive_int(value: int, name: str) -> int:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` or ``"auto"`` means CUDA when present, else CPU."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    """``None`` or ``"auto"`` means CUDA when present, else CPU (the trainer's rule)."""
+    from ganforge.core.training.distributed import resolve_device as resolve
+
+    return resolve(device)

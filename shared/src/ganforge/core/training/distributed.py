@@ -35,16 +35,46 @@ class ProcessGroupInfo:
         return self.rank == 0
 
 
-def resolve_device(preference: str, local_rank: int = 0) -> torch.device:
-    """``"auto"`` picks CUDA when present, else the CPU; otherwise the named device."""
-    if preference == "auto":
+DEVICE_SPELLINGS = "auto, cpu, cuda or cuda:N"
+
+
+def resolve_device(
+    preference: str | torch.device | None = "auto", local_rank: int = 0
+) -> torch.device:
+    """The one device rule: ``"auto"`` (or ``None``) is CUDA when present, else the CPU;
+    ``"cpu"``, ``"cuda"`` (this process's GPU) and ``"cuda:N"`` name a device.
+
+    Raises:
+        ValueError: one line for another spelling or a CUDA device that is not there.
+    """
+    if preference is None or preference == "auto":
         preference = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(preference)
+    device = _parse_device(preference)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
+            raise ValueError(
+                f"device {str(preference)!r} was asked for but no CUDA GPU is available"
+            )
         if device.index is None:
             device = torch.device("cuda", local_rank)
+        if device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {str(device)!r} is not there: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    return device
+
+
+def _parse_device(preference: str | torch.device) -> torch.device:
+    if isinstance(preference, torch.device):
+        device = preference
+    else:
+        try:
+            device = torch.device(str(preference))
+        except RuntimeError:
+            raise ValueError(f"unknown device {preference!r}: use {DEVICE_SPELLINGS}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {str(preference)!r}: use {DEVICE_SPELLINGS}")
     return device
 
 
