@@ -160,6 +160,28 @@ def test_checkpoints_are_written_pruned_and_load_safely(tmp_path):
     assert torch.equal(state["networks"]["G"]["weight"], module.networks["G"].weight)
 
 
+def test_a_trainer_starting_in_a_run_dir_removes_temporaries_of_killed_checkpoint_writes(
+    tmp_path,
+):
+    Trainer(CountingModule(), config(iterations=4, run_dir=tmp_path, checkpoint_every=2)).fit(
+        data()
+    )
+    before = sorted(p.name for p in tmp_path.iterdir())
+    stale = [".checkpoint_00000010.pt.k3x9_a2q", ".latest.pt.0abc_xyz"]
+    for name in stale:
+        (tmp_path / name).write_bytes(b"half a checkpoint")
+    (tmp_path / ".keep").write_text("not ours")
+
+    trainer = Trainer(CountingModule(), config(iterations=4, run_dir=tmp_path))
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, ".keep"])
+    assert "checkpoint_00000004.pt" in before and "latest.pt" in before
+    assert trainer.events[-1]["event"] == "stale_temporaries_removed"
+    assert sorted(trainer.events[-1]["files"]) == stale
+    trainer.fit(data(), resume_from=tmp_path / "latest.pt")
+    assert trainer.iteration == 4
+
+
 def test_logged_records_hold_step_outputs_and_callback_values(tmp_path):
     from ganforge.core.training import Callback
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +22,8 @@ def atomic_write(
     """Open a temporary file beside ``path``; on success flush, fsync and rename it over ``path``.
 
     If the block raises (or the process dies), ``path`` keeps its previous content
-    and the temporary file is removed (or, after a hard kill, left as a dot-file).
+    and the temporary file is removed (or, after a hard kill, left as a dot-file that
+    :func:`remove_stale_temporaries` clears).
 
     Example::
 
@@ -30,7 +32,7 @@ def atomic_write(
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(target.name), dir=target.parent)
     os.chmod(temporary, _permissions_for(target))
     try:
         with os.fdopen(handle, mode, encoding=encoding, newline=newline) as stream:
@@ -42,6 +44,48 @@ def atomic_write(
         Path(temporary).unlink(missing_ok=True)
         raise
     _fsync_directory(target.parent)
+
+
+def _temporary_prefix(name: str) -> str:
+    """What the temporary file of a write to ``name`` starts with: ``.name.``."""
+    return f".{name}."
+
+
+# ``tempfile.mkstemp`` appends eight characters of this alphabet to the prefix.
+_TEMPORARY_TAIL = r"[a-z0-9_]{8}"
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], targets: Iterable[str]) -> list[Path]:
+    """Delete the temporary files that killed :func:`atomic_write` calls left in ``folder``.
+
+    Only regular files named like the temporary of a write to one of ``targets``
+    (regular expressions that must match a whole target name, e.g. ``r"latest\\.pt"``)
+    are removed: ``.latest.pt.k3x9_a2q`` for ``latest.pt``. Anything else, other
+    dot-files included, stays. Call it only while no write into ``folder`` is under
+    way (the trainer does so when it starts).
+
+    Returns:
+        The paths removed (none when ``folder`` does not exist).
+    """
+    pattern = _temporary_pattern(targets)
+    directory = Path(folder)
+    if not directory.is_dir():
+        return []
+    removed = []
+    for entry in sorted(directory.iterdir()):
+        if pattern.fullmatch(entry.name) and entry.is_file() and not entry.is_symlink():
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def _temporary_pattern(targets: Iterable[str]) -> re.Pattern[str]:
+    """Names of the temporary files of writes to ``targets``: ``.{target}.{8 characters}``
+    (the form :func:`_temporary_prefix` and ``mkstemp`` give)."""
+    names = "|".join(f"(?:{target})" for target in targets)
+    if not names:
+        raise ValueError("remove_stale_temporaries needs at least one target name pattern")
+    return re.compile(rf"\.(?:{names})\.{_TEMPORARY_TAIL}")
 
 
 def _permissions_for(target: Path) -> int:

@@ -31,6 +31,7 @@ from ganforge.core.checkpoint import (
     restore_rng_states,
     save_checkpoint,
 )
+from ganforge.core.files import remove_stale_temporaries
 from ganforge.core.training import distributed
 from ganforge.core.training.config import TrainerConfig
 from ganforge.core.training.data import BatchSource, as_batch_source, move_to
@@ -39,6 +40,8 @@ from ganforge.core.training.run_log import RunLog
 
 CHECKPOINT_FORMAT = "ganforge-checkpoint-v1"
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+# The files the trainer writes into run_dir atomically (as patterns of whole names).
+CHECKPOINT_NAMES = (r"latest\.pt", r"checkpoint_\d{8,}\.pt")
 
 
 class NonFiniteTrainingError(RuntimeError):
@@ -95,6 +98,8 @@ class Trainer:
         self._rollbacks = 0
         self._snapshot: dict[str, Any] | None = None
         self._untrained: dict[str, list[nn.Parameter]] = {}
+        if self.run_dir is not None and self.group.is_main:
+            self._remove_stale_temporaries()
 
     # ------------------------------------------------------------------ public
     @property
@@ -316,6 +321,12 @@ class Trainer:
             save_checkpoint(self.run_dir / "latest.pt", state)
             self._prune_checkpoints()
         self._remember(state)
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete the temporary files of checkpoint writes that a killed run left behind."""
+        removed = remove_stale_temporaries(self.run_dir, CHECKPOINT_NAMES)
+        if removed:
+            self.log_event("stale_temporaries_removed", files=[path.name for path in removed])
 
     def _remember_good_state(self) -> None:
         """Make the current state the one to roll back to (written as latest.pt on disk)."""
