@@ -157,14 +157,24 @@ def test_generator_step_leaves_no_per_sample_state_in_the_discriminator():
 
 def test_poisson_batches_sample_each_row_independently_and_resume():
     rows = torch.arange(10_000).float()[:, None]
-    source = PoissonBatches(rows, 0.05, seed=3)
+    source = PoissonBatches(rows, 0.05)
     sizes = [len(source.next_batch()) for _ in range(50)]
     assert abs(np.mean(sizes) - 500) < 15 and np.std(sizes) > 5  # Binomial(10000, 0.05)
     state = source.state_dict()
     expected = source.next_batch()
-    again = PoissonBatches(rows, 0.05, seed=3)
+    again = PoissonBatches(rows, 0.05)  # its own fresh entropy until it takes the state
     again.load_state_dict(state)
     torch.testing.assert_close(again.next_batch(), expected)
+
+
+def test_poisson_batches_draw_from_fresh_entropy_and_never_rewind():
+    rows = torch.arange(2_000).float()[:, None]
+    first, second = PoissonBatches(rows, 0.1), PoissonBatches(rows, 0.1)
+    assert not torch.equal(first.next_batch(), second.next_batch())
+    state = first.state_dict()
+    replayed = first.next_batch()
+    first.load_state_dict(state)  # an older state: a rollback, not a resume
+    assert first.draws == 2 and not torch.equal(first.next_batch(), replayed)
 
 
 def test_budget_split_and_validation():

@@ -38,9 +38,9 @@ def test_loading_a_foreign_file_is_refused(tmp_path):
         DPTabularGAN.load(path)
 
 
-@pytest.mark.parametrize("epsilon", [0.0, -1.0])
-def test_non_positive_epsilon_is_refused(epsilon):
-    with pytest.raises(ValueError, match="epsilon must be > 0"):
+@pytest.mark.parametrize("epsilon", [0.0, -1.0, float("inf"), float("nan")])
+def test_non_positive_or_infinite_epsilon_is_refused(epsilon):
+    with pytest.raises(ValueError, match="epsilon must be a finite number > 0"):
         DPTabularGAN(epsilon=epsilon)
 
 

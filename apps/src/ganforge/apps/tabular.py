@@ -8,12 +8,23 @@ from typing import Any
 
 import pandas as pd
 
-from ganforge.apps.common import read_json_object, write_csv
+from ganforge.apps.common import (
+    add_run_options,
+    merge_options,
+    nonnegative_int,
+    output_file,
+    positive_float,
+    positive_int,
+    read_json_object,
+    run_options,
+    write_csv,
+)
 from ganforge.apps.errors import UsageError
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.tabular import (
     ColumnSpec,
     DPTabularGAN,
+    SynthConfig,
     evaluate,
     fair_schema,
     load_fair,
@@ -22,28 +33,12 @@ from ganforge.tabular import (
 )
 
 DATASETS = ("fair", "breast_cancer", "wine", "iris", "diabetes")
-OPTION_KEYS = (
-    "epsilon",
-    "delta",
-    "epochs",
-    "batch_size",
-    "max_grad_norm",
-    "noise_multiplier",
-    "statistics_share",
-    "loss",
-    "lr",
-    "noise_dim",
-    "hidden",
-    "d_hidden",
-    "generator_steps",
-    "conditional",
-    "g_lr",
-    "marginal_weight",
-    "marginal_share",
-    "pair_weight",
-    "seed",
-    "device",
-)
+OPTION_KEYS = SynthConfig.names()
+
+
+def epsilon_value(text: str) -> float | None:
+    """``none`` (no differential privacy) or a finite epsilon > 0."""
+    return None if text.lower() == "none" else positive_float(text)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -75,11 +70,30 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         choices=DATASETS,
         help="an embedded table (fair uses its public codebook as schema)",
     )
-    fit.add_argument("--out", type=Path, required=True, help="model file to write (.pt)")
-    fit.add_argument("--epsilon", help="total privacy budget, or 'none' for no DP (default: 1.0)")
-    fit.add_argument("--delta", type=float, help="total delta (default: min(1e-5, 0.1/rows))")
-    fit.add_argument("--epochs", type=float, help="planned passes over the data (default: 30)")
-    fit.add_argument("--batch-size", type=int, help="expected rows per Poisson batch (default 256)")
+    fit.add_argument("--out", type=output_file, required=True, help="model file to write (.pt)")
+    fit.add_argument(
+        "--epsilon", help="total privacy budget, finite and > 0, or 'none' for no DP (default: 1.0)"
+    )
+    fit.add_argument(
+        "--delta",
+        type=positive_float,
+        help="total delta, below 1/rows (default: min(1e-5, 0.1/rows))",
+    )
+    fit.add_argument(
+        "--epochs", type=positive_float, help="planned passes over the data (default: 30)"
+    )
+    fit.add_argument(
+        "--batch-size", type=positive_int, help="expected rows per Poisson batch (default 256)"
+    )
+    fit.add_argument(
+        "--max-grad-norm", type=positive_float, help="per-row gradient clipping norm (default 1)"
+    )
+    fit.add_argument(
+        "--noise-multiplier",
+        type=positive_float,
+        help="fix the DP-SGD noise multiplier (default: calibrated to spend epsilon)",
+    )
+    fit.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     fit.add_argument(
         "--schema",
         type=Path,
@@ -92,8 +106,13 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         help=f"JSON of synthesizer options ({', '.join(OPTION_KEYS)}); "
         "command-line flags override it",
     )
-    fit.add_argument("--seed", type=int, help="random seed (default: 0)")
+    fit.add_argument(
+        "--seed",
+        type=nonnegative_int,
+        help="seeds network initialisation and sampling, never the privacy noise (default: 0)",
+    )
     fit.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_run_options(fit)
     fit.set_defaults(handler=run_fit)
 
 
@@ -104,9 +123,9 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         description="Sample rows from a fitted model file.",
     )
     sample.add_argument("--model", type=Path, required=True, help="model file written by fit")
-    sample.add_argument("--rows", type=int, required=True, help="number of rows to sample")
-    sample.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    sample.add_argument("--seed", type=int, default=None, help="sampling seed (default: model's)")
+    sample.add_argument("--rows", type=positive_int, required=True, help="number of rows to sample")
+    sample.add_argument("--out", type=output_file, required=True, help="CSV file to write")
+    sample.add_argument("--seed", type=nonnegative_int, default=None, help="sampling seed")
     sample.set_defaults(handler=run_sample)
 
 
@@ -121,34 +140,19 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--holdout", type=Path, required=True, help="CSV of real rows it never saw")
     ev.add_argument("--synthetic", type=Path, required=True, help="CSV of synthetic rows")
     ev.add_argument("--target", help="binary column for TSTR/TRTR (default: no utility)")
-    ev.add_argument("--out", type=Path, required=True, help="JSON report to write")
+    ev.add_argument("--out", type=output_file, required=True, help="JSON report to write")
     ev.set_defaults(handler=run_evaluate)
 
 
 # ----------------------------------------------------------------- handlers
 def _options(arguments: argparse.Namespace) -> dict[str, Any]:
-    options = read_json_object(arguments.config, "config")
-    unknown = sorted(set(options) - set(OPTION_KEYS))
-    if unknown:
-        raise UsageError(f"unknown config keys {unknown}: use {', '.join(OPTION_KEYS)}")
-    flags = {
-        "epsilon": arguments.epsilon,
-        "delta": arguments.delta,
-        "epochs": arguments.epochs,
-        "batch_size": arguments.batch_size,
-        "seed": arguments.seed,
-    }
-    options.update({k: v for k, v in flags.items() if v is not None})
-    epsilon = options.get("epsilon", 1.0)
-    if isinstance(epsilon, str):
+    """Defaults, then the --config file, then the flags given on the line."""
+    options = merge_options(arguments, OPTION_KEYS, {})
+    if isinstance(options.get("epsilon"), str):  # from the flag, or "none" in the file
         try:
-            epsilon = None if epsilon.lower() == "none" else float(epsilon)
-        except ValueError:
-            raise UsageError(f"--epsilon must be a number or 'none', got {epsilon!r}") from None
-    options["epsilon"] = epsilon
-    for key in ("hidden", "d_hidden"):
-        if options.get(key) is not None:
-            options[key] = tuple(options[key])
+            options["epsilon"] = epsilon_value(options["epsilon"])
+        except argparse.ArgumentTypeError as error:
+            raise UsageError(f"--epsilon {error}") from None
     return options
 
 
@@ -169,20 +173,25 @@ def _table_and_schema(arguments: argparse.Namespace) -> tuple[pd.DataFrame, dict
 
 
 def run_fit(arguments: argparse.Namespace) -> int:
+    run = run_options(arguments)
     options = _options(arguments)
-    table, schema = _table_and_schema(arguments)
-    epsilon = options.pop("epsilon")
+    epsilon = options.pop("epsilon", 1.0)
     delta = options.pop("delta", None)
+    table, schema = _table_and_schema(arguments)
     synth = DPTabularGAN(epsilon, delta, schema=schema, **options)
-    synth.fit(table, progress=not arguments.no_progress)
+    synth.fit(
+        table,
+        progress=not arguments.no_progress,
+        run_dir=run.run_dir,
+        checkpoint_every=run.checkpoint_every,
+        resume_from=run.resume_from,
+    )
     synth.save(arguments.out)
     print(f"wrote {arguments.out}: {synth.privacy.describe()}")
     return 0
 
 
 def run_sample(arguments: argparse.Namespace) -> int:
-    if arguments.rows < 1:
-        raise UsageError(f"--rows must be at least 1, got {arguments.rows}")
     synth = DPTabularGAN.load(arguments.model)
     write_csv(synth.sample(arguments.rows, seed=arguments.seed), arguments.out)
     print(f"wrote {arguments.rows} rows to {arguments.out}")

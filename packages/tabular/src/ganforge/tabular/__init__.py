@@ -10,6 +10,7 @@ Example::
 """
 
 from ganforge.tabular.conditional import ConditionalSampler
+from ganforge.tabular.config import SynthConfig
 from ganforge.tabular.data import (
     FAIR_CODEBOOK,
     PoissonBatches,
@@ -39,6 +40,7 @@ __all__ = [
     "PairwiseMarginals",
     "PoissonBatches",
     "PrivacyReport",
+    "SynthConfig",
     "TabularGAN",
     "calibrate_noise",
     "default_delta",

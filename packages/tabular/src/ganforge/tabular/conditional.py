@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.tabular.dp_stats import laplace_counts
+from ganforge.tabular.entropy import private_numpy_rng
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class ConditionalSampler:
         encoded: np.ndarray,
         layout: list[tuple[str, int, int]],
         epsilon: float | None,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None = None,
         released: dict[str, np.ndarray] | None = None,
     ) -> ConditionalSampler:
         """Category frequencies of encoded rows: exact (``epsilon=None``) or epsilon-DP.
@@ -91,10 +92,12 @@ class ConditionalSampler:
             layout: ``(name, offset, width)`` of each categorical column's one-hot.
             epsilon: budget of the histogram of the columns not in ``released``
                 (Laplace scale ``columns / epsilon``: a row changes one count per column).
-            rng: the source of the Laplace noise.
+            rng: the source of the Laplace noise (default: fresh OS entropy, as
+                privacy needs; pass one only to test the mechanism).
             released: DP counts already released for some columns (reused, free).
         """
         released = dict(released or {}) if epsilon is not None else {}
+        rng = private_numpy_rng() if rng is None else rng
         counts = [encoded[:, o : o + w].sum(axis=0) for _, o, w in layout]
         noised = [i for i, (name, _, _) in enumerate(layout) if name not in released]
         if epsilon is not None and noised and not epsilon > 0:

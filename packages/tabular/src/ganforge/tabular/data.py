@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ganforge.core.csvfile import read_csv
+from ganforge.tabular.entropy import private_torch_generator
 from ganforge.tabular.schema import ColumnSpec, validate_frame
 
 
@@ -16,27 +18,36 @@ class PoissonBatches:
     """Batches where every row is included independently with probability ``sample_rate``.
 
     This is the sampling DP-SGD's privacy amplification assumes (batch sizes
-    vary; a batch may be empty). Draw ``k`` uses a generator seeded by
-    ``(seed, k)``, so the state is one integer and a resumed run sees the same batches.
+    vary; a batch may be empty). The amplification holds only while nobody
+    can tell which rows were drawn, so the masks come from a generator seeded
+    with OS entropy (:mod:`ganforge.tabular.entropy`), never from a public seed.
+    Its state is saved in the trainer's checkpoint (private training state) so
+    a resumed run draws exactly the batches the killed one would have; an
+    older state never rewinds a sampler that has moved on (see the entropy module).
     """
 
-    def __init__(self, rows: torch.Tensor, sample_rate: float, seed: int = 0) -> None:
+    def __init__(
+        self, rows: torch.Tensor, sample_rate: float, generator: torch.Generator | None = None
+    ) -> None:
         if not 0 < sample_rate <= 1:
             raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
-        self.rows, self.sample_rate, self.seed = rows, sample_rate, seed
+        self.rows, self.sample_rate = rows, sample_rate
+        self.generator = private_torch_generator() if generator is None else generator
         self.draws = 0
 
     def next_batch(self) -> torch.Tensor:
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.draws)
         self.draws += 1
-        mask = torch.rand(self.rows.shape[0], generator=generator) < self.sample_rate
-        return self.rows[mask]
+        uniform = torch.rand(self.rows.shape[0], generator=self.generator, dtype=torch.float64)
+        return self.rows[uniform < self.sample_rate]
 
-    def state_dict(self) -> dict[str, int]:
-        return {"draws": self.draws}
+    def state_dict(self) -> dict[str, Any]:
+        return {"draws": self.draws, "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if int(state["draws"]) < self.draws:
+            return  # a rollback: never replay a batch mask
         self.draws = int(state["draws"])
+        self.generator.set_state(state["generator"].cpu())
 
 
 # The codebook of the `fair` survey (statsmodels' documentation and Fair 1978):
@@ -85,12 +96,10 @@ def load_sklearn_table(name: str = "breast_cancer") -> pd.DataFrame:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a user's CSV file into a validated DataFrame (a one-line ValueError if it is bad)."""
-    source = Path(path)
-    if not source.is_file():
-        raise ValueError(f"no such CSV file: {source}")
+    """Read a user's CSV file into a validated DataFrame (a one-line ValueError if it is bad:
+    unreadable, truncated mid-row, infinite values, an unusable column...)."""
+    table = read_csv(path)
     try:
-        table = pd.read_csv(source)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise ValueError(f"cannot read {source} as CSV: {str(error).splitlines()[0]}") from None
-    return validate_frame(table)
+        return validate_frame(table)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.neighbors import KernelDensity, NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from ganforge.core.files import write_json
 
 CLASSIFIERS = ("logistic_regression", "random_forest", "gradient_boosting")
 
@@ -233,5 +234,5 @@ def evaluate(
     report["quality"] = quality(train, synthetic)
     report["privacy"] = privacy(train, holdout, synthetic, seed)
     if out_path is not None:
-        Path(out_path).write_text(json.dumps(report, indent=2))
+        write_json(out_path, report)
     return report

@@ -14,9 +14,12 @@ with DP-SGD in the same RDP accountant (an entry ``(noise_multiplier, 1.0, 1)``)
 from __future__ import annotations
 
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import torch
+
+from ganforge.tabular.entropy import private_numpy_rng
 
 
 class PairwiseMarginals:
@@ -57,11 +60,13 @@ class PairwiseMarginals:
         encoded: np.ndarray,
         layout: list[tuple[str, int, int]],
         noise_multiplier: float | None,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None = None,
     ) -> PairwiseMarginals:
         """Cross-tables of encoded rows: exact, or with Gaussian noise of std
-        ``noise_multiplier * sqrt(pairs)`` per cell."""
+        ``noise_multiplier * sqrt(pairs)`` per cell, drawn from ``rng`` (default: fresh
+        OS entropy, as privacy needs; pass one only to test the mechanism)."""
         pairs = cls.pairs_of(layout)
+        rng = private_numpy_rng() if rng is None else rng
         if noise_multiplier is not None and not noise_multiplier > 0:
             raise ValueError(f"noise_multiplier must be > 0, got {noise_multiplier}")
         blocks = [encoded[:, o : o + w].astype(np.float64) for _, o, w in layout]
@@ -74,6 +79,25 @@ class PairwiseMarginals:
             counts = np.clip(counts, 0.0, None)
             targets[(j, k)] = counts / max(counts.sum(), 1e-12)
         return cls(layout, targets, noise_multiplier)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able state: the released (noisy, normalised) tables, no raw counts."""
+        starts = np.cumsum([0] + [w for _, _, w in self.layout])
+        tables = [
+            [j, k, self.target[starts[j] : starts[j + 1], starts[k] : starts[k + 1]].tolist()]
+            for j, k in self.pairs_of(self.layout)
+        ]
+        return {
+            "layout": [list(item) for item in self.layout],
+            "tables": tables,
+            "noise_multiplier": self.noise_multiplier,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> PairwiseMarginals:
+        layout = [(str(n), int(o), int(w)) for n, o, w in state["layout"]]
+        targets = {(int(j), int(k)): np.asarray(t, dtype=np.float64) for j, k, t in state["tables"]}
+        return cls(layout, targets, state["noise_multiplier"])
 
     def loss(self, logits: torch.Tensor) -> torch.Tensor:
         """Mean over pairs of KL(target table || the generated batch's expected table).

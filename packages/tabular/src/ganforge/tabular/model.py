@@ -32,6 +32,7 @@ gradients of a double backward, so the Wasserstein loss uses weight clipping
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +47,7 @@ from ganforge.core.losses import get_loss
 from ganforge.core.regularizers import weight_clip
 from ganforge.core.training import GANModule, Phase, Step, StepContext
 from ganforge.tabular.conditional import ConditionalSampler
+from ganforge.tabular.entropy import private_torch_generator
 from ganforge.tabular.marginals import PairwiseMarginals
 from ganforge.tabular.networks import Discriminator, Generator
 from ganforge.tabular.privacy import rdp_epsilon
@@ -141,6 +143,8 @@ class TabularGAN(GANModule):
             marginal to the conditional vector's frequencies (needs ``conditional``).
         pairs: released two-way marginals the generator is trained to match.
         pair_weight: weight of that loss.
+        released: the statistics released before training (JSON-able), kept in
+            the checkpoints so a resumed run reuses them instead of paying again.
     """
 
     def __init__(
@@ -161,6 +165,7 @@ class TabularGAN(GANModule):
         marginal_weight: float = 0.0,
         pairs: PairwiseMarginals | None = None,
         pair_weight: float = 1.0,
+        released: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if loss not in LOSSES:
@@ -180,18 +185,24 @@ class TabularGAN(GANModule):
         self.networks = {"G": generator, "D": discriminator}
         self.accountant = RDPAccountant() if dp is not None else None
         self.max_steps = None if dp is None else max_steps_within_budget(dp)
+        self.noise_generator: torch.Generator | None = None  # built with the DP optimizer
+        self.released = dict(released or {})
 
     # ------------------------------------------------------------ optimizers
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         g_opt = torch.optim.Adam(self.networks["G"].parameters(), self.g_lr, betas=(0.5, 0.9))
         d_opt = torch.optim.Adam(self.networks["D"].parameters(), self.lr, betas=(0.5, 0.9))
         if self.dp is not None:
+            device = next(self.networks["D"].parameters()).device
+            self.noise_generator = private_torch_generator(device)
             d_opt = DPOptimizerFastGradientClipping(
                 d_opt,
                 noise_multiplier=self.dp.noise_multiplier,
                 max_grad_norm=self.dp.max_grad_norm,
                 expected_batch_size=self.dp.expected_batch_size,
                 loss_reduction="sum",
+                generator=self.noise_generator,
+                secure_mode=True,
             )
             d_opt.attach_step_hook(
                 self.accountant.get_optimizer_hook_fn(sample_rate=self.dp.sample_rate)
@@ -204,7 +215,8 @@ class TabularGAN(GANModule):
             Phase(
                 "gan",
                 [
-                    Step("D", self.d_step, "D", after=after),
+                    # under DP the step's values come from real rows without noise
+                    Step("D", self.d_step, "D", after=after, log_outputs=self.dp is None),
                     Step("G", self.g_step, "G", repeat=self.generator_steps, needs_batch=False),
                 ],
             )
@@ -308,13 +320,25 @@ class TabularGAN(GANModule):
         return sum(h[2] for h in self.accountant.history) + 1 > self.max_steps
 
     def extra_state(self) -> dict[str, Any]:
-        return {"privacy_history": [list(h) for h in self.privacy_history]}
+        """The accountant, the released statistics and (under DP) the noise generator's
+        state: private training state, for checkpoints only (never a model file)."""
+        state: dict[str, Any] = {
+            "privacy_history": [list(h) for h in self.privacy_history],
+            "released": json.dumps(self.released),
+        }
+        if self.noise_generator is not None:
+            state["noise_generator"] = self.noise_generator.get_state()
+        return state
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore the accountant; never lower it (a rollback does not refund privacy)."""
+        """Restore the accountant and the noise generator for a resume; after a rollback
+        keep both moving forward (a rollback refunds no privacy and replays no noise)."""
         if self.accountant is None:
             return
         saved = [tuple(h) for h in state.get("privacy_history", [])]
         spent = sum(h[2] for h in self.accountant.history)
-        if sum(h[2] for h in saved) >= spent:
-            self.accountant.history = saved
+        if sum(h[2] for h in saved) < spent:
+            return
+        self.accountant.history = saved
+        if self.noise_generator is not None and "noise_generator" in state:
+            self.noise_generator.set_state(state["noise_generator"].cpu())

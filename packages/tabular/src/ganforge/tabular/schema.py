@@ -106,7 +106,7 @@ def validate_frame(df: Any, min_rows: int = 2) -> pd.DataFrame:
 
     Raises a one-line ValueError for: not a DataFrame, no rows or columns,
     duplicated or non-string column names, all-missing columns, columns of
-    one value, unsupported dtypes, fewer than ``min_rows`` rows.
+    one value, infinite values, unsupported dtypes, fewer than ``min_rows`` rows.
     """
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"expected a pandas DataFrame, got {type(df).__name__}")
@@ -126,7 +126,20 @@ def validate_frame(df: Any, min_rows: int = 2) -> pd.DataFrame:
             raise ValueError(f"column {name!r} is entirely missing: drop it before fitting")
         if column.nunique(dropna=True) < 2:
             raise ValueError(f"column {name!r} holds a single value: drop it (no signal)")
+        _check_finite(name, column)
     return df
+
+
+def _check_finite(name: str, column: pd.Series) -> None:
+    """Refuse infinite values: a model fitted on them samples NaN and inf."""
+    if not pd.api.types.is_float_dtype(column.dtype):
+        return
+    infinite = np.isinf(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    if infinite.any():
+        raise ValueError(
+            f"column {name!r} holds {int(infinite.sum())} infinite value(s) (first at row "
+            f"{int(np.argmax(infinite))}): replace them or mark them missing"
+        )
 
 
 def numeric_values(column: pd.Series, kind: str) -> np.ndarray:

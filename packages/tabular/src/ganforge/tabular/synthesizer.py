@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,13 @@ import torch
 from ganforge.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ganforge.core.training import Trainer, TrainerConfig
 from ganforge.tabular.conditional import ConditionalSampler
+from ganforge.tabular.config import SynthConfig
 from ganforge.tabular.data import PoissonBatches
 from ganforge.tabular.marginals import PairwiseMarginals
 from ganforge.tabular.model import DPConfig, TabularGAN
 from ganforge.tabular.networks import Generator
 from ganforge.tabular.privacy import (
+    BudgetSplit,
     PrivacyReport,
     calibrate_noise,
     default_delta,
@@ -31,32 +34,46 @@ from ganforge.tabular.transformer import DataTransformer, needs_delta, needs_sta
 
 FORMAT = "ganforge-tabular-v1"
 CONDITIONAL_KINDS = ("categorical", "boolean")
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How a DP fit spends its (epsilon, delta): public arithmetic, no data."""
+
+    split: BudgetSplit
+    epsilon_transformer: float  # the transformer's statistics
+    epsilon_frequencies: float  # the conditional vector's own histogram
+    sample_rate: float
 
 
 @dataclass
-class SynthConfig:
-    """Hyper-parameters of :class:`DPTabularGAN` (see its docstring)."""
+class Released:
+    """What a fit computes from the rows before training: DP releases under DP.
 
-    epsilon: float | None = 1.0
-    delta: float | None = None
-    epochs: float = 30.0
-    batch_size: int = 256
-    max_grad_norm: float = 1.0
-    noise_multiplier: float | None = None
-    statistics_share: float = 0.1
-    loss: str = "non_saturating"
-    lr: float = 2e-4
-    noise_dim: int = 64
-    hidden: tuple[int, ...] = (128, 128)
-    d_hidden: tuple[int, ...] | None = None
-    generator_steps: int = 3
-    conditional: bool = True
-    g_lr: float | None = None
-    marginal_weight: float = 0.0
-    marginal_share: float = 0.5
-    pair_weight: float = 10.0
-    seed: int = 0
-    device: str = "cpu"
+    Kept in the training checkpoints so a resumed run reuses these releases
+    instead of drawing (and paying for) new ones.
+    """
+
+    transformer: DataTransformer
+    conditional: ConditionalSampler | None
+    pairs: PairwiseMarginals | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "transformer": self.transformer.to_dict(),
+            "conditional": None if self.conditional is None else self.conditional.to_dict(),
+            "pairs": None if self.pairs is None else self.pairs.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> Released:
+        conditional, pairs = state["conditional"], state["pairs"]
+        return cls(
+            DataTransformer.from_dict(state["transformer"]),
+            None if conditional is None else ConditionalSampler.from_dict(conditional),
+            None if pairs is None else PairwiseMarginals.from_dict(pairs),
+        )
 
 
 class DPTabularGAN:
@@ -68,16 +85,23 @@ class DPTabularGAN:
         synthetic = synth.sample(1000)          # same columns and dtypes as df
         print(synth.privacy.describe())
 
+    Privacy: every random draw the guarantee rests on (statistics noise,
+    Poisson batches, DP-SGD noise, marginal noise) comes from OS entropy
+    (:mod:`ganforge.tabular.entropy`), never from ``seed``; nothing computed
+    from real rows without noise is logged or saved. A DP fit is therefore
+    not bit-reproducible by design, and a model file holds only DP outputs
+    and public facts.
+
     Args:
-        epsilon: total privacy budget (statistics + training); ``None`` trains
-            without differential privacy (a CTGAN-like model, for comparison).
-        delta: total delta; default ``min(1e-5, 0.1 / n_rows)`` (below ``1 / n``).
+        epsilon: total privacy budget (statistics + training), finite and > 0;
+            ``None`` trains without differential privacy (a CTGAN-like model, for comparison).
+        delta: total delta, below ``1 / n_rows``; default ``min(1e-5, 0.1 / n_rows)``.
         epochs: planned passes over the data (``epochs * n / batch_size``
             discriminator steps); with ``noise_multiplier=None`` the noise is
             calibrated so that exactly this many steps spend the training budget.
         batch_size: expected rows per Poisson batch (and fakes per step).
-        max_grad_norm: per-row gradient clipping norm ``C``.
-        noise_multiplier: fix ``sigma`` instead; training then runs until the
+        max_grad_norm: per-row gradient clipping norm ``C`` (> 0).
+        noise_multiplier: fix ``sigma`` (> 0) instead; training then runs until the
             accountant says one more step would exceed the budget (or the epochs end).
         statistics_share: share of epsilon spent on statistics when some are
             needed: the transformer's (bounds, modes, categories) for columns the
@@ -99,8 +123,9 @@ class DPTabularGAN:
             with DP-SGD in the RDP accountant); the generator learns to match them
             with weight ``pair_weight``. ``0`` releases none; without DP any
             positive value uses the exact tables.
-        seed: seeds the DP noise of the statistics, the batches and the networks.
-        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        seed: seeds what privacy does not depend on: network initialisation, the
+            generator's noise and sampling. Not stored in the model file.
+        device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         schema: public column specs (``{name: ColumnSpec}``); what it states costs no budget.
     """
 
@@ -112,14 +137,11 @@ class DPTabularGAN:
         schema: Schema | None = None,
         **options: Any,
     ) -> None:
+        unknown = sorted(set(options) - set(SynthConfig.names()))
+        if unknown:
+            raise ValueError(f"unknown options {unknown}: use {', '.join(SynthConfig.names())}")
         self.config = SynthConfig(epsilon=epsilon, delta=delta, **options)
         self.schema = dict(schema or {})
-        if epsilon is not None and not epsilon > 0:
-            raise ValueError(f"epsilon must be > 0 (or None for no privacy), got {epsilon}")
-        if delta is not None and not 0 < delta < 1:
-            raise ValueError(f"delta must be in (0, 1), got {delta}")
-        if self.config.batch_size < 2:
-            raise ValueError(f"batch_size must be >= 2, got {self.config.batch_size}")
         self.transformer: DataTransformer | None = None
         self.generator: Generator | None = None
         self.conditional: ConditionalSampler | None = None
@@ -127,8 +149,48 @@ class DPTabularGAN:
         self.history: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ fit
-    def fit(self, df: pd.DataFrame, progress: bool = False) -> DPTabularGAN:
-        """Fit the transformer and train the GAN on ``df``; nothing is written to disk."""
+    def fit(
+        self,
+        df: pd.DataFrame,
+        progress: bool = False,
+        *,
+        run_dir: PathLike | None = None,
+        checkpoint_every: int | None = None,
+        resume_from: PathLike | None = None,
+    ) -> DPTabularGAN:
+        """Fit the transformer and train the GAN on ``df``.
+
+        Args:
+            df: the private table.
+            progress: show a progress bar (it shows only DP or public values).
+            run_dir: folder for training checkpoints; under DP they hold private
+                training state (sampler and noise generator states): keep them as
+                private as the data and never release them.
+            checkpoint_every: iterations between checkpoints (needs ``run_dir``).
+            resume_from: a checkpoint of a killed fit on the same table and settings;
+                its released statistics are reused, so nothing is paid twice.
+        """
+        cfg = self.config
+        n = self._check_table(df)
+        specs = complete_schema(df, self.schema)
+        steps = max(1, math.ceil(cfg.epochs * n / cfg.batch_size))
+        budget = None if cfg.epsilon is None else self._budget(specs, n)
+        if resume_from is not None:
+            released = _released_in(resume_from)
+        else:
+            released = self._release(df, specs, budget)
+        self.transformer, self.conditional = released.transformer, released.conditional
+        rows = torch.from_numpy(released.transformer.transform(df))
+        dp = None if budget is None else self._dp_config(budget, steps, released.pairs)
+        module = self._module(released, dp)
+        data = rows if dp is None else PoissonBatches(rows, dp.sample_rate)
+        options = {"run_dir": run_dir, "checkpoint_every": checkpoint_every}
+        self._train(module, data, steps, progress, options, resume_from)
+        self.privacy = _report(module, budget, dp, released, steps)
+        return self
+
+    def _check_table(self, df: pd.DataFrame) -> int:
+        """The table's row count, once the table and the settings fit together."""
         cfg = self.config
         validate_frame(df)
         n = len(df)
@@ -137,25 +199,14 @@ class DPTabularGAN:
                 f"the table has {n} rows, too few for batch_size {cfg.batch_size}: "
                 f"use at most {max(1, n // 2)} or more rows"
             )
-        specs = complete_schema(df, self.schema)
-        steps = max(1, math.ceil(cfg.epochs * n / cfg.batch_size))
-        if cfg.epsilon is None:
-            transformer = DataTransformer.fit(df, specs, seed=cfg.seed)
-            encoded = transformer.transform(df)
-            conditional = self._conditional(transformer, encoded, None)
-            pairs = self._pairs(transformer, encoded, None)
-            module = self._module(transformer, None, conditional, pairs)
-            self._train(module, torch.from_numpy(encoded), steps, progress)
-            self.privacy = PrivacyReport(
-                None, None, 0.0, 0.0, None, None, None, None, None, steps, "none"
+        if cfg.epsilon is not None and cfg.delta is not None and cfg.delta >= 1 / n:
+            raise ValueError(
+                f"delta {cfg.delta:g} is not below 1/n = {1 / n:.3g} for {n} rows: such a "
+                "delta allows publishing a whole row; use a smaller one"
             )
-        else:
-            self._fit_private(df, specs, n, steps, progress)
-        return self
+        return n
 
-    def _fit_private(
-        self, df: pd.DataFrame, specs: dict[str, ColumnSpec], n: int, steps: int, progress: bool
-    ) -> None:
+    def _budget(self, specs: dict[str, ColumnSpec], n: int) -> Budget:
         cfg = self.config
         delta = cfg.delta if cfg.delta is not None else default_delta(n)
         needing = [s for s in specs.values() if needs_statistics(s)]
@@ -173,87 +224,62 @@ class DPTabularGAN:
             any(needs_delta(s) for s in needing),
         )
         per_column = split.epsilon_statistics / max(1, len(needing) + len(conditioned))
-        transformer = DataTransformer.fit(
-            df,
-            specs,
-            epsilon=per_column * len(needing),
-            delta=split.delta_statistics or None,
-            seed=cfg.seed,
+        return Budget(
+            split, per_column * len(needing), per_column * len(conditioned), cfg.batch_size / n
         )
+
+    def _release(
+        self, df: pd.DataFrame, specs: dict[str, ColumnSpec], budget: Budget | None
+    ) -> Released:
+        """The statistics the model needs: exact without DP, else DP releases."""
+        cfg = self.config
+        if budget is None:
+            transformer = DataTransformer.fit(df, specs, seed=cfg.seed)
+        else:
+            transformer = DataTransformer.fit(
+                df,
+                specs,
+                epsilon=budget.epsilon_transformer,
+                delta=budget.split.delta_statistics or None,
+                seed=cfg.seed,
+            )
         rows = transformer.transform(df)
-        conditional = self._conditional(transformer, rows, per_column * len(conditioned))
-        sample_rate = cfg.batch_size / n
-        prior, pairs = [], None
-        if cfg.marginal_share > 0 and len(transformer.categorical_layout()) >= 2:
-            eps_pairs = cfg.marginal_share * split.epsilon_training
-            sigma_pairs = gaussian_noise_multiplier(eps_pairs, split.delta_training)
-            prior, pairs = [(sigma_pairs, 1.0, 1)], self._pairs(transformer, rows, sigma_pairs)
+        layout = transformer.categorical_layout()
+        conditional = None
+        if cfg.conditional and layout:
+            epsilon = None if budget is None else budget.epsilon_frequencies
+            conditional = ConditionalSampler.fit(
+                rows, layout, epsilon, released=transformer.private_counts()
+            )
+        pairs = None
+        if cfg.marginal_share > 0 and len(layout) >= 2:
+            sigma = None
+            if budget is not None:
+                eps_pairs = cfg.marginal_share * budget.split.epsilon_training
+                sigma = gaussian_noise_multiplier(eps_pairs, budget.split.delta_training)
+            pairs = PairwiseMarginals.fit(rows, layout, sigma)
+        return Released(transformer, conditional, pairs)
+
+    def _dp_config(self, budget: Budget, steps: int, pairs: PairwiseMarginals | None) -> DPConfig:
+        cfg, split = self.config, budget.split
+        prior = [] if pairs is None else [(pairs.noise_multiplier, 1.0, 1)]
         sigma = cfg.noise_multiplier or calibrate_noise(
-            split.epsilon_training, split.delta_training, sample_rate, steps, prior
+            split.epsilon_training, split.delta_training, budget.sample_rate, steps, prior
         )
-        dp = DPConfig(
+        return DPConfig(
             sigma,
             cfg.max_grad_norm,
-            sample_rate,
+            budget.sample_rate,
             cfg.batch_size,
             split.epsilon_training,
             split.delta_training,
             prior,
         )
-        module = self._module(transformer, dp, conditional, pairs)
-        batches = PoissonBatches(torch.from_numpy(rows), sample_rate, cfg.seed)
-        self._train(module, batches, steps, progress)
-        eps_train = module.epsilon_spent()
-        eps_frequencies = 0.0 if conditional is None else conditional.epsilon
-        eps_statistics = transformer.epsilon_spent + eps_frequencies
-        self.privacy = PrivacyReport(
-            epsilon=eps_statistics + eps_train,
-            delta=split.delta_statistics + split.delta_training,
-            epsilon_statistics=eps_statistics,
-            delta_statistics=split.delta_statistics,
-            epsilon_training=eps_train,
-            delta_training=split.delta_training,
-            noise_multiplier=sigma,
-            max_grad_norm=cfg.max_grad_norm,
-            sample_rate=sample_rate,
-            steps=sum(h[2] for h in module.privacy_history),
-            accountant="rdp",
-            epsilon_frequencies=eps_frequencies,
-            marginals_noise_multiplier=None if pairs is None else pairs.noise_multiplier,
-        )
 
-    def _conditional(
-        self, transformer: DataTransformer, rows: np.ndarray, epsilon: float | None
-    ) -> ConditionalSampler | None:
-        """The conditional vector's frequencies: exact (``epsilon=None``) or epsilon-DP."""
-        layout = transformer.categorical_layout()
-        if not self.config.conditional or not layout:
-            return None
-        rng = np.random.default_rng([self.config.seed, 1])
-        released = transformer.private_counts()
-        return ConditionalSampler.fit(rows, layout, epsilon, rng, released)
-
-    def _pairs(
-        self, transformer: DataTransformer, rows: np.ndarray, noise_multiplier: float | None
-    ) -> PairwiseMarginals | None:
-        """Two-way marginals: exact (``noise_multiplier=None``) or a Gaussian release."""
-        layout = transformer.categorical_layout()
-        if not self.config.marginal_share > 0 or len(layout) < 2:
-            return None
-        rng = np.random.default_rng([self.config.seed, 2])
-        return PairwiseMarginals.fit(rows, layout, noise_multiplier, rng)
-
-    def _module(
-        self,
-        transformer: DataTransformer,
-        dp: DPConfig | None,
-        conditional: ConditionalSampler | None,
-        pairs: PairwiseMarginals | None = None,
-    ) -> TabularGAN:
+    def _module(self, released: Released, dp: DPConfig | None) -> TabularGAN:
         cfg = self.config
-        self.transformer, self.conditional = transformer, conditional
         return TabularGAN(
-            transformer.spans,
+            released.transformer.spans,
             cfg.batch_size,
             cfg.noise_dim,
             cfg.hidden,
@@ -262,14 +288,23 @@ class DPTabularGAN:
             dp,
             d_hidden=cfg.d_hidden,
             generator_steps=cfg.generator_steps,
-            conditional=conditional,
+            conditional=released.conditional,
             g_lr=cfg.g_lr,
             marginal_weight=cfg.marginal_weight,
-            pairs=pairs,
+            pairs=released.pairs,
             pair_weight=cfg.pair_weight,
+            released=released.to_dict(),
         )
 
-    def _train(self, module: TabularGAN, data: Any, steps: int, progress: bool) -> None:
+    def _train(
+        self,
+        module: TabularGAN,
+        data: Any,
+        steps: int,
+        progress: bool,
+        options: dict[str, Any],
+        resume_from: PathLike | None,
+    ) -> None:
         cfg = self.config
         config = TrainerConfig(
             iterations=steps,
@@ -279,8 +314,9 @@ class DPTabularGAN:
             log_every=max(1, steps // 50),
             progress=progress,
             tensorboard=False,
+            **options,
         )
-        trainer = Trainer(module, config).fit(data)
+        trainer = Trainer(module, config).fit(data, resume_from=resume_from)
         self.history = list(trainer.history)
         self.generator = module.networks["G"].cpu().eval()
 
@@ -304,16 +340,14 @@ class DPTabularGAN:
         return self.transformer.inverse_transform(np.concatenate(chunks).astype(np.float64))
 
     # ------------------------------------------------------------ save/load
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted synthesizer atomically (tensors and JSON text only)."""
+    def save(self, path: PathLike) -> Path:
+        """Write the fitted synthesizer atomically: DP outputs and public facts only
+        (no seed, no random state, nothing computed from rows without noise)."""
         if self.generator is None or self.transformer is None or self.privacy is None:
             raise ValueError("the synthesizer is not fitted: nothing to save")
-        config = asdict(self.config)
-        config["hidden"] = list(config["hidden"])
-        config["d_hidden"] = None if config["d_hidden"] is None else list(config["d_hidden"])
         state = {
             "format": FORMAT,
-            "config": json.dumps(config),
+            "config": json.dumps(self.config.released()),
             "transformer": json.dumps(self.transformer.to_dict()),
             "privacy": json.dumps(self.privacy.to_dict()),
             "generator": self.generator.state_dict(),
@@ -324,24 +358,63 @@ class DPTabularGAN:
         return save_checkpoint(path, state)
 
     @classmethod
-    def load(cls, path: str | Path) -> DPTabularGAN:
+    def load(cls, path: PathLike) -> DPTabularGAN:
         """Load a synthesizer written by :meth:`save` (safe: ``weights_only=True``)."""
         state = load_checkpoint(path)
         if state.get("format") != FORMAT:
             raise CheckpointError(f"{path} is not a ganforge tabular synthesizer")
-        config = json.loads(state["config"])
-        config["hidden"] = tuple(config["hidden"])
-        config["d_hidden"] = None if config["d_hidden"] is None else tuple(config["d_hidden"])
-        synth = cls(config.pop("epsilon"), config.pop("delta"), **config)
-        synth.transformer = DataTransformer.from_dict(json.loads(state["transformer"]))
-        synth.privacy = PrivacyReport(**json.loads(state["privacy"]))
-        conditional = json.loads(state.get("conditional", "null"))
-        if conditional is not None:
-            synth.conditional = ConditionalSampler.from_dict(conditional)
-        cond_dim = 0 if synth.conditional is None else synth.conditional.width
-        synth.generator = Generator(
-            config["noise_dim"], synth.transformer.spans, config["hidden"], cond_dim=cond_dim
-        )
-        synth.generator.load_state_dict(state["generator"])
+        try:
+            config = json.loads(state["config"])
+            synth = cls(config.pop("epsilon"), config.pop("delta"), **config)
+            synth.transformer = DataTransformer.from_dict(json.loads(state["transformer"]))
+            synth.privacy = PrivacyReport(**json.loads(state["privacy"]))
+            conditional = json.loads(state.get("conditional", "null"))
+            if conditional is not None:
+                synth.conditional = ConditionalSampler.from_dict(conditional)
+            cond_dim = 0 if synth.conditional is None else synth.conditional.width
+            synth.generator = Generator(
+                synth.config.noise_dim,
+                synth.transformer.spans,
+                synth.config.hidden,
+                cond_dim=cond_dim,
+            )
+            synth.generator.load_state_dict(state["generator"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise CheckpointError(f"{path} is a damaged tabular synthesizer: {error}") from None
         synth.generator.eval()
         return synth
+
+
+def _released_in(checkpoint: PathLike) -> Released:
+    """The statistics a killed fit released, from its training checkpoint."""
+    extra = load_checkpoint(checkpoint).get("extra", {})
+    if "released" not in extra:
+        raise CheckpointError(f"{checkpoint} is not a checkpoint of a tabular fit")
+    return Released.from_dict(json.loads(extra["released"]))
+
+
+def _report(
+    module: TabularGAN, budget: Budget | None, dp: DPConfig | None, released: Released, steps: int
+) -> PrivacyReport:
+    if budget is None or dp is None:
+        return PrivacyReport(None, None, 0.0, 0.0, None, None, None, None, None, steps, "none")
+    eps_train = module.epsilon_spent()
+    conditional, pairs = released.conditional, released.pairs
+    eps_frequencies = 0.0 if conditional is None else conditional.epsilon
+    eps_statistics = released.transformer.epsilon_spent + eps_frequencies
+    split = budget.split
+    return PrivacyReport(
+        epsilon=eps_statistics + eps_train,
+        delta=split.delta_statistics + split.delta_training,
+        epsilon_statistics=eps_statistics,
+        delta_statistics=split.delta_statistics,
+        epsilon_training=eps_train,
+        delta_training=split.delta_training,
+        noise_multiplier=dp.noise_multiplier,
+        max_grad_norm=dp.max_grad_norm,
+        sample_rate=dp.sample_rate,
+        steps=sum(h[2] for h in module.privacy_history),
+        accountant="rdp",
+        epsilon_frequencies=eps_frequencies,
+        marginals_noise_multiplier=None if pairs is None else pairs.noise_multiplier,
+    )

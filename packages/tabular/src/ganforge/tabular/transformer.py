@@ -27,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture
 
 from ganforge.tabular import dp_stats
+from ganforge.tabular.entropy import private_numpy_rng
 from ganforge.tabular.schema import (
     NUMERIC_KINDS,
     ColumnSpec,
@@ -247,7 +248,7 @@ class _StatsFitter:
         self, private: bool, epsilon: float | None, delta: float | None, seed: int
     ) -> None:
         self.private, self.epsilon, self.delta = private, epsilon, delta
-        self.rng = np.random.default_rng(seed)
+        self.rng = private_numpy_rng()  # the DP noise: OS entropy, never the seed
         self.seed = seed
 
     def numeric(self, name: str, column: pd.Series, spec: ColumnSpec) -> NumericEncoder:
@@ -357,7 +358,8 @@ class DataTransformer:
                 bounds spends half of its share on the bounds.
             delta: the delta of the stability histograms of categorical
                 columns without public categories, split evenly among them.
-            seed: seeds the DP noise and the mixture fits.
+            seed: seeds the mixture fits (the DP noise comes from OS entropy,
+                :mod:`ganforge.tabular.entropy`).
         """
         validate_frame(df)
         specs = complete_schema(df, schema)

@@ -1,0 +1,116 @@
+"""The synthesizer's settings: one dataclass, checked when it is made."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from ganforge.core.training.distributed import resolve_device
+from ganforge.tabular.model import LOSSES
+
+# settings that privacy does not depend on but that describe this machine or this
+# run, not the released model: never written to a model file
+RUN_ONLY = ("seed", "device")
+
+
+@dataclass
+class SynthConfig:
+    """Hyper-parameters of :class:`~ganforge.tabular.DPTabularGAN` (see its docstring).
+
+    Every value is checked on construction; a bad one raises a one-line
+    ``ValueError`` before any data is read.
+    """
+
+    epsilon: float | None = 1.0
+    delta: float | None = None
+    epochs: float = 30.0
+    batch_size: int = 256
+    max_grad_norm: float = 1.0
+    noise_multiplier: float | None = None
+    statistics_share: float = 0.1
+    loss: str = "non_saturating"
+    lr: float = 2e-4
+    noise_dim: int = 64
+    hidden: tuple[int, ...] = (128, 128)
+    d_hidden: tuple[int, ...] | None = None
+    generator_steps: int = 3
+    conditional: bool = True
+    g_lr: float | None = None
+    marginal_weight: float = 0.0
+    marginal_share: float = 0.5
+    pair_weight: float = 10.0
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        self.hidden = _widths("hidden", self.hidden)
+        self.d_hidden = None if self.d_hidden is None else _widths("d_hidden", self.d_hidden)
+        if self.epsilon is not None:
+            _positive("epsilon", self.epsilon, " (or None to train without privacy)")
+        if self.delta is not None and not (_number(self.delta) and 0 < self.delta < 1):
+            raise ValueError(f"delta must be in (0, 1), got {self.delta}")
+        for name in ("epochs", "max_grad_norm", "lr"):
+            _positive(name, getattr(self, name))
+        for name in ("noise_multiplier", "g_lr"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name))
+        for name in ("marginal_weight", "pair_weight"):
+            _at_least_zero(name, getattr(self, name))
+        _share("statistics_share", self.statistics_share, allow_zero=False)
+        _share("marginal_share", self.marginal_share, allow_zero=True)
+        _integer("batch_size", self.batch_size, 2)
+        _integer("noise_dim", self.noise_dim, 1)
+        _integer("generator_steps", self.generator_steps, 1)
+        _integer("seed", self.seed, 0)
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
+        if not isinstance(self.conditional, bool):
+            raise ValueError(f"conditional must be true or false, got {self.conditional!r}")
+        resolve_device(self.device)
+
+    def released(self) -> dict[str, Any]:
+        """The settings as plain data for a model file: without the seed and the device."""
+        values = asdict(self)
+        values["hidden"] = list(self.hidden)
+        values["d_hidden"] = None if self.d_hidden is None else list(self.d_hidden)
+        return {k: v for k, v in values.items() if k not in RUN_ONLY}
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive(name: str, value: Any, hint: str = "") -> None:
+    if not (_number(value) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0{hint}, got {value!r}")
+
+
+def _at_least_zero(name: str, value: Any) -> None:
+    if not (_number(value) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def _share(name: str, value: Any, allow_zero: bool) -> None:
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (_number(value) and low_ok and value < 1):
+        interval = "[0, 1)" if allow_zero else "(0, 1)"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+
+
+def _integer(name: str, value: Any, minimum: int) -> None:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _widths(name: str, value: Any) -> tuple[int, ...]:
+    widths = tuple(value) if isinstance(value, (list, tuple)) else ()
+    if not widths or not all(
+        isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths
+    ):
+        raise ValueError(f"{name} must be a non-empty list of integer widths >= 1, got {value!r}")
+    return widths
