@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.tabular import ColumnSpec, DataTransformer, DPTabularGAN
-from ganforge.tabular.conditional import ConditionalColumn, ConditionalSampler, normalise
+from ganforge.tabular.conditional import ConditionalColumn, ConditionalSampler
 
 
 def sampler() -> ConditionalSampler:
@@ -43,19 +43,25 @@ def test_conditional_cross_entropy_equals_the_hand_computed_value():
 
 
 def test_dp_frequencies_are_a_laplace_histogram_with_one_count_per_column():
-    encoded = np.array([[1, 0, 0, 1], [0, 1, 0, 1], [0, 1, 1, 0]], dtype=np.float32)
+    # 3000 rows: a = (1000, 2000), b = (2000, 1000); a row changes one count per column,
+    # so the L1 sensitivity is 2 and each count gets Laplace noise of scale 2 / 0.5 = 4
+    encoded = np.zeros((3000, 4), dtype=np.float32)
+    encoded[:1000, 0] = encoded[1000:, 1] = 1
+    encoded[:2000, 2] = encoded[2000:, 3] = 1
     layout = [("a", 0, 2), ("b", 2, 2)]
-    fitted = ConditionalSampler.fit(encoded, layout, 0.5, np.random.default_rng(7))
-    rng = np.random.default_rng(7)  # sensitivity 2 (one count per column): scale 2 / 0.5
-    noisy_a = np.array([1.0, 2.0]) + rng.laplace(0, 4.0, 2)
-    noisy_b = np.array([1.0, 2.0]) + rng.laplace(0, 4.0, 2)
-    assert fitted.columns[0].frequencies == pytest.approx(tuple(normalise(noisy_a)))
-    assert fitted.columns[1].frequencies == pytest.approx(tuple(normalise(noisy_b)))
-    assert fitted.epsilon == 0.5
-    exact = ConditionalSampler.fit(encoded, layout, None, np.random.default_rng(7))
+    fits = [ConditionalSampler.fit(encoded, layout, 0.5) for _ in range(2000)]
+    first = np.array([f.columns[0].frequencies[0] for f in fits])
+    # f = (1000 + e1) / (3000 + e1 + e2): by the delta method its standard deviation is
+    # sqrt((2/3)^2 + (1/3)^2) * sqrt(2) * 4 / 3000 (Laplace(b) has variance 2 b^2)
+    expected_std = np.sqrt(4 / 9 + 1 / 9) * np.sqrt(2) * 4 / 3000
+    assert first.mean() == pytest.approx(1 / 3, abs=1e-4)
+    assert first.std() == pytest.approx(expected_std, rel=0.15)
+    assert len(set(first.round(12))) == len(first)  # fresh noise every fit
+    assert all(f.epsilon == 0.5 for f in fits)
+    exact = ConditionalSampler.fit(encoded, layout, None)
     assert exact.columns[0].frequencies == pytest.approx((1 / 3, 2 / 3)) and exact.epsilon == 0
     with pytest.raises(ValueError, match="must be > 0"):
-        ConditionalSampler.fit(encoded, layout, 0.0, np.random.default_rng(7))
+        ConditionalSampler.fit(encoded, layout, 0.0)
 
 
 def public_frame(n: int = 300) -> tuple[pd.DataFrame, dict]:

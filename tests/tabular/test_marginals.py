@@ -24,14 +24,19 @@ def test_exact_tables_are_the_normalised_cross_tabulation():
 
 
 def test_noisy_tables_add_gaussian_noise_scaled_by_the_l2_sensitivity():
-    three = [("a", 1, 2), ("b", 3, 3), ("c", 1, 2)]  # 3 pairs: sensitivity sqrt(3)
-    pairs = PairwiseMarginals.fit(ENCODED, three, 2.0, np.random.default_rng(5))
-    rng = np.random.default_rng(5)
-    counts = np.array([[1.0, 1, 0], [0, 2, 0]]) + rng.normal(0, 2.0 * np.sqrt(3), (2, 3))
-    counts = np.clip(counts, 0, None)
-    torch.testing.assert_close(
-        pairs.target[:2, 2:5], torch.tensor(counts / counts.sum(), dtype=torch.float32)
-    )
+    # 4000 copies of the four rows: cross-table of a x b = 1000 * [[1, 1, 0], [0, 2, 0]]
+    encoded = np.repeat(ENCODED, 1000, axis=0)
+    three = [("a", 1, 2), ("b", 3, 3), ("c", 1, 2)]  # 3 pairs: L2 sensitivity sqrt(3)
+    fits = [PairwiseMarginals.fit(encoded, three, 2.0) for _ in range(1000)]
+    cells = np.array([f.target[:2, 2:5].numpy().ravel() for f in fits])
+    counts = 1000 * np.array([1.0, 1, 0, 0, 2, 0])
+    # the mechanism by hand: each cell + N(0, (2 sqrt 3)^2), clipped at 0, normalised
+    rng = np.random.default_rng(0)
+    by_hand = np.clip(counts + rng.normal(0, 2.0 * np.sqrt(3), (20_000, 6)), 0, None)
+    by_hand /= by_hand.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(cells.mean(0), by_hand.mean(0), atol=2e-4)
+    np.testing.assert_allclose(cells.std(0), by_hand.std(0), rtol=0.15, atol=1e-4)
+    assert cells[:, 1].std() > 5e-4  # noise is there, fresh in every fit
 
 
 def test_loss_is_the_kl_between_target_and_the_batch_expected_table():
