@@ -70,3 +70,12 @@ def test_hard_samples_follow_the_softmax_not_its_argmax():
     torch.testing.assert_close(draws.mean(0), torch.tensor([0.1, 0.3, 0.6]), atol=0.015, rtol=0)
     again = sample_one_hot(logits, torch.Generator().manual_seed(0))
     assert torch.equal(draws, again)
+
+
+def test_two_fits_with_the_same_seed_in_one_process_sample_the_same_rows(table):
+    first = tiny(epsilon=None, seed=3).fit(table).sample(50)
+    torch.manual_seed(12345)  # whatever the global RNG holds in between
+    second = tiny(epsilon=None, seed=3).fit(table).sample(50)
+    pd.testing.assert_frame_equal(first, second)
+    third = tiny(epsilon=None, seed=4).fit(table).sample(50)
+    assert not first.equals(third)

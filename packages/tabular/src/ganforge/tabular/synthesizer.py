@@ -182,6 +182,7 @@ class DPTabularGAN:
         self.transformer, self.conditional = released.transformer, released.conditional
         rows = torch.from_numpy(released.transformer.transform(df))
         dp = None if budget is None else self._dp_config(budget, steps, released.pairs)
+        torch.manual_seed(cfg.seed)  # network initialisation: public, from seed=
         module = self._module(released, dp)
         data = rows if dp is None else PoissonBatches(rows, dp.sample_rate)
         options = {"run_dir": run_dir, "checkpoint_every": checkpoint_every}
