@@ -85,11 +85,13 @@ def test_statistics_noise_differs_between_two_fits_with_the_same_seed():
 def test_the_model_file_holds_no_seed_and_no_random_state(tmp_path):
     path = DPTabularGAN(4.0, seed=123, **TINY).fit(counts_table()).save(tmp_path / "m.pt")
     raw = torch.load(path, weights_only=True)
-    assert set(raw) == {"format", "config", "transformer", "privacy", "generator", "conditional"}
-    config = json.loads(raw["config"])
-    assert "seed" not in config and "device" not in config
-    assert not any(t.dtype == torch.uint8 for t in raw["generator"].values())  # no RNG state
-    for text in (raw["config"], raw["transformer"], raw["privacy"], raw["conditional"]):
+    assert raw["ganforge_model"] == "tabular.DPTabularGAN"
+    assert set(raw["state"]) == {"generator"}
+    assert set(raw["extra"]) == {"transformer", "privacy", "conditional"}
+    spec = json.loads(raw["spec"])
+    assert "seed" not in spec and "device" not in spec
+    assert not any(t.dtype == torch.uint8 for t in raw["state"]["generator"].values())
+    for text in (raw["spec"], *raw["extra"].values()):
         assert "seed" not in text and "123" not in text and "state" not in text
 
 

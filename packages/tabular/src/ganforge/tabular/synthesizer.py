@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ganforge.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ganforge.core.training import Trainer, TrainerConfig
+from ganforge.core.checkpoint import CheckpointError, load_checkpoint
+from ganforge.core.modelfile import ModelFile
+from ganforge.core.training.gan_model import GANModel, TrainingPlan
 from ganforge.tabular.conditional import ConditionalSampler
-from ganforge.tabular.config import SynthConfig
+from ganforge.tabular.config import RUN_ONLY, SynthConfig
 from ganforge.tabular.data import PoissonBatches
 from ganforge.tabular.marginals import PairwiseMarginals
 from ganforge.tabular.model import DPConfig, TabularGAN
@@ -32,7 +33,6 @@ from ganforge.tabular.privacy import (
 from ganforge.tabular.schema import ColumnSpec, Schema, complete_schema, validate_frame
 from ganforge.tabular.transformer import DataTransformer, needs_delta, needs_statistics
 
-FORMAT = "ganforge-tabular-v1"
 CONDITIONAL_KINDS = ("categorical", "boolean")
 PathLike = str | os.PathLike[str]
 
@@ -76,7 +76,7 @@ class Released:
         )
 
 
-class DPTabularGAN:
+class DPTabularGAN(GANModel[SynthConfig]):
     """A differentially private tabular GAN (CTGAN-style encoding, DP-SGD discriminator).
 
     Example::
@@ -129,6 +129,10 @@ class DPTabularGAN:
         schema: public column specs (``{name: ColumnSpec}``); what it states costs no budget.
     """
 
+    kind = "tabular.DPTabularGAN"
+    spec_type = SynthConfig
+    file_excludes = RUN_ONLY  # the seed is not published; the device is the loader's
+
     def __init__(
         self,
         epsilon: float | None = 1.0,
@@ -140,13 +144,21 @@ class DPTabularGAN:
         unknown = sorted(set(options) - set(SynthConfig.names()))
         if unknown:
             raise ValueError(f"unknown options {unknown}: use {', '.join(SynthConfig.names())}")
-        self.config = SynthConfig(epsilon=epsilon, delta=delta, **options)
+        super().__init__(SynthConfig(epsilon=epsilon, delta=delta, **options))
         self.schema = dict(schema or {})
+        self._clear()
+
+    def _clear(self) -> None:
         self.transformer: DataTransformer | None = None
         self.generator: Generator | None = None
         self.conditional: ConditionalSampler | None = None
         self.privacy: PrivacyReport | None = None
-        self.history: list[dict[str, Any]] = []
+        self._budget_spent: tuple[Budget | None, DPConfig | None, Released] | None = None
+
+    @property
+    def config(self) -> SynthConfig:
+        """The settings (the spec)."""
+        return self.spec
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -170,6 +182,17 @@ class DPTabularGAN:
             resume_from: a checkpoint of a killed fit on the same table and settings;
                 its released statistics are reused, so nothing is paid twice.
         """
+        super().fit(
+            df,
+            progress=progress,
+            run_dir=run_dir,
+            checkpoint_every=checkpoint_every,
+            resume_from=resume_from,
+        )
+        return self
+
+    def plan(self, df: pd.DataFrame, resume_from: Path | None) -> TrainingPlan:
+        """Release the statistics (or reuse a killed fit's), then the module and batches."""
         cfg = self.config
         n = self._check_table(df)
         specs = complete_schema(df, self.schema)
@@ -179,16 +202,18 @@ class DPTabularGAN:
             released = _released_in(resume_from)
         else:
             released = self._release(df, specs, budget)
-        self.transformer, self.conditional = released.transformer, released.conditional
         rows = torch.from_numpy(released.transformer.transform(df))
         dp = None if budget is None else self._dp_config(budget, steps, released.pairs)
-        torch.manual_seed(cfg.seed)  # network initialisation: public, from seed=
         module = self._module(released, dp)
         data = rows if dp is None else PoissonBatches(rows, dp.sample_rate)
-        options = {"run_dir": run_dir, "checkpoint_every": checkpoint_every}
-        self._train(module, data, steps, progress, options, resume_from)
-        self.privacy = _report(module, budget, dp, released, steps)
-        return self
+        self._budget_spent = (budget, dp, released)
+        return TrainingPlan(module, data, steps, cfg.batch_size, {"log_every": max(1, steps // 50)})
+
+    def fitted(self, module: TabularGAN) -> None:
+        budget, dp, released = self._budget_spent
+        self.transformer, self.conditional = released.transformer, released.conditional
+        self.generator = module.networks["G"].eval()
+        self.privacy = _report(module, budget, dp, released, self.trainer.config.iterations)
 
     def _check_table(self, df: pd.DataFrame) -> int:
         """The table's row count, once the table and the settings fit together."""
@@ -297,30 +322,6 @@ class DPTabularGAN:
             released=released.to_dict(),
         )
 
-    def _train(
-        self,
-        module: TabularGAN,
-        data: Any,
-        steps: int,
-        progress: bool,
-        options: dict[str, Any],
-        resume_from: PathLike | None,
-    ) -> None:
-        cfg = self.config
-        config = TrainerConfig(
-            iterations=steps,
-            batch_size=cfg.batch_size,
-            seed=cfg.seed,
-            device=cfg.device,
-            log_every=max(1, steps // 50),
-            progress=progress,
-            tensorboard=False,
-            **options,
-        )
-        trainer = Trainer(module, config).fit(data, resume_from=resume_from)
-        self.history = list(trainer.history)
-        self.generator = module.networks["G"].cpu().eval()
-
     # --------------------------------------------------------------- sample
     def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
         """``n`` synthetic rows with the fitted columns and dtypes."""
@@ -329,6 +330,7 @@ class DPTabularGAN:
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         generator = torch.Generator().manual_seed(self.config.seed + 1 if seed is None else seed)
+        device = next(self.generator.parameters()).device
         chunks = []
         with torch.no_grad():
             for start in range(0, n, 4096):
@@ -336,8 +338,9 @@ class DPTabularGAN:
                 z = torch.randn(size, self.config.noise_dim, generator=generator)
                 cond = None
                 if self.conditional is not None:
-                    cond = self.conditional.sample(size, generator)[0]
-                chunks.append(self.generator(z, cond, hard=True, generator=generator).numpy())
+                    cond = self.conditional.sample(size, generator)[0].to(device)
+                rows = self.generator(z.to(device), cond, hard=True, generator=generator)
+                chunks.append(rows.cpu().numpy())
         return self.transformer.inverse_transform(np.concatenate(chunks).astype(np.float64))
 
     # ------------------------------------------------------------ save/load
@@ -346,44 +349,39 @@ class DPTabularGAN:
         (no seed, no random state, nothing computed from rows without noise)."""
         if self.generator is None or self.transformer is None or self.privacy is None:
             raise ValueError("the synthesizer is not fitted: nothing to save")
-        state = {
-            "format": FORMAT,
-            "config": json.dumps(self.config.released()),
+        return super().save(path)
+
+    def file_state(self) -> dict[str, torch.nn.Module]:
+        return {"generator": self.generator}
+
+    def file_extra(self) -> dict[str, Any]:
+        conditional = None if self.conditional is None else self.conditional.to_dict()
+        return {
             "transformer": json.dumps(self.transformer.to_dict()),
             "privacy": json.dumps(self.privacy.to_dict()),
-            "generator": self.generator.state_dict(),
-            "conditional": json.dumps(
-                None if self.conditional is None else self.conditional.to_dict()
-            ),
+            "conditional": json.dumps(conditional),
         }
-        return save_checkpoint(path, state)
+
+    def restore(self, file: ModelFile, device: torch.device) -> None:
+        self.schema = {}
+        self._clear()
+        self.transformer = DataTransformer.from_dict(json.loads(file.extra["transformer"]))
+        self.privacy = PrivacyReport(**json.loads(file.extra["privacy"]))
+        conditional = json.loads(file.extra["conditional"])
+        if conditional is not None:
+            self.conditional = ConditionalSampler.from_dict(conditional)
+        cond_dim = 0 if self.conditional is None else self.conditional.width
+        spec = self.config
+        self.generator = Generator(
+            spec.noise_dim, self.transformer.spans, spec.hidden, cond_dim=cond_dim
+        )
+        self.generator.load_state_dict(file.state["generator"])
+        self.generator.to(device).eval()
 
     @classmethod
-    def load(cls, path: PathLike) -> DPTabularGAN:
+    def load(cls, path: PathLike, device: str | torch.device = "auto") -> DPTabularGAN:
         """Load a synthesizer written by :meth:`save` (safe: ``weights_only=True``)."""
-        state = load_checkpoint(path)
-        if state.get("format") != FORMAT:
-            raise CheckpointError(f"{path} is not a ganforge tabular synthesizer")
-        try:
-            config = json.loads(state["config"])
-            synth = cls(config.pop("epsilon"), config.pop("delta"), **config)
-            synth.transformer = DataTransformer.from_dict(json.loads(state["transformer"]))
-            synth.privacy = PrivacyReport(**json.loads(state["privacy"]))
-            conditional = json.loads(state.get("conditional", "null"))
-            if conditional is not None:
-                synth.conditional = ConditionalSampler.from_dict(conditional)
-            cond_dim = 0 if synth.conditional is None else synth.conditional.width
-            synth.generator = Generator(
-                synth.config.noise_dim,
-                synth.transformer.spans,
-                synth.config.hidden,
-                cond_dim=cond_dim,
-            )
-            synth.generator.load_state_dict(state["generator"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as error:
-            raise CheckpointError(f"{path} is a damaged tabular synthesizer: {error}") from None
-        synth.generator.eval()
-        return synth
+        return super().load(path, device)
 
 
 def _released_in(checkpoint: PathLike) -> Released:
