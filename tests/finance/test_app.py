@@ -1,10 +1,12 @@
 """`ganforge finance train | sample | evaluate` end to end on tiny settings, and bad input."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from ganforge.apps.cli import main
 from ganforge.finance import TimeGAN
@@ -169,7 +171,7 @@ def test_bad_input_gives_one_line_errors(tmp_path, tiny_config, capsys):
     assert "10 rows is too few for windows of 24" in _error(
         capsys, ["finance", "train", "--data", str(short), "--out", out]
     )
-    assert "--iterations must be at least 1" in _error(
+    assert "--iterations: must be at least 1" in _error(
         capsys, ["finance", "train", "--iterations", "0", "--out", out]
     )
     flat = tmp_path / "flat.csv"
@@ -177,7 +179,7 @@ def test_bad_input_gives_one_line_errors(tmp_path, tiny_config, capsys):
     assert "lacks columns ['path', 'step']" in _error(
         capsys, ["finance", "evaluate", "--synthetic", str(flat), "--out", out]
     )
-    assert "no such file" in _error(
+    assert "no such CSV file" in _error(
         capsys, ["finance", "evaluate", "--synthetic", str(tmp_path / "none.csv"), "--out", out]
     )
 
@@ -211,6 +213,46 @@ def test_sample_refuses_mismatched_options(tmp_path, tiny_config, capsys):
     assert "only makes sense for a returns model" in _error(
         capsys, ["finance", "sample", "--model", str(model), "--days", "30", "--out", out]
     )
-    assert "--paths must be at least 1" in _error(
+    assert "--paths: must be at least 1" in _error(
         capsys, ["finance", "sample", "--model", str(model), "--paths", "0", "--out", out]
     )
+
+
+def _model_tensors(path):
+    state = torch.load(path, weights_only=True)
+    return state, {
+        f"{name}/{key}": value
+        for name, network in state["networks"].items()
+        for key, value in network.items()
+    }
+
+
+@pytest.mark.parametrize("mode", ["levels", "returns"])  # the paper's model, the stepwise one
+def test_train_resumes_from_a_checkpoint_to_the_identical_model(tmp_path, mode, capsys):
+    argv = ["finance", "train", "--mode", mode, "--seq-len", "6", "--stride", "40"]
+    argv += ["--iterations", "3", "--hidden-dim", "3", "--num-layers", "1", "--batch-size", "8"]
+    argv += ["--columns", "Close", "--checkpoint-every", "4", "--no-progress"]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert main([*argv, "--run-dir", str(whole), "--out", str(whole / "model.pt")]) == 0
+    # a run killed after iteration 4 (in the supervised phase) left that checkpoint as latest.pt
+    killed.mkdir()
+    shutil.copy(whole / "checkpoint_00000004.pt", killed / "latest.pt")
+    out = killed / "model.pt"
+    assert main([*argv, "--run-dir", str(killed), "--out", str(out), "--resume"]) == 0
+    # it went on from iteration 4: a fresh run would also have written checkpoint 4
+    assert [p.name for p in killed.glob("checkpoint_*.pt")] == ["checkpoint_00000008.pt"]
+    expected, expected_tensors = _model_tensors(whole / "model.pt")
+    actual, actual_tensors = _model_tensors(out)
+    assert expected_tensors.keys() == actual_tensors.keys()
+    for key, value in expected_tensors.items():
+        assert torch.equal(value, actual_tensors[key]), key
+    assert {k: v for k, v in expected.items() if k != "networks"} == {
+        k: v for k, v in actual.items() if k != "networks"
+    }
+    assert expected["config"]["generation"] == ("stepwise" if mode == "returns" else "paper")
+    # resuming with other options is refused before anything is written
+    other = tmp_path / "other.pt"
+    resume = [*argv, "--run-dir", str(killed), "--out", str(other), "--resume"]
+    assert "its run had seed 0 (now 1)" in _error(capsys, [*resume, "--seed", "1"])
+    assert "its networks have other shapes" in _error(capsys, [*resume, "--hidden-dim", "4"])
+    assert not other.exists()

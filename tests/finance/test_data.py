@@ -56,7 +56,7 @@ def test_bad_tables_are_refused_with_a_clear_message(frame, message):
 
 
 def test_bad_files_and_columns(tmp_path):
-    with pytest.raises(ValueError, match="no such file"):
+    with pytest.raises(ValueError, match="no such CSV file"):
         data.load_prices(tmp_path / "missing.csv")
     with pytest.raises(ValueError, match=r"unknown columns \['Nope'\]"):
         data.load_prices(columns=["Nope"])

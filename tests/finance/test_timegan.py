@@ -224,7 +224,7 @@ def test_bad_input_is_refused_clearly():
         conditional.fit(_windows(), labels=np.full(32, 2), progress=False)
     with pytest.raises(ValueError, match="unknown regime 'panic'"):
         conditional.sample(2, condition="panic")
-    with pytest.raises(ValueError, match="n_conditions must be >= 0"):
+    with pytest.raises(ValueError, match="n_conditions must be an integer >= 0"):
         TimeGANConfig(n_conditions=-1)
 
 

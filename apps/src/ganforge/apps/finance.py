@@ -11,8 +11,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganforge.apps.common import read_json_object, write_csv
+from ganforge.apps.common import (
+    add_run_options,
+    nonnegative_int,
+    output_file,
+    positive_int,
+    read_json_object,
+    run_options,
+    write_csv,
+)
 from ganforge.apps.errors import UsageError
+from ganforge.core.csvfile import read_csv
+from ganforge.core.files import write_json
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.finance import (
     REGIME_NAMES,
@@ -29,7 +39,6 @@ from ganforge.finance import (
     sp500_log_returns,
     vix_regimes,
     volatility_regimes,
-    write_json,
 )
 
 DERIVED_KEYS = ("feature_dim", "n_conditions")  # set from the data and --regimes
@@ -40,7 +49,17 @@ CONFIG_KEYS = tuple(
     "seed",
     "device",
 )
+FLAG_KEYS = ("hidden_dim", "num_layers", "batch_size", "seed")  # flags that override --config
+MODEL_KEYS = ("batch_size", "seed", "device")  # TimeGAN's own arguments, not config fields
 PATH_COLUMNS = ("path", "step")
+
+
+def window_length(text: str) -> int:
+    """An argparse type: a window of at least 2 days."""
+    value = positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2 days, got {text}")
+    return value
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -94,8 +113,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "returns: the stepwise return-path TimeGAN; set 'generation' and 'scaling' in --config "
         "for the paper's)",
     )
-    train.add_argument("--seq-len", type=int, help="window length in days (default: 24)")
-    train.add_argument("--stride", type=int, default=1, help="days between windows (default 1)")
+    train.add_argument(
+        "--seq-len", type=window_length, help="window length in days, at least 2 (default: 24)"
+    )
+    train.add_argument(
+        "--stride", type=positive_int, default=1, help="days between windows (default 1)"
+    )
     train.add_argument(
         "--regimes",
         choices=("none", "volatility", "vix"),
@@ -104,16 +127,26 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "(top 20%% of windows) or the bundled VIX (>= 25; 2014-2018 only)",
     )
     train.add_argument(
-        "--iterations", type=int, help="iterations of each of the three phases (default: 1000)"
+        "--iterations",
+        type=positive_int,
+        help="iterations of each of the three phases (default: 1000)",
     )
     train.add_argument(
         "--config",
         type=Path,
         help=f"JSON of model options ({', '.join(CONFIG_KEYS)}); command-line flags override it",
     )
-    train.add_argument("--seed", type=int, help="random seed (default: 0)")
-    train.add_argument("--out", type=Path, required=True, help="model file to write (.pt)")
+    train.add_argument(
+        "--hidden-dim", type=positive_int, help="latent size and recurrent width (default: 24)"
+    )
+    train.add_argument(
+        "--num-layers", type=positive_int, help="recurrent layers per network (default: 3)"
+    )
+    train.add_argument("--batch-size", type=positive_int, help="windows per batch (default: 128)")
+    train.add_argument("--seed", type=nonnegative_int, help="random seed (default: 0)")
+    train.add_argument("--out", type=output_file, required=True, help="model file to write (.pt)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_run_options(train, default_every=500)
     train.set_defaults(handler=run_train)
 
 
@@ -125,16 +158,18 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         "per feature, in the data's units (prices or log returns).",
     )
     sample.add_argument("--model", type=Path, required=True, help="model file written by train")
-    sample.add_argument("--paths", type=int, default=100, help="number of paths (default 100)")
+    sample.add_argument(
+        "--paths", type=positive_int, default=100, help="number of paths (default 100)"
+    )
     sample.add_argument(
         "--days",
-        type=int,
+        type=positive_int,
         help="days per path, returns models only: one pass of the networks per path "
         "(joined windows for min-max-scaled models; default: one window)",
     )
     sample.add_argument("--regime", choices=REGIME_NAMES, help="regime of a conditional model")
-    sample.add_argument("--seed", type=int, help="sampling seed (default: the model's)")
-    sample.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    sample.add_argument("--seed", type=nonnegative_int, help="sampling seed (default: the model's)")
+    sample.add_argument("--out", type=output_file, required=True, help="CSV file to write")
     sample.set_defaults(handler=run_sample)
 
 
@@ -160,7 +195,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         help="price column of the real data (default: 'Adj Close')",
     )
     ev.add_argument("--no-baselines", action="store_true", help="skip GARCH-t and bootstrap")
-    ev.add_argument("--out", type=Path, required=True, help="JSON report to write")
+    ev.add_argument("--out", type=output_file, required=True, help="JSON report to write")
     ev.set_defaults(handler=run_evaluate)
 
 
@@ -174,8 +209,12 @@ def _training_windows(arguments: argparse.Namespace) -> tuple[pd.DataFrame, np.n
     if columns is None and arguments.mode == "returns" and arguments.data is None:
         columns = ["Adj Close"]
     prices = load_prices(arguments.data, columns, arguments.date_column, arguments.missing)
-    table = log_returns(prices) if arguments.mode == "returns" else prices
-    return table, sliding_windows(table.to_numpy(), arguments.seq_len, arguments.stride)
+    try:
+        table = log_returns(prices) if arguments.mode == "returns" else prices
+        return table, sliding_windows(table.to_numpy(), arguments.seq_len, arguments.stride)
+    except ValueError as error:
+        source = arguments.data or "the bundled S&P 500 table"
+        raise UsageError(f"{source}: {error}") from None
 
 
 def _regime_labels(
@@ -199,43 +238,73 @@ def _regime_labels(
 
 
 def run_train(arguments: argparse.Namespace) -> int:
+    run = run_options(arguments)
+    options = _train_options(arguments)
+    table, windows = _training_windows(arguments)
+    labels, windows = _regime_labels(arguments, table, windows)
+    model = _new_model(arguments, options, table, windows, labels)
+    model.fit(
+        windows,
+        labels,
+        run_dir=run.run_dir,
+        checkpoint_every=run.checkpoint_every,
+        resume_from=run.resume_from,
+        progress=not arguments.no_progress,
+    )
+    model.save(arguments.out)
+    print(
+        f"wrote {arguments.out}: {len(windows)} windows of {model.config.seq_len} days, "
+        f"{model.config.total_iterations} iterations in {model.seconds:.0f} s"
+    )
+    return 0
+
+
+def _train_options(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The --config file overridden by the flags, checked before any data is read."""
     options = _read_config(arguments.config)
     if arguments.seq_len is not None:
         options["seq_len"] = arguments.seq_len
     arguments.seq_len = options.setdefault("seq_len", 24)
     if arguments.iterations is not None:
-        if arguments.iterations < 1:
-            raise UsageError(f"--iterations must be at least 1, got {arguments.iterations}")
         for phase in ("embed", "supervise", "joint"):
             options[f"{phase}_iterations"] = arguments.iterations
-    if arguments.seed is not None:
-        options["seed"] = arguments.seed
+    for key in FLAG_KEYS:
+        if getattr(arguments, key) is not None:
+            options[key] = getattr(arguments, key)
     if arguments.mode == "returns":
         options.setdefault("generation", "stepwise")
         options.setdefault("scaling", "standardize")
-    table, windows = _training_windows(arguments)
-    labels, windows = _regime_labels(arguments, table, windows)
-    model_options = {k: options.pop(k) for k in ("batch_size", "seed", "device") if k in options}
+    model_options, config_options = _split_options(options)
+    TimeGANConfig(**config_options)  # every value checked before any data is read
+    TimeGAN.check_options(**model_options)
+    return options
+
+
+def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(TimeGAN arguments, TimeGANConfig fields)`` of the merged options."""
+    model = {k: v for k, v in options.items() if k in MODEL_KEYS}
+    return model, {k: v for k, v in options.items() if k not in MODEL_KEYS}
+
+
+def _new_model(
+    arguments: argparse.Namespace,
+    options: dict[str, Any],
+    table: pd.DataFrame,
+    windows: np.ndarray,
+    labels: np.ndarray | None,
+) -> TimeGAN:
+    model_options, config_options = _split_options(options)
     config = TimeGANConfig(
-        **{
-            **options,
-            "feature_dim": windows.shape[-1],
-            "n_conditions": 0 if labels is None else len(REGIME_NAMES),
-        }
+        **config_options,
+        feature_dim=windows.shape[-1],
+        n_conditions=0 if labels is None else len(REGIME_NAMES),
     )
     metadata = {
         "mode": arguments.mode,
         "columns": [str(c) for c in table.columns],
         "regimes": arguments.regimes,
     }
-    model = TimeGAN(config, metadata=metadata, **model_options)
-    model.fit(windows, labels, progress=not arguments.no_progress)
-    model.save(arguments.out)
-    print(
-        f"wrote {arguments.out}: {len(windows)} windows of {config.seq_len} days, "
-        f"{config.total_iterations} iterations in {model.seconds:.0f} s"
-    )
-    return 0
+    return TimeGAN(config, metadata=metadata, **model_options)
 
 
 def paths_frame(paths: np.ndarray, columns: list[str]) -> pd.DataFrame:
@@ -248,8 +317,6 @@ def paths_frame(paths: np.ndarray, columns: list[str]) -> pd.DataFrame:
 
 
 def run_sample(arguments: argparse.Namespace) -> int:
-    if arguments.paths < 1:
-        raise UsageError(f"--paths must be at least 1, got {arguments.paths}")
     model = TimeGAN.load(arguments.model)
     metadata = model.metadata
     if arguments.regime is not None and not model.config.n_conditions:
@@ -269,24 +336,38 @@ def run_sample(arguments: argparse.Namespace) -> int:
 
 
 def read_paths(path: Path, column: str | None) -> np.ndarray:
-    """Return paths ``(n_paths, T)`` from a CSV with columns path, step and a value column."""
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
-    frame = pd.read_csv(path)
+    """Return paths ``(n_paths, T)`` from a CSV with columns path, step and a value column.
+
+    Raises:
+        ValueError: one line naming the file: unreadable or truncated, columns
+            missing, paths of different lengths, repeated steps, values that
+            are not finite numbers.
+    """
+    frame = read_csv(path)
     missing = [c for c in PATH_COLUMNS if c not in frame.columns]
     if missing:
         raise UsageError(f"{path} lacks columns {missing}; write it with `ganforge finance sample`")
+    column = _value_column(path, frame, column)
+    if frame.duplicated(list(PATH_COLUMNS)).any():
+        raise UsageError(f"{path} repeats a (path, step) pair; each step of a path once")
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise UsageError(f"{path}: column {column!r} holds missing, non-numeric or infinite values")
+    table = frame.pivot(index="path", columns="step", values=column)
+    if table.isna().any().any():
+        raise UsageError(f"{path}: paths must all have the same steps")
+    return table.to_numpy(dtype=np.float64)
+
+
+def _value_column(path: Path, frame: pd.DataFrame, column: str | None) -> str:
     values = [c for c in frame.columns if c not in PATH_COLUMNS]
     if column is None:
         if len(values) != 1:
             raise UsageError(f"{path} has columns {values}; pick one with --column")
-        column = values[0]
+        return values[0]
     if column not in values:
         raise UsageError(f"column {column!r} not in {path} (has {values})")
-    table = frame.pivot(index="path", columns="step", values=column)
-    if table.isna().any().any() or not np.issubdtype(table.to_numpy().dtype, np.number):
-        raise UsageError(f"{path}: paths must all have the same steps and numeric values")
-    return table.to_numpy(dtype=np.float64)
+    return column
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:
@@ -295,6 +376,8 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
         real = sp500_log_returns()
     else:
         prices = load_prices(arguments.real, columns=[arguments.real_column])
+        if not (prices[arguments.real_column] > 0).all():
+            raise UsageError(f"{arguments.real}: prices must be positive to take log returns")
         real = log_returns(prices[arguments.real_column]).to_numpy()
     report = evaluate(real, synthetic, baselines=not arguments.no_baselines, out_path=arguments.out)
     summary = {name: f"{r['passed']}/{r['total']} checks" for name, r in report.items()}
@@ -338,7 +421,7 @@ def demo(out_dir: Path) -> ReportSection:
     baselines = baseline_paths(real, n_paths=5)
     report = {"timegan": facts_summary(real, paths)}
     report.update({name: facts_summary(real, p) for name, p in baselines.items()})
-    write_json(report, out_dir / "evaluation.json")
+    write_json(out_dir / "evaluation.json", report)
     metrics = {
         f"{name}: checks passed": f"{r['passed']}/{r['total']}" for name, r in report.items()
     }

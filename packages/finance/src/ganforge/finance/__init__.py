@@ -24,7 +24,6 @@ from ganforge.finance.evaluation import (
     facts_summary,
     predictive_score,
     timegan_scores,
-    write_json,
 )
 from ganforge.finance.facts import (
     FactCheck,
@@ -49,7 +48,6 @@ __all__ = [
     "predictive_score",
     "sp500_log_returns",
     "timegan_scores",
-    "write_json",
     "REGIME_NAMES",
     "FactCheck",
     "GarchT",

@@ -21,6 +21,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ganforge.core.csvfile import read_csv
+
 MissingPolicy = Literal["ffill", "drop", "raise"]
 
 
@@ -57,12 +59,28 @@ def load_prices(
         A float64 DataFrame with a sorted, unique DatetimeIndex and no NaN.
 
     Raises:
-        ValueError: unreadable file, no date index, unsorted or duplicated
-            dates, non-numeric or all-missing columns, unknown columns.
+        ValueError: one line, naming the file when ``source`` is a path: a
+            missing, unreadable or truncated file (a row with fewer fields than
+            the header), no date index, unsorted or duplicated dates,
+            non-numeric, infinite or all-missing columns, unknown columns.
     """
     if missing not in ("ffill", "drop", "raise"):
         raise ValueError(f"missing must be 'ffill', 'drop' or 'raise', got {missing!r}")
     frame = _read_source(source)
+    try:
+        return _validated_prices(frame, columns, date_column, missing)
+    except ValueError as error:
+        if isinstance(source, str | Path):
+            raise ValueError(f"{source}: {error}") from None
+        raise
+
+
+def _validated_prices(
+    frame: pd.DataFrame,
+    columns: list[str] | None,
+    date_column: str | None,
+    missing: MissingPolicy,
+) -> pd.DataFrame:
     frame = _with_date_index(frame, date_column)
     if columns is not None:
         unknown = [c for c in columns if c not in frame.columns]
@@ -71,6 +89,7 @@ def load_prices(
         frame = frame[columns]
     _check_numeric(frame)
     frame = frame.astype("float64")
+    _check_finite(frame)
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
         raise ValueError(f"columns {empty} hold no values; drop them with columns=[...]")
@@ -83,13 +102,7 @@ def _read_source(source: str | Path | pd.DataFrame | None) -> pd.DataFrame:
         return load_sp500()
     if isinstance(source, pd.DataFrame):
         return source.copy()
-    path = Path(source)
-    if not path.is_file():
-        raise ValueError(f"no such file: {path}")
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-        raise ValueError(f"{path} is not a readable CSV file ({error})") from None
+    return read_csv(source)
 
 
 def _with_date_index(frame: pd.DataFrame, date_column: str | None) -> pd.DataFrame:
@@ -121,6 +134,12 @@ def _check_numeric(frame: pd.DataFrame) -> None:
         raise ValueError(f"non-numeric columns {bad}; keep only price columns with columns=[...]")
     if frame.shape[1] == 0:
         raise ValueError("the table has no price columns")
+
+
+def _check_finite(frame: pd.DataFrame) -> None:
+    infinite = [c for c in frame.columns if np.isinf(frame[c].to_numpy()).any()]
+    if infinite:
+        raise ValueError(f"columns {infinite} hold infinite values; prices must be finite")
 
 
 def _fill_missing(frame: pd.DataFrame, missing: MissingPolicy) -> pd.DataFrame:

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.core.files import write_json as core_write_json
+from ganforge.core.files import write_json
 from ganforge.finance.baselines import GarchT, bootstrap_returns
 from ganforge.finance.facts import (
     as_paths,
@@ -245,13 +245,8 @@ def evaluate(
     if real_windows is not None:
         result["scores"] = timegan_scores(real_windows, synthetic_windows, score_repeats, seed=seed)
     if out_path is not None:
-        write_json(result, out_path)
+        write_json(out_path, result)
     return result
-
-
-def write_json(result: Mapping[str, Any], path: str | Path) -> Path:
-    """Write a result dict as indented JSON, atomically (see :mod:`ganforge.core.files`)."""
-    return core_write_json(path, dict(result))
 
 
 # -- figures ----------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from ganforge.core.training import (
     Trainer,
     TrainerConfig,
 )
+from ganforge.core.training.distributed import resolve_device
 from ganforge.finance.data import MinMaxScaler, regime_index
 from ganforge.finance.losses import moment_loss, supervised_loss
 from ganforge.finance.networks import Cell, build_timegan_networks
@@ -101,6 +102,14 @@ class TimeGANConfig:
     generation: Generation = "paper"
 
     def __post_init__(self) -> None:
+        _check_ints(self, {"seq_len": 2, "feature_dim": 1, "hidden_dim": 1, "num_layers": 1})
+        _check_ints(self, {f"{p}_iterations": 0 for p in ("embed", "supervise", "joint")})
+        _check_ints(self, {"n_conditions": 0})
+        _check_floats(self, {"gamma": 0.0, "d_threshold": 0.0})
+        if not _is_number(self.lr) or not self.lr > 0:
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if self.cell not in ("gru", "lstm"):
+            raise ValueError(f"cell must be 'gru' or 'lstm', got {self.cell!r}")
         if self.scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {self.scaling!r}")
         if self.generation not in ("paper", "stepwise"):
@@ -109,18 +118,49 @@ class TimeGANConfig:
             raise ValueError(
                 "generation='stepwise' models returns: set scaling='standardize' or 'gaussianize'"
             )
-        if self.seq_len < 2 or self.feature_dim < 1:
-            raise ValueError(
-                f"seq_len must be >= 2 and feature_dim >= 1, got {self.seq_len}, {self.feature_dim}"
-            )
-        if min(self.embed_iterations, self.supervise_iterations, self.joint_iterations) < 0:
-            raise ValueError("phase iterations must be >= 0")
-        if self.n_conditions < 0:
-            raise ValueError(f"n_conditions must be >= 0, got {self.n_conditions}")
 
     @property
     def total_iterations(self) -> int:
         return self.embed_iterations + self.supervise_iterations + self.joint_iterations
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float | np.number)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _check_ints(owner: Any, minimums: dict[str, int]) -> None:
+    """Each named attribute must be an integer of at least its minimum."""
+    for name, minimum in minimums.items():
+        value = getattr(owner, name)
+        if not _is_int(value) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_floats(owner: Any, minimums: dict[str, float]) -> None:
+    """Each named attribute must be a finite number of at least its minimum."""
+    for name, minimum in minimums.items():
+        value = getattr(owner, name)
+        if not _is_number(value) or value < minimum:
+            raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}")
+
+
+def _same_shapes(saved: dict[str, Any], networks: dict[str, torch.nn.Module]) -> bool:
+    """Whether the saved network states have the names and tensor shapes of ``networks``."""
+    if set(saved) != set(networks):
+        return False
+    for name, network in networks.items():
+        own = {k: tuple(v.shape) for k, v in network.state_dict().items()}
+        if own != {k: tuple(getattr(v, "shape", ())) for k, v in saved[name].items()}:
+            return False
+    return True
 
 
 def _split(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -139,6 +179,7 @@ class TimeGANModule(StepwiseTimeGAN, GANModule):
     def __init__(self, config: TimeGANConfig) -> None:
         super().__init__()
         self.config = config
+        self.settings: dict[str, Any] = {}  # what a checkpoint must match to be resumed
         if config.generation == "stepwise":
             self.networks = dict(
                 build_stepwise_networks(
@@ -194,6 +235,10 @@ class TimeGANModule(StepwiseTimeGAN, GANModule):
             ),
             Phase("joint", joint),
         ]
+
+    def extra_state(self) -> dict[str, Any]:
+        """The run's settings and data scaling, so a resume can check it continues the same run."""
+        return {"settings": self.settings}
 
     # -- building blocks -------------------------------------------------------------
     def _net(self, name: str, x: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
@@ -340,6 +385,7 @@ class TimeGAN:
     seconds: float = 0.0
 
     def __post_init__(self) -> None:
+        self.check_options(self.batch_size, self.seed, self.device)
         if self.scaler is None:
             scaling = self.config.scaling
             self.scaler = (
@@ -350,6 +396,19 @@ class TimeGAN:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)  # the same seed gives the same initial networks
             self.module = TimeGANModule(self.config)
+
+    @staticmethod
+    def check_options(batch_size: Any = 128, seed: Any = 0, device: Any = "auto") -> None:
+        """Refuse a bad batch size, seed or device with one line, before any work.
+
+        Raises:
+            ValueError: ``batch_size`` not an integer >= 1, ``seed`` not an
+                integer >= 0, or a device that is unknown or not on this machine.
+        """
+        for name, value, minimum in (("batch_size", batch_size, 1), ("seed", seed, 0)):
+            if not _is_int(value) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        resolve_device(device)
 
     def fit(
         self,
@@ -384,6 +443,11 @@ class TimeGAN:
             data = (scaled, self._condition(labels, len(array), self.config.seq_len))
         elif labels is not None:
             raise ValueError("labels given, but config.n_conditions is 0; set n_conditions")
+        if len(array) < self.batch_size:
+            raise ValueError(
+                f"{len(array)} windows are fewer than batch_size {self.batch_size}: lower "
+                "batch_size, the window length or the stride, or give more data"
+            )
         trainer_config = TrainerConfig(
             iterations=self.config.total_iterations,
             batch_size=self.batch_size,
@@ -395,6 +459,9 @@ class TimeGAN:
             progress=progress,
             tensorboard=False,
         )
+        self.module.settings = self._settings(len(array))
+        if resume_from is not None:
+            self._check_resumable(resume_from)
         trainer = Trainer(self.module, trainer_config, callbacks=callbacks)
         start = time.perf_counter()
         trainer.fit(data, resume_from=resume_from)
@@ -500,6 +567,48 @@ class TimeGAN:
             network.load_state_dict(state["networks"][name])
             network.to(device)
         return model
+
+    def _settings(self, n_windows: int) -> dict[str, Any]:
+        return {
+            "config": asdict(self.config),
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "windows": n_windows,
+            "scaler": self.scaler.state_dict(),
+        }
+
+    def _check_resumable(self, checkpoint: str | Path) -> None:
+        """Refuse, in one line, a checkpoint of a run with other settings or other data."""
+        state = load_checkpoint(checkpoint)
+        if not _same_shapes(state.get("networks", {}), self.module.networks):
+            raise ValueError(
+                f"cannot resume {checkpoint}: its networks have other shapes; "
+                "resume with the options and data of the killed run"
+            )
+        saved = (state.get("extra") or {}).get("settings")
+        if not saved:
+            return  # written before runs recorded their settings
+        now = self.module.settings
+        changed = [
+            f"{key} {saved['config'].get(key)!r} (now {value!r})"
+            for key, value in now["config"].items()
+            if saved["config"].get(key) != value
+        ]
+        changed += [
+            f"{key} {saved[key]!r} (now {now[key]!r})"
+            for key in ("batch_size", "seed", "windows")
+            if saved.get(key) != now[key]
+        ]
+        if changed:
+            raise ValueError(
+                f"cannot resume {checkpoint}: its run had {', '.join(changed)}; "
+                "resume with the options and data of the killed run"
+            )
+        if saved.get("scaler") != now["scaler"]:
+            raise ValueError(
+                f"cannot resume {checkpoint}: its run was fitted on other data; "
+                "resume with the data of the killed run"
+            )
 
     def _check_windows(self, windows: np.ndarray) -> np.ndarray:
         array = np.asarray(windows, dtype=np.float64)
