@@ -122,8 +122,12 @@ def test_patch_source_pairs_are_aligned_and_resumable():
 
 
 def test_patch_source_bad_arguments():
-    with pytest.raises(ValueError, match="not a multiple of scale"):
-        PairedPatchSource(synthetic_images(1, 32), Degradation("psf", 4), patch_size=30)
+    images = synthetic_images(1, 32)
+    for patch_size in (30, 0, -4):
+        with pytest.raises(ValueError, match="positive multiple of the scale 4"):
+            PairedPatchSource(images, Degradation("psf", 4), patch_size=patch_size)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        PairedPatchSource(images, Degradation("psf", 2), patch_size=16, batch_size=0)
     with pytest.raises(ValueError, match="smaller than patch_size"):
         PairedPatchSource(synthetic_images(1, 32), Degradation("psf", 2), patch_size=64)
 

@@ -275,10 +275,13 @@ class PairedPatchSource:
         dims = degradation.spatial_dims
         if hr.ndim != dims + 2:
             raise ValueError(f"hr must be (N, 1, {dims} spatial axes), got shape {tuple(hr.shape)}")
-        if patch_size % degradation.scale:
+        if patch_size < degradation.scale or patch_size % degradation.scale:
             raise ValueError(
-                f"patch_size {patch_size} is not a multiple of scale {degradation.scale}"
+                f"patch_size must be a positive multiple of the scale {degradation.scale}, "
+                f"got {patch_size}"
             )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if min(hr.shape[2:]) < patch_size:
             raise ValueError(
                 f"images {tuple(hr.shape[2:])} are smaller than patch_size {patch_size}"

@@ -75,23 +75,8 @@ class EnhancementResult:
             ValueError: ``path`` is the input file, has another extension, or exists
                 (without ``overwrite``).
         """
-        path = Path(path)
-        name = path.name
-        suffix = ".nii.gz" if name.endswith(".nii.gz") else path.suffix
-        if suffix not in (".nii", ".nii.gz"):
-            raise ValueError(f"{path}: output must be a .nii or .nii.gz file")
-        if self.source is not None and path.resolve() == self.source.resolve():
-            raise ValueError(f"{path}: refusing to overwrite the input image")
-        stem = path.parent / name[: -len(suffix)]
-        targets = {
-            "image": path,
-            "hallucination": Path(f"{stem}_hallucination{suffix}"),
-            "uncertainty": Path(f"{stem}_uncertainty{suffix}"),
-            "report": Path(f"{stem}_report.json"),
-        }
-        existing = [str(p) for p in targets.values() if p.exists()]
-        if existing and not overwrite:
-            raise ValueError(f"{existing[0]} exists; choose another output or pass overwrite")
+        targets = output_paths(path, self.source, overwrite)
+        path, suffix = targets["image"], _nifti_suffix(targets["image"])
         path.parent.mkdir(parents=True, exist_ok=True)
         temporaries = {}
         try:
@@ -100,6 +85,7 @@ class EnhancementResult:
                     suffix=suffix if key != "report" else ".json", dir=path.parent, prefix=".tmp-"
                 )
                 os.close(fd)
+                os.chmod(tmp, _new_file_mode())  # mkstemp alone: readable by the owner only
                 temporaries[key] = Path(tmp)
                 if key == "report":
                     Path(tmp).write_text(json.dumps(self.metrics, indent=2))
@@ -111,6 +97,50 @@ class EnhancementResult:
             for tmp in temporaries.values():
                 tmp.unlink(missing_ok=True)
         return targets
+
+
+def output_paths(
+    path: str | Path, source: Path | None = None, overwrite: bool = False
+) -> dict[str, Path]:
+    """The files :meth:`EnhancementResult.save` writes for ``path``, checked up front.
+
+    Returns ``{"image", "hallucination", "uncertainty", "report"}`` paths.
+
+    Raises:
+        ValueError: ``path`` is not .nii / .nii.gz, is the input file ``source``, is a
+            folder, or one of the files exists (without ``overwrite``).
+    """
+    path = Path(path)
+    suffix = _nifti_suffix(path)
+    if suffix not in (".nii", ".nii.gz"):
+        raise ValueError(f"{path}: output must be a .nii or .nii.gz file")
+    if source is not None and path.resolve() == Path(source).resolve():
+        raise ValueError(f"{path}: refusing to overwrite the input image")
+    stem = path.parent / path.name[: -len(suffix)]
+    targets = {
+        "image": path,
+        "hallucination": Path(f"{stem}_hallucination{suffix}"),
+        "uncertainty": Path(f"{stem}_uncertainty{suffix}"),
+        "report": Path(f"{stem}_report.json"),
+    }
+    folders = [str(p) for p in targets.values() if p.is_dir()]
+    if folders:
+        raise ValueError(f"{folders[0]} is a folder; give an output file name")
+    existing = [str(p) for p in targets.values() if p.exists()]
+    if existing and not overwrite:
+        raise ValueError(f"{existing[0]} exists; choose another output or pass overwrite")
+    return targets
+
+
+def _new_file_mode() -> int:
+    """What a plain ``open()`` gives a new file: 0o666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _nifti_suffix(path: Path) -> str:
+    return ".nii.gz" if path.name.endswith(".nii.gz") else path.suffix
 
 
 class Enhancer:
@@ -154,10 +184,18 @@ class Enhancer:
             raise ValueError("degradation and generator differ in spatial_dims")
         if not 0 <= overlap < 1:
             raise ValueError(f"overlap must be in [0, 1), got {overlap!r}")
+        if roi_size is not None and roi_size < 1:
+            raise ValueError(f"roi_size must be at least 1 LR voxel, got {roi_size!r}")
+        if sw_batch_size < 1:
+            raise ValueError(f"sw_batch_size must be >= 1, got {sw_batch_size!r}")
+        if not threshold > 0:
+            raise ValueError(f"threshold must be > 0, got {threshold!r}")
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval()
         self.degradation = degradation
-        self.roi_size = roi_size or (64 if generator.spatial_dims == 2 else 32)
+        if roi_size is None:
+            roi_size = 64 if generator.spatial_dims == 2 else 32
+        self.roi_size = roi_size
         self.project, self.tta, self.threshold = project, tta, threshold
         self.normalize = normalize
         self.sw_batch_size, self.overlap = sw_batch_size, overlap

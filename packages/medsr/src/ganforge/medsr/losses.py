@@ -15,6 +15,7 @@ Perceptual features:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -109,6 +110,37 @@ class RandomFeatures(nn.Module):
         return features
 
 
+def load_weights_file(path: str | Path, what: str = "weights") -> dict[str, torch.Tensor]:
+    """Read a state dict safely: ``.safetensors``, or a ``.pth`` read with ``weights_only=True``.
+
+    Raises:
+        ValueError: one line when the file is missing, cannot be loaded safely (a
+            pickle of arbitrary objects, a truncated file...) or holds no tensors by name.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: {what} file not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            with warnings.catch_warnings():  # torch warns about foreign pickle protocols
+                warnings.simplefilter("ignore", UserWarning)
+                state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and safetensors errors of many types
+        raise ValueError(
+            f"{path}: {what} cannot be loaded safely (torch.load weights_only=True or "
+            f"safetensors; {type(exc).__name__}): give a state dict of tensors"
+        ) from None
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise ValueError(f"{path}: {what} file does not hold a state dict of tensors")
+    return state
+
+
 class VGGFeatures(nn.Module):
     """torchvision VGG19 features (relu1_2, relu2_2, relu3_4, relu4_4) from local weights.
 
@@ -123,19 +155,13 @@ class VGGFeatures(nn.Module):
         from torchvision.models import vgg19
 
         path = Path(weights_path)
-        if not path.is_file():
-            raise ValueError(f"{path}: VGG19 weights file not found")
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_weights_file(path, "VGG19 weights")
         model = vgg19(weights=None)
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:
-            raise ValueError(f"{path}: not a torchvision VGG19 state dict ({exc})") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ValueError(f"{path}: not a torchvision VGG19 state dict ({first})") from None
         self.features = model.features[: self.LAYERS[-1] + 1].eval()
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))

@@ -192,6 +192,7 @@ class PatchLogits(nn.Module):
         norm: str = "INSTANCE",
     ) -> None:
         super().__init__()
+        self.num_layers = num_layers
         self.net = PatchDiscriminator(
             spatial_dims=spatial_dims,
             channels=channels,
@@ -200,5 +201,20 @@ class PatchLogits(nn.Module):
             norm=norm,
         )
 
+    @property
+    def min_size(self) -> int:
+        """The smallest patch size per axis it accepts (:func:`patch_min_size`)."""
+        return patch_min_size(self.num_layers)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)[-1]
+
+
+def patch_min_size(num_layers: int = 3) -> int:
+    """The smallest input size per axis of a :class:`PatchLogits`: ``3 * 2**num_layers``.
+
+    ``num_layers`` stride-2 convolutions (kernel 4, padding 1) halve the size; the
+    stride-1 layer and the final convolution (kernel 4, padding 1) then take one
+    voxel each, and the instance norm between them needs more than one.
+    """
+    return 3 * 2**num_layers
