@@ -1,10 +1,19 @@
+import shutil
+
 import pytest
 import torch
 
 from ganforge.core.training import Trainer, TrainerConfig
-from ganforge.medsr import Degradation, PairedPatchSource, synthetic_images
+from ganforge.medsr import Degradation, LossWeights, PairedPatchSource, synthetic_images
+from ganforge.medsr.losses import roi_loss
 from ganforge.medsr.networks import GeneratorConfig, PatchLogits, SRGenerator
-from ganforge.medsr.training import MedicalSR, MedSRModule, load_model, save_model
+from ganforge.medsr.training import (
+    PRETRAIN_ITERATIONS,
+    MedicalSR,
+    MedSRModule,
+    load_model,
+    save_model,
+)
 
 TINY = GeneratorConfig(channels=8, num_blocks=1, growth=8)
 
@@ -29,10 +38,24 @@ def _config(iterations, **kwargs):
 
 def test_schedule_of_each_stage():
     g, d = SRGenerator(TINY), PatchLogits(2, channels=4)
-    both = MedSRModule(g, d, stage="both", pretrain_iterations=7).phases()
+    module = MedSRModule(
+        g, d, stage="both", pretrain_iterations=7, g_lr=1e-3, adversarial_g_lr=3e-4
+    )
+    both = module.phases()
     assert [(p.name, p.iterations) for p in both] == [("pretrain", 7), ("adversarial", None)]
-    assert [s.name for s in both[1].steps] == ["D", "G"]
+    assert [s.name for s in both[1].steps] == ["keep_pretrained", "D", "G"]
+    assert [s.optimizer for s in both[0].steps] == ["G_pixel"]
+    assert both[0].steps[0].network_names == ("G",)  # so the EMA follows pretraining too
+    optimizers = module.build_optimizers()
+    assert {k: o.param_groups[0]["lr"] for k, o in optimizers.items()} == {
+        "G_pixel": 1e-3,
+        "G": 3e-4,
+        "D": 1e-4,
+    }
     assert [p.name for p in MedSRModule(g, stage="pretrain").phases()] == ["pretrain"]
+    assert set(MedSRModule(g, stage="pretrain").build_optimizers()) == {"G_pixel"}
+    assert set(MedSRModule(g, d, stage="adversarial").build_optimizers()) == {"G", "D"}
+    assert MedSRModule(g, d).pretrain_iterations == PRETRAIN_ITERATIONS == 2000
     with pytest.raises(ValueError, match="needs a discriminator"):
         MedSRModule(g, stage="adversarial")
     with pytest.raises(ValueError, match="stage must be one of"):
@@ -76,11 +99,35 @@ def test_adversarial_step_logs_every_loss_term_and_updates_both_networks():
         )
 
 
-def test_roi_mask_batches_add_the_roi_term():
+def test_roi_loss_by_hand():
+    pred = torch.zeros(1, 1, 2, 2)
+    target = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    mask = torch.tensor([[[[1.0, 0.0], [0.0, 0.5]]]])
+    # ((1 * 1)^2 + 0 + 0 + (0.5 * 4)^2) / 4 voxels
+    assert float(roi_loss(pred, target, mask)) == pytest.approx(1.25)
+    assert float(roi_loss(pred, target, None)) == 0
+
+
+def test_a_partial_roi_mask_adds_its_hand_computed_term_to_the_loss():
+    torch.manual_seed(0)
     g = SRGenerator(TINY)
     lr, hr = _source().next_batch()
-    out = MedSRModule(g, stage="pretrain").pixel_step((lr, hr, torch.ones_like(hr)), None)
-    assert "roi" in out and float(out["roi"]) >= 0
+    mask = torch.zeros_like(hr)
+    mask[..., :10, :] = 1.0  # the top 10 of 24 rows
+    module = MedSRModule(g, stage="pretrain", weights=LossWeights(roi=2.0))
+    plain = module.pixel_step((lr, hr), None)
+    masked = module.pixel_step((lr, hr, mask), None)
+    with torch.no_grad():
+        error = g(lr) - hr
+    inside = float((error[..., :10, :] ** 2).sum() / error.numel())
+    assert float(masked["roi"]) == pytest.approx(inside, rel=1e-5)
+    # the total grows by exactly weights.roi times the term; the other terms are untouched
+    added = float(masked["loss"].detach() - plain["loss"].detach())
+    assert added == pytest.approx(2.0 * inside, rel=1e-4)
+    assert float(masked["l1"]) == float(plain["l1"])
+    whole = module.pixel_step((lr, hr, torch.ones_like(hr)), None)
+    assert float(whole["roi"]) == pytest.approx(float((error**2).mean()), rel=1e-5)
+    assert float(masked["roi"]) < float(whole["roi"])
 
 
 def test_two_stage_fit_keeps_both_generators_and_files(tmp_path):
@@ -146,3 +193,104 @@ def test_fit_with_roi_masks_trains_the_roi_term():
     plain = MedicalSR(scale=2, degradation="psf", generator=TINY, device="cpu")
     plain.fit(hr, 2, 0, batch_size=2, patch_size=24, progress=False)
     assert not any("G_pixel/roi" in row for row in plain.history["pretrain"])
+
+
+def _fit(run_dir=None, **kwargs):
+    sr = MedicalSR(scale=2, degradation="psf", generator=TINY, device="cpu", seed=1)
+    arguments = dict(batch_size=2, patch_size=24, progress=False, run_dir=run_dir, g_lr=1e-3)
+    return sr.fit(synthetic_images(3, 48), **{**arguments, **kwargs})
+
+
+def _same_weights(a, b):
+    return all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+
+
+@pytest.mark.parametrize("pretrain,checkpoint", [(7, 6), (5, 6)])
+def test_fit_resumed_from_a_checkpoint_gives_the_identical_generators(
+    tmp_path, pretrain, checkpoint
+):
+    """Both stages are one run: resuming in pretraining (7, 6) or after it (5, 6), where
+    the pretrained generator comes back from the checkpoint, gives the same two models."""
+    schedule = {"pretrain_iterations": pretrain, "adversarial_iterations": 8 - pretrain}
+    whole = _fit(tmp_path / "whole", checkpoint_every=2, **schedule)
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    shutil.copy(tmp_path / "whole" / f"checkpoint_{checkpoint:08d}.pt", killed / "latest.pt")
+    resumed = _fit(killed, checkpoint_every=2, resume_from=killed / "latest.pt", **schedule)
+    for stage in ("pretrain", "adversarial"):
+        assert _same_weights(whole.generators[stage], resumed.generators[stage]), stage
+    assert not _same_weights(whole.generators["pretrain"], whole.generators["adversarial"])
+    for name in ("psnr_model.pt", "gan_model.pt"):
+        assert (tmp_path / "whole" / name).read_bytes() == (killed / name).read_bytes()
+    resumed_rows = [r["iteration"] for rows in resumed.history.values() for r in rows]
+    assert resumed_rows == [7, 8]  # it went on from the checkpoint, not from the start
+
+
+def test_one_run_of_two_phases_logs_each_stage():
+    sr = _fit(pretrain_iterations=3, adversarial_iterations=2)
+    assert [r["iteration"] for r in sr.history["pretrain"]] == [1, 2, 3]
+    assert [r["iteration"] for r in sr.history["adversarial"]] == [4, 5]
+    assert all("G_pixel/l1" in r for r in sr.history["pretrain"])
+    assert all("D/adversarial" in r and "G/perceptual" in r for r in sr.history["adversarial"])
+    only_gan = _fit(pretrain_iterations=0, adversarial_iterations=1)
+    assert set(only_gan.generators) == {"adversarial"}
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        ({"pretrain_iterations": 0, "adversarial_iterations": 0}, "nothing to train"),
+        ({"pretrain_iterations": -1}, "pretrain_iterations must be an integer >= 0"),
+        ({"adversarial_iterations": 1.5}, "adversarial_iterations must be an integer"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"patch_size": 0}, "positive multiple of the scale 2"),
+        ({"patch_size": -24}, "positive multiple of the scale 2"),
+        ({"patch_size": 25}, "positive multiple of the scale 2"),
+        ({"patch_size": 16}, "use at least 24"),
+        ({"patch_size": 64}, "smaller than patch_size"),
+    ],
+)
+def test_bad_fit_arguments_fail_before_anything_is_written(tmp_path, arguments, message):
+    schedule = {"pretrain_iterations": 1, "adversarial_iterations": 1}
+    with pytest.raises(ValueError, match=message):
+        _fit(tmp_path / "run", **{**schedule, **arguments})
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_small_patch_is_fine_without_the_adversarial_stage():
+    sr = _fit(pretrain_iterations=1, adversarial_iterations=0, patch_size=8)
+    assert set(sr.generators) == {"pretrain"}
+
+
+def test_the_discriminator_minimum_patch_size():
+    d = PatchLogits(2, channels=4)
+    assert d.min_size == 24
+    assert d(torch.rand(2, 1, 24, 24)).shape == (2, 1, 1, 1)
+    with pytest.raises(ValueError):
+        d(torch.rand(2, 1, 22, 22))
+
+
+@pytest.mark.parametrize(
+    "device,message",
+    [("tpu", "unknown device 'tpu'"), ("cuda:99", "'cuda:99'"), ("gpu", "unknown device")],
+)
+def test_an_unknown_or_absent_device_is_refused_up_front(device, message):
+    with pytest.raises(ValueError, match=message):
+        MedicalSR(generator=TINY, device=device)
+
+
+def test_vgg_weights_are_checked_up_front(tmp_path):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pth")
+    torch.save({"features.0.weight": 1.0}, tmp_path / "numbers.pth")
+    torch.save({"features.0.weight": torch.zeros(3)}, tmp_path / "wrong.pth")
+    (tmp_path / "junk.safetensors").write_bytes(b"junk")
+    cases = {
+        "module.pth": "weights_only",
+        "numbers.pth": "state dict of tensors",
+        "wrong.pth": "not a torchvision VGG19 state dict",
+        "junk.safetensors": "cannot be loaded safely",
+        "missing.pth": "not found",
+    }
+    for name, message in cases.items():
+        with pytest.raises(ValueError, match=message):
+            MedicalSR(generator=TINY, vgg_weights=tmp_path / name)

@@ -31,7 +31,7 @@ from ganforge.medsr.degradation import (
     consistency_residual,
     crop_to_multiple,
 )
-from ganforge.medsr.enhance import EnhancementResult, Enhancer, scaled_affine
+from ganforge.medsr.enhance import EnhancementResult, Enhancer, output_paths, scaled_affine
 from ganforge.medsr.losses import (
     LossWeights,
     PerceptualLoss,
@@ -48,10 +48,19 @@ from ganforge.medsr.safety import (
     hallucination_map,
     uncertainty_map,
 )
-from ganforge.medsr.training import MedicalSR, MedSRModule, load_model, save_model
+from ganforge.medsr.training import (
+    ADVERSARIAL_ITERATIONS,
+    PRETRAIN_ITERATIONS,
+    MedicalSR,
+    MedSRModule,
+    load_model,
+    save_model,
+)
 
 __all__ = [
+    "ADVERSARIAL_ITERATIONS",
     "DEFAULT_THRESHOLD",
+    "PRETRAIN_ITERATIONS",
     "EnhancementResult",
     "Enhancer",
     "GeneratorConfig",
@@ -70,6 +79,7 @@ __all__ = [
     "gradient_magnitude",
     "hallucination_map",
     "load_model",
+    "output_paths",
     "roi_loss",
     "save_model",
     "scaled_affine",

@@ -4,14 +4,18 @@
 Batches are ``(lr, hr)`` or ``(lr, hr, roi_mask)`` tensors.
 
 - ``"pretrain"`` phase: one generator step on the pixel losses
-  (L1 + gradient difference + ROI MSE).
+  (L1 + gradient difference + ROI MSE), with its own Adam optimizer (``"G_pixel"``).
 - ``"adversarial"`` phase: a discriminator step (MONAI PatchDiscriminator logits,
   the core's adversarial loss, relativistic-average by default as in ESRGAN), then a
-  generator step on L1 + perceptual + adversarial + gradient difference + ROI.
+  generator step on L1 + perceptual + adversarial + gradient difference + ROI, with a
+  fresh Adam optimizer (``"G"``) at the fine-tuning learning rate. With both stages,
+  the phase first keeps a copy of the pretrained generator; it is part of the
+  module's checkpointed state, so a resumed run still has it.
 
-:class:`MedicalSR` wraps the two stages for users: ``fit()`` trains both with the
-core trainer on random aligned patches and keeps both generators; ``save()`` writes
-either one as a model file that :class:`~ganforge.medsr.enhance.Enhancer` reads.
+:class:`MedicalSR` wraps both stages for users: ``fit()`` runs them as the two phases
+of one core trainer run on random aligned patches (so one ``latest.pt`` resumes
+either) and keeps both generators; ``save()`` writes either one as a model file that
+:class:`~ganforge.medsr.enhance.Enhancer` reads.
 """
 
 from __future__ import annotations
@@ -27,13 +31,17 @@ from ganforge.core.checkpoint import load_checkpoint, save_checkpoint
 from ganforge.core.losses import get_loss
 from ganforge.core.regularizers import r1_penalty
 from ganforge.core.training import GANModule, Phase, Step, StepContext, Trainer, TrainerConfig
+from ganforge.core.training.distributed import resolve_device
 from ganforge.medsr.data import PairedPatchSource
 from ganforge.medsr.degradation import Degradation
 from ganforge.medsr.losses import LossWeights, PerceptualLoss, pixel_losses, weighted_total
-from ganforge.medsr.networks import GeneratorConfig, PatchLogits, SRGenerator
+from ganforge.medsr.networks import GeneratorConfig, PatchLogits, SRGenerator, patch_min_size
 
 STAGES = ("pretrain", "adversarial", "both")
 MODEL_FORMAT = "ganforge-medsr-model-v1"
+#: Default length of each stage, used by the module, ``MedicalSR.fit`` and the CLI.
+PRETRAIN_ITERATIONS = 2000
+ADVERSARIAL_ITERATIONS = 1000
 
 
 def _unpack(batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -55,7 +63,9 @@ class MedSRModule(GANModule):
         weights: loss weights (seed defaults 1 / 0.1 / 0.001 / 1 / 1).
         adversarial_loss: a core loss name (``ganforge.core.losses.get_loss``).
         perceptual: perceptual loss module; default: the offline random-feature fallback.
-        g_lr, d_lr: Adam learning rates.
+        g_lr, d_lr: Adam learning rates (``g_lr``: the generator's in pretraining).
+        adversarial_g_lr: the generator's learning rate in the adversarial phase
+            (default ``g_lr``); its optimizer starts fresh there.
         pretrain_iterations: length of the pretraining phase when ``stage="both"``.
         r1_weight: weight of the core's R1 gradient penalty on real HR patches (0: off).
     """
@@ -71,21 +81,25 @@ class MedSRModule(GANModule):
         perceptual: PerceptualLoss | None = None,
         g_lr: float = 2e-4,
         d_lr: float = 1e-4,
-        pretrain_iterations: int = 1000,
+        adversarial_g_lr: float | None = None,
+        pretrain_iterations: int = PRETRAIN_ITERATIONS,
         r1_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if r1_weight < 0:
             raise ValueError(f"r1_weight must be >= 0, got {r1_weight!r}")
-        self.r1_weight = r1_weight
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
         if stage != "pretrain" and discriminator is None:
             raise ValueError(f"stage {stage!r} needs a discriminator")
+        if stage == "both" and pretrain_iterations < 1:
+            raise ValueError(f"pretrain_iterations must be >= 1, got {pretrain_iterations!r}")
+        self.r1_weight = r1_weight
         self.stage, self.pretrain_iterations = stage, pretrain_iterations
         self.weights = weights or LossWeights()
         self.adversarial = get_loss(adversarial_loss)
         self.g_lr, self.d_lr = g_lr, d_lr
+        self.adversarial_g_lr = g_lr if adversarial_g_lr is None else adversarial_g_lr
         self.networks = {"G": generator}
         if discriminator is not None:
             self.networks["D"] = discriminator
@@ -93,36 +107,76 @@ class MedSRModule(GANModule):
             self.perceptual = perceptual or PerceptualLoss(generator.spatial_dims)
         else:
             self.perceptual = None
+        self.pretrained_state: dict[str, torch.Tensor] | None = None
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        optimizers = {
-            "G": torch.optim.Adam(self.networks["G"].parameters(), self.g_lr, betas=(0.9, 0.99))
-        }
-        if "D" in self.networks:
-            optimizers["D"] = torch.optim.Adam(
-                self.networks["D"].parameters(), self.d_lr, betas=(0.9, 0.99)
-            )
+        """``"G_pixel"`` for pretraining, ``"G"`` and ``"D"`` for the adversarial phase."""
+        optimizers = {}
+        if self.stage != "adversarial":
+            optimizers["G_pixel"] = self._adam("G", self.g_lr)
+        if self.stage != "pretrain":
+            optimizers["G"] = self._adam("G", self.adversarial_g_lr)
+            optimizers["D"] = self._adam("D", self.d_lr)
         return optimizers
 
+    def _adam(self, network: str, lr: float) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.networks[network].parameters(), lr, betas=(0.9, 0.99))
+
     def phases(self) -> list[Phase]:
-        pretrain = [Step("G_pixel", self.pixel_step, "G")]
+        """One phase per stage; ``"both"`` runs pretraining for ``pretrain_iterations``."""
+        pretrain = [Step("G_pixel", self.pixel_step, "G_pixel", networks=("G",))]
         adversarial = [Step("D", self.d_step, "D"), Step("G", self.g_step, "G")]
         if self.stage == "pretrain":
             return [Phase("pretrain", pretrain)]
         if self.stage == "adversarial":
             return [Phase("adversarial", adversarial)]
+        keep = Step(
+            "keep_pretrained", self.keep_pretrained, None, needs_batch=False, log_outputs=False
+        )
         return [
             Phase("pretrain", pretrain, iterations=self.pretrain_iterations),
-            Phase("adversarial", adversarial),
+            Phase("adversarial", [keep, *adversarial]),
         ]
 
-    def pixel_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+    def keep_pretrained(self, batch: Any, ctx: StepContext | None) -> dict[str, torch.Tensor]:
+        """Keep a copy of the generator as pretraining left it (once, on entering
+        the adversarial phase); see :meth:`pretrained_generator`."""
+        if self.pretrained_state is None:
+            state = self.networks["G"].state_dict()
+            self.pretrained_state = {k: v.detach().clone() for k, v in state.items()}
+        return {}
+
+    def pretrained_generator(self) -> SRGenerator:
+        """A CPU copy of the generator at the end of pretraining.
+
+        Raises:
+            ValueError: the module has no pretraining, or it has not ended yet.
+        """
+        generator = copy.deepcopy(self.networks["G"]).cpu().eval()
+        if self.stage == "pretrain":
+            return generator
+        if self.pretrained_state is None:
+            raise ValueError("pretraining has not finished: no pretrained generator yet")
+        generator.load_state_dict(self.pretrained_state)
+        return generator
+
+    def extra_state(self) -> dict[str, Any]:
+        """The kept pretrained generator (empty before the adversarial phase)."""
+        if self.pretrained_state is None:
+            return {}
+        return {"pretrained_generator": self.pretrained_state}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`extra_state` returned."""
+        self.pretrained_state = state.get("pretrained_generator")
+
+    def pixel_step(self, batch: Any, ctx: StepContext | None) -> dict[str, torch.Tensor]:
         """PSNR-oriented step: L1 + gradient difference + ROI."""
         lr, hr, roi = _unpack(batch)
         terms = pixel_losses(self.networks["G"](lr), hr, roi)
         return {"loss": weighted_total(terms, self.weights), **_detached(terms)}
 
-    def d_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+    def d_step(self, batch: Any, ctx: StepContext | None) -> dict[str, torch.Tensor]:
         """Discriminator step on HR patches vs detached SR patches."""
         lr, hr, _ = _unpack(batch)
         with torch.no_grad():
@@ -140,13 +194,14 @@ class MedSRModule(GANModule):
             out["r1"] = penalty.detach()
         return {"loss": loss, **out}
 
-    def g_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+    def g_step(self, batch: Any, ctx: StepContext | None) -> dict[str, torch.Tensor]:
         """Generator step: pixel terms + perceptual + adversarial."""
         lr, hr, roi = _unpack(batch)
         sr = self.networks["G"](lr)
         terms = pixel_losses(sr, hr, roi)
         if self.perceptual is not None:
-            terms["perceptual"] = self.perceptual(sr, hr)
+            # frozen and not a trained network, so the trainer does not place it
+            terms["perceptual"] = self.perceptual.to(sr.device)(sr, hr)
         d = self.networks["D"]
         with torch.no_grad():
             real_logits = d(hr)
@@ -212,10 +267,15 @@ class MedicalSR:
         generator: generator hyper-parameters (scale / spatial_dims are taken from above).
         weights: loss weights.
         adversarial_loss: core loss name.
-        vgg_weights: local VGG19 weights for the perceptual term; ``None``: offline fallback.
+        vgg_weights: local VGG19 weights for the perceptual term; ``None``: offline
+            fallback. The file is read and checked here, before any training.
         r1_weight: R1 penalty weight of the discriminator (0: off).
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; checked here.
         seed: seeds data, noise and initialisation.
+
+    Raises:
+        ValueError: an unknown or absent device, or a VGG weights file that is not a
+            torchvision VGG19 state dict loadable with ``weights_only=True``.
     """
 
     def __init__(
@@ -232,6 +292,7 @@ class MedicalSR:
         device: str = "auto",
         seed: int = 0,
     ) -> None:
+        resolve_device(device)
         self.r1_weight = r1_weight
         if isinstance(degradation, str):
             degradation = Degradation(degradation, scale, spatial_dims, noise_std)
@@ -243,6 +304,7 @@ class MedicalSR:
         self.generator_config = GeneratorConfig(**base)
         self.weights = weights or LossWeights()
         self.adversarial_loss, self.vgg_weights = adversarial_loss, vgg_weights
+        self.perceptual = None if vgg_weights is None else PerceptualLoss(spatial_dims, vgg_weights)
         self.device, self.seed = device, seed
         self.generators: dict[str, SRGenerator] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}
@@ -250,8 +312,8 @@ class MedicalSR:
     def fit(
         self,
         hr: torch.Tensor,
-        pretrain_iterations: int = 2000,
-        adversarial_iterations: int = 1000,
+        pretrain_iterations: int = PRETRAIN_ITERATIONS,
+        adversarial_iterations: int = ADVERSARIAL_ITERATIONS,
         batch_size: int = 16,
         patch_size: int = 64,
         run_dir: str | Path | None = None,
@@ -259,62 +321,141 @@ class MedicalSR:
         g_lr: float = 2e-4,
         d_lr: float = 1e-4,
         roi: torch.Tensor | None = None,
+        checkpoint_every: int | None = None,
+        resume_from: str | Path | None = None,
     ) -> MedicalSR:
         """Train both stages on HR images ``(N, 1, *spatial)`` in [0, 1].
+
+        The stages are two phases of one core trainer run: ``pretrain_iterations`` of
+        pixel-loss pretraining (generator learning rate ``g_lr``), then
+        ``adversarial_iterations`` of adversarial fine-tuning (``g_lr / 2``, fresh
+        optimizer). Either may be 0, not both.
 
         ``roi``: optional region-of-interest masks of the same shape as ``hr`` (values
         in [0, 1]); they switch on the ROI-weighted MSE term (weight ``weights.roi``).
 
         The pretrained (PSNR-oriented) generator is kept as ``generators["pretrain"]``
-        and the fine-tuned one as ``generators["adversarial"]``; with ``run_dir`` both
-        are written as ``psnr_model.pt`` and ``gan_model.pt`` and each stage keeps its
-        trainer checkpoints in a sub-folder.
+        and the fine-tuned one as ``generators["adversarial"]``. With ``run_dir`` the
+        trainer keeps its run log and checkpoints there (``latest.pt``, and
+        ``checkpoint_*.pt`` every ``checkpoint_every`` iterations), and at the end both
+        generators are written there as ``psnr_model.pt`` and ``gan_model.pt``.
+        ``resume_from`` (e.g. ``run_dir / "latest.pt"`` of a killed run, same data and
+        arguments) continues exactly: the result is identical to an uninterrupted run.
+
+        Raises:
+            ValueError: bad arguments (checked before anything is trained or written).
         """
+        stages = self.check_fit_arguments(
+            pretrain_iterations, adversarial_iterations, batch_size, patch_size
+        )
+        stage = stages[0] if len(stages) == 1 else "both"
         torch.manual_seed(self.seed)
         source = PairedPatchSource(
             hr, self.degradation, patch_size, batch_size, seed=self.seed, roi=roi
         )
-        generator = SRGenerator(self.generator_config)
-        run_dir = None if run_dir is None else Path(run_dir)
-        stages = [("pretrain", pretrain_iterations), ("adversarial", adversarial_iterations)]
-        for stage, iterations in stages:
-            if iterations <= 0:
-                continue
-            discriminator = None
-            if stage == "adversarial":
-                discriminator = PatchLogits(self.generator_config.spatial_dims)
-            perceptual = None
-            if stage == "adversarial" and self.weights.perceptual > 0:
-                perceptual = PerceptualLoss(self.generator_config.spatial_dims, self.vgg_weights)
-            module = MedSRModule(
-                generator,
-                discriminator,
-                stage=stage,
-                weights=self.weights,
-                adversarial_loss=self.adversarial_loss,
-                perceptual=perceptual,
-                g_lr=g_lr if stage == "pretrain" else g_lr / 2,
-                d_lr=d_lr,
-                r1_weight=self.r1_weight,
-            )
-            config = TrainerConfig(
-                iterations=iterations,
-                batch_size=batch_size,
-                seed=self.seed,
-                run_dir=None if run_dir is None else run_dir / stage,
-                device=self.device,
-                log_every=max(1, iterations // 50),
-                progress=progress,
-                tensorboard=False,
-            )
-            trainer = Trainer(module, config).fit(source)
-            generator = trainer.module.networks["G"]
-            self.generators[stage] = copy.deepcopy(generator).cpu().eval()
-            self.history[stage] = list(trainer.history)
-            if run_dir is not None:
-                name = "psnr_model.pt" if stage == "pretrain" else "gan_model.pt"
-                self.save(run_dir / name, stage=stage)
+        module = self._module(stage, pretrain_iterations, g_lr, d_lr)
+        total = pretrain_iterations + adversarial_iterations
+        config = TrainerConfig(
+            iterations=total,
+            batch_size=batch_size,
+            seed=self.seed,
+            run_dir=run_dir,
+            device=self.device,
+            log_every=max(1, total // 50),
+            checkpoint_every=checkpoint_every,
+            progress=progress,
+            tensorboard=False,
+        )
+        trainer = Trainer(module, config).fit(source, resume_from=resume_from)
+        self._keep(module, stage, trainer.history, pretrain_iterations)
+        if run_dir is not None:
+            for kept in self.generators:
+                name = "psnr_model.pt" if kept == "pretrain" else "gan_model.pt"
+                self.save(Path(run_dir) / name, stage=kept)
         return self
+
+    def check_fit_arguments(
+        self,
+        pretrain_iterations: int = PRETRAIN_ITERATIONS,
+        adversarial_iterations: int = ADVERSARIAL_ITERATIONS,
+        batch_size: int = 16,
+        patch_size: int = 64,
+    ) -> tuple[str, ...]:
+        """Check :meth:`fit`'s schedule and patch arguments without training.
+
+        Returns:
+            the stages that will be trained, in order (``"pretrain"``, ``"adversarial"``).
+
+        Raises:
+            ValueError: a negative stage length or both 0, a batch size below 1, a patch
+                size that is not a positive multiple of the scale, or one too small for
+                the discriminator of the adversarial stage.
+        """
+        lengths = {"pretrain": pretrain_iterations, "adversarial": adversarial_iterations}
+        for name, value in lengths.items():
+            if not _is_int(value) or value < 0:
+                raise ValueError(f"{name}_iterations must be an integer >= 0, got {value!r}")
+        stages = tuple(name for name, value in lengths.items() if value > 0)
+        if not stages:
+            raise ValueError(
+                "nothing to train: pretrain_iterations and adversarial_iterations are both 0"
+            )
+        if not _is_int(batch_size) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        scale = self.degradation.scale
+        if not _is_int(patch_size) or patch_size < scale or patch_size % scale:
+            raise ValueError(
+                f"patch_size must be a positive multiple of the scale {scale}, got {patch_size!r}"
+            )
+        if "adversarial" in stages and patch_size < patch_min_size():
+            raise ValueError(
+                f"patch_size {patch_size} is too small for the discriminator of the "
+                f"adversarial stage: use at least {patch_min_size()}"
+            )
+        return stages
+
+    def _module(
+        self, stage: str, pretrain_iterations: int, g_lr: float, d_lr: float
+    ) -> MedSRModule:
+        generator = SRGenerator(self.generator_config)
+        discriminator = None
+        if stage != "pretrain":
+            discriminator = PatchLogits(self.generator_config.spatial_dims)
+        perceptual = None
+        if stage != "pretrain" and self.weights.perceptual > 0:
+            perceptual = self.perceptual or PerceptualLoss(self.generator_config.spatial_dims)
+        return MedSRModule(
+            generator,
+            discriminator,
+            stage=stage,
+            weights=self.weights,
+            adversarial_loss=self.adversarial_loss,
+            perceptual=perceptual,
+            g_lr=g_lr,
+            d_lr=d_lr,
+            adversarial_g_lr=g_lr / 2,
+            pretrain_iterations=max(pretrain_iterations, 1),
+            r1_weight=self.r1_weight,
+        )
+
+    def _keep(
+        self,
+        module: MedSRModule,
+        stage: str,
+        history: list[dict[str, Any]],
+        pretrain_iterations: int,
+    ) -> None:
+        """Keep the trained generators and split the run's records by stage."""
+        self.generators, self.history = {}, {}
+        final = copy.deepcopy(module.networks["G"]).cpu().eval()
+        if stage != "adversarial":
+            self.generators["pretrain"] = module.pretrained_generator()
+            self.history["pretrain"] = [r for r in history if r["iteration"] <= pretrain_iterations]
+        if stage != "pretrain":
+            self.generators["adversarial"] = final
+            self.history["adversarial"] = [
+                r for r in history if r["iteration"] > pretrain_iterations
+            ]
 
     def _generator(self, stage: str) -> SRGenerator:
         if stage not in self.generators:
@@ -331,3 +472,7 @@ class MedicalSR:
         from ganforge.medsr.enhance import Enhancer
 
         return Enhancer(self._generator(stage), self.degradation, **kwargs)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
