@@ -1,30 +1,31 @@
-import argparse
 import json
+import re
 
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
+from skimage.io import imsave
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from ganforge.apps import medsr as app
+from ganforge.apps.cli import main
 from ganforge.apps.errors import UsageError
-from ganforge.medsr import Degradation, SRGenerator, save_model
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
-
-
-def _parser():
-    parser = _Parser(prog="ganforge")
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-    app.add_commands(commands)
-    return parser
+from ganforge.medsr import Degradation, SRGenerator, load_model, save_model
 
 
 def _run(argv):
-    arguments = _parser().parse_args(argv)
-    return arguments.handler(arguments)
+    """The `ganforge` command itself, as a user runs it."""
+    return main([str(a) for a in argv])
+
+
+def _error(argv, capsys) -> str:
+    """Run a call that must fail; return its one-line error."""
+    assert _run(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ganforge: error: "), lines
+    return lines[0]
 
 
 def _model(tmp_path, dims=3):
@@ -56,112 +57,159 @@ def test_enhance_command_writes_outputs(tmp_path, capsys):
     assert json.loads((tmp_path / "sr_report.json").read_text())["consistency_residual"] < 1e-6
 
 
-def test_train_and_evaluate_commands(tmp_path):
+def _train_config(tmp_path, **changes):
     config = tmp_path / "c.json"
-    config.write_text(
-        json.dumps(
-            {
-                "pretrain_iterations": 2,
-                "adversarial_iterations": 1,
-                "batch_size": 2,
-                "patch_size": 32,
-                "channels": 4,
-                "blocks": 1,
-                "block": "residual",
-                "device": "cpu",
-            }
-        )
-    )
-    out = tmp_path / "run"
-    assert (
-        _run(
-            [
-                "medsr",
-                "train",
-                "--dataset",
-                "synthetic",
-                "--out",
-                str(out),
-                "--config",
-                str(config),
-                "--no-progress",
-                "--degradation",
-                "psf",
-            ]
-        )
-        == 0
-    )
-    assert (out / "psnr_model.pt").exists() and (out / "gan_model.pt").exists()
-    hr = tmp_path / "hr.png"
-    from skimage.io import imsave
+    options = {
+        "pretrain_iterations": 2,
+        "adversarial_iterations": 1,
+        "batch_size": 2,
+        "patch_size": 32,
+        "channels": 4,
+        "blocks": 1,
+        "block": "residual",
+        "device": "cpu",
+        "degradation": "psf",
+    }
+    config.write_text(json.dumps({**options, **changes}))
+    return config
 
-    imsave(hr, (np.random.rand(32, 48) * 255).astype(np.uint8), check_contrast=False)
+
+def _png_in_unit_range(path, shape=(32, 48)):
+    """A PNG whose 0.5 / 99.5 percentiles are 0 and 255, so the app reads it as x / 255."""
+    image = (np.random.default_rng(4).random(shape) * 255).astype(np.uint8)
+    image[0], image[-1] = 0, 255
+    imsave(path, image, check_contrast=False)
+    return image.astype(np.float64) / 255
+
+
+def _reference_metrics(hr, sr):
+    sr = np.clip(sr, 0, 1).astype(np.float64)
+    return {
+        "psnr": peak_signal_noise_ratio(hr, sr, data_range=1.0),
+        "ssim": structural_similarity(hr, sr, data_range=1.0),
+    }
+
+
+def test_train_and_evaluate_commands(tmp_path, capsys):
+    out = tmp_path / "models"
+    argv = ["medsr", "train", "--dataset", "synthetic", "--out", out]
+    assert _run([*argv, "--config", _train_config(tmp_path), "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["gan_model.pt", "psnr_model.pt"]
+    assert load_model(out / "psnr_model.pt")[2] == "pretrain"
+    assert load_model(out / "gan_model.pt")[2] == "adversarial"
+    hr = _png_in_unit_range(tmp_path / "hr.png")
     report = tmp_path / "eval.json"
+    models = [out / "psnr_model.pt", out / "gan_model.pt"]
     assert (
         _run(
-            [
-                "medsr",
-                "evaluate",
-                "--model",
-                str(out / "psnr_model.pt"),
-                str(out / "gan_model.pt"),
-                "--hr",
-                str(hr),
-                "--out",
-                str(report),
-            ]
+            ["medsr", "evaluate", "--model", *models, "--hr", tmp_path / "hr.png", "--out", report]
         )
         == 0
     )
     result = json.loads(report.read_text())
     assert set(result) == {"bicubic", "psnr_model", "gan_model"}
-    assert 0 < result["gan_model"]["ssim"] <= 1
+    # the same numbers computed here from the image, the degradation and skimage
+    degradation = Degradation("psf", 2)
+    lr = degradation(torch.from_numpy(hr).float()[None, None])
+    bicubic = F.interpolate(lr, scale_factor=2, mode="bicubic", align_corners=False)
+    expected = _reference_metrics(hr, bicubic[0, 0].numpy())
+    generator = load_model(out / "gan_model.pt")[0]
+    with torch.no_grad():
+        sr = degradation.project(generator(lr), lr)  # one window holds the image
+    expected_gan = _reference_metrics(hr, sr[0, 0].numpy())
+    for key in ("psnr", "ssim"):
+        assert result["bicubic"][key] == pytest.approx(expected[key], rel=1e-5)
+        assert result["gan_model"][key] == pytest.approx(expected_gan[key], rel=1e-4)
+    assert result["gan_model"]["ssim"] != result["psnr_model"]["ssim"]
+
+
+def test_train_into_a_model_file_writes_the_final_model_only(tmp_path):
+    out = tmp_path / "out" / "sr.pt"
+    config = _train_config(tmp_path, adversarial_iterations=0, patch_size=16)
+    argv = ["medsr", "train", "--dataset", "synthetic", "--out", out, "--config", config]
+    assert _run([*argv, "--no-progress"]) == 0
+    assert [p.name for p in out.parent.iterdir()] == ["sr.pt"]
+    assert load_model(out)[2] == "pretrain"
+
+
+def test_train_with_a_run_folder_and_resume(tmp_path):
+    run, out = tmp_path / "run", tmp_path / "gan.pt"
+    argv = ["medsr", "train", "--dataset", "synthetic", "--out", out, "--run-dir", run]
+    argv += ["--config", _train_config(tmp_path), "--checkpoint-every", 1, "--no-progress"]
+    assert _run(argv) == 0
+    assert {"latest.pt", "metrics.jsonl", "checkpoint_00000003.pt"} <= {
+        p.name for p in run.iterdir()
+    }
+    first = out.read_bytes()
+    assert _run([*argv, "--resume"]) == 0  # a finished run resumes to the same model
+    assert out.read_bytes() == first
 
 
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["medsr", "train", "--out", "x", "--scale", "3"], "scale must be one of"),
+        (["medsr", "train", "--out", "x", "--scale", "3"], "--scale must be one of (2, 4), got 3"),
         (["medsr", "train", "--out", "x", "--config", "missing.json"], "no such config file"),
         (
             ["medsr", "enhance", "--model", "missing.pt", "--input", "a.nii", "--out", "b.nii"],
-            "no such model file",
+            "missing.pt: no such model file",
         ),
-        (["medsr", "train", "--out", "x", "--degradation", "jpeg"], "invalid choice"),
+        (["medsr", "train", "--out", "x", "--degradation", "jpeg"], "invalid choice: 'jpeg'"),
+        (["medsr", "train", "--out", "x", "--batch-size", "two"], "must be an integer, got 'two'"),
+        (["medsr", "train", "--out", "x", "--noise-std", "nan"], "must be a finite number"),
+        (["medsr", "train", "--out", "x", "--device", "tpu"], "unknown device 'tpu'"),
     ],
 )
-def test_bad_input_is_a_one_line_error(tmp_path, monkeypatch, argv, message):
+def test_bad_input_is_a_one_line_error(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises((UsageError, ValueError), match=message):
-        _run(argv)
-    assert not (tmp_path / "x").exists()
+    assert message in _error(argv, capsys)
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_bad_config_keys(tmp_path):
-    config = tmp_path / "c.json"
-    config.write_text(json.dumps({"epochs": 3}))
-    with pytest.raises(UsageError, match="unknown config keys"):
-        _run(["medsr", "train", "--out", str(tmp_path / "x"), "--config", str(config)])
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ({"epochs": 3}, "unknown config keys ['epochs']"),
+        ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
+        ({"patch_size": "big"}, "patch_size must be a number, got 'big'"),
+        ({"pretrain_iterations": 2.5}, "pretrain_iterations must be an integer, got '2.5'"),
+        ({"adversarial_iterations": True}, "adversarial_iterations must be a number"),
+        ({"block": "dense"}, "block must be one of rrdb, residual, got 'dense'"),
+        ({"device": 0}, "device must be auto, cpu, cuda or cuda:N"),
+    ],
+)
+def test_bad_config_values(tmp_path, capsys, config, message):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(config))
+    argv = ["medsr", "train", "--out", tmp_path / "x", "--run-dir", tmp_path / "run"]
+    assert message in _error([*argv, "--config", path], capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json"]
 
 
-def test_enhance_refuses_a_non_image_and_writes_nothing(tmp_path):
+def test_enhance_refuses_a_non_image_and_writes_nothing(tmp_path, capsys):
     bad = tmp_path / "notes.txt"
     bad.write_text("hello")
     model = _model(tmp_path)
-    with pytest.raises(ValueError, match="could not read it as an image"):
-        _run(
-            [
-                "medsr",
-                "enhance",
-                "--model",
-                str(model),
-                "--input",
-                str(bad),
-                "--out",
-                str(tmp_path / "sr.nii.gz"),
-            ]
-        )
+    argv = ["medsr", "enhance", "--model", model, "--input", bad, "--out", tmp_path / "sr.nii.gz"]
+    assert "could not read it as an image" in _error(argv, capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "notes.txt"]
+
+
+def test_enhance_options_from_a_config_file(tmp_path, capsys):
+    source = tmp_path / "scan.nii.gz"
+    nib.save(nib.Nifti1Image(np.random.rand(10, 8, 6).astype(np.float32), np.eye(4)), source)
+    config = tmp_path / "enhance.json"
+    argv = ["medsr", "enhance", "--model", _model(tmp_path), "--input", source]
+    argv += ["--out", tmp_path / "sr.nii.gz", "--config", config]
+    config.write_text(json.dumps({"roi_size": 0}))
+    assert "roi_size must be at least 1, got 0" in _error(argv, capsys)
+    config.write_text(json.dumps({"no_tta": "yes"}))
+    assert "no_tta must be true or false" in _error(argv, capsys)
+    config.write_text(json.dumps({"no_tta": True, "threshold": 0.5}))
+    assert _run(argv) == 0  # the switch in the file holds: no --no-tta on the line
+    report = json.loads((tmp_path / "sr_report.json").read_text())
+    assert report["uncertainty_mean"] == 0 and report["threshold"] == 0.5
+    assert "exists" in _error(argv, capsys)  # and a second run does not overwrite
 
 
 @pytest.mark.slow
@@ -218,23 +266,22 @@ def test_train_with_an_roi_mask(tmp_path):
         ((32, 32, 4), ["--dataset", "synthetic"], "--roi-mask needs --images"),
     ],
 )
-def test_roi_mask_errors_write_nothing(tmp_path, mask_shape, extra, message):
+def test_roi_mask_errors_write_nothing(tmp_path, capsys, mask_shape, extra, message):
     image = _volume_file(tmp_path / "img.nii.gz", (32, 32, 4))
     nib.save(nib.Nifti1Image(np.ones(mask_shape, np.float32), np.eye(4)), tmp_path / "roi.nii")
     source = extra or ["--images", str(image)]
     argv = ["medsr", "train", *source, "--roi-mask", str(tmp_path / "roi.nii")]
     argv += ["--out", str(tmp_path / "run"), "--config", str(_tiny_train_config(tmp_path))]
-    with pytest.raises(UsageError, match=message):
-        _run(argv)
+    assert re.search(message, _error(argv, capsys))
     assert not (tmp_path / "run").exists()
 
 
-def test_roi_mask_count_must_match_the_images(tmp_path):
+def test_roi_mask_count_must_match_the_images(tmp_path, capsys):
     images = [str(_volume_file(tmp_path / f"i{k}.nii", (16, 16, 4), k)) for k in range(3)]
     masks = [str(_volume_file(tmp_path / f"m{k}.nii", (16, 16, 4), k)) for k in range(2)]
-    argv = ["medsr", "train", "--images", *images, "--roi-mask", *masks, "--out", "x"]
-    with pytest.raises(UsageError, match="got 2 roi masks for 3 images"):
-        _run(argv)
+    argv = ["medsr", "train", "--images", *images, "--roi-mask", *masks]
+    assert "got 2 roi masks for 3 images" in _error([*argv, "--out", tmp_path / "x"], capsys)
+    assert not (tmp_path / "x").exists()
 
 
 def test_evaluate_a_3d_model_on_a_volume(tmp_path):
@@ -258,8 +305,6 @@ def test_evaluate_a_2d_model_slice_by_slice_and_a_3d_model_needs_volumes(tmp_pat
     hr = app._evaluation_data([volume], 2, 2)
     assert hr.shape == (6, 1, 24, 20)
     assert app._evaluation_data([volume], 4, 3).shape == (1, 1, 24, 20, 4)
-    from skimage.io import imsave
-
     imsave(tmp_path / "slice.png", (np.random.rand(16, 16) * 255).astype(np.uint8))
     with pytest.raises(UsageError, match="a 3-D model needs 3-D volumes"):
         app._evaluation_data([tmp_path / "slice.png"], 2, 3)

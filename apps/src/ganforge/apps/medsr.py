@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ganforge.apps.common import (
+    add_run_options,
+    merge_options,
+    nonnegative_float,
+    nonnegative_int,
+    output_file,
+    positive_float,
+    positive_int,
+    run_options,
+)
 from ganforge.apps.errors import UsageError
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.medsr import (
+    ADVERSARIAL_ITERATIONS,
+    PRETRAIN_ITERATIONS,
     SUPPORTED_SCALES,
     Enhancer,
     GeneratorConfig,
@@ -24,6 +37,7 @@ from ganforge.medsr import (
     load_model,
     mni152_slab,
     mni152_slices,
+    output_paths,
     scale_intensity,
     shepp_logan,
     synthetic_images,
@@ -31,6 +45,8 @@ from ganforge.medsr import (
 
 DATASETS = ("mni152", "shepp_logan", "synthetic")
 DEGRADATIONS = ("kspace", "psf", "bicubic")
+BLOCKS = ("rrdb", "residual")
+MODEL_NAMES = {"pretrain": "psnr_model.pt", "adversarial": "gan_model.pt"}
 TRAIN_KEYS = (
     "scale",
     "degradation",
@@ -50,8 +66,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "scale": 2,
     "degradation": "kspace",
     "noise_std": 0.0,
-    "pretrain_iterations": 2000,
-    "adversarial_iterations": 1000,
+    "pretrain_iterations": PRETRAIN_ITERATIONS,
+    "adversarial_iterations": ADVERSARIAL_ITERATIONS,
     "batch_size": 16,
     "patch_size": 64,
     "channels": 32,
@@ -61,6 +77,22 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "device": "auto",
 }
+#: How each numeric option is read and checked, on the line and in a --config file.
+NUMBERS: dict[str, Callable[[str], Any]] = {
+    "scale": positive_int,
+    "noise_std": nonnegative_float,
+    "pretrain_iterations": nonnegative_int,
+    "adversarial_iterations": nonnegative_int,
+    "batch_size": positive_int,
+    "patch_size": positive_int,
+    "channels": positive_int,
+    "blocks": positive_int,
+    "seed": nonnegative_int,
+    "roi_size": positive_int,
+    "threshold": positive_float,
+}
+CHOICES = {"degradation": DEGRADATIONS, "block": BLOCKS}
+SWITCHES = ("no_project", "no_tta", "overwrite")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -84,8 +116,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
         "train",
         help="train the PSNR-oriented and the GAN model",
-        description="Two stages: pixel-loss pretraining, then adversarial fine-tuning. "
-        "Writes psnr_model.pt and gan_model.pt (and trainer checkpoints) in --out.",
+        description="Two stages, as the two phases of one training run: pixel-loss "
+        "pretraining, then adversarial fine-tuning. Writes psnr_model.pt and gan_model.pt "
+        "in the --out folder, or only the final model to --out when it names a .pt file. "
+        "With --run-dir the run keeps checkpoints there and a killed run continues with "
+        "the same command plus --resume, to the identical model.",
     )
     source = train.add_mutually_exclusive_group()
     source.add_argument(
@@ -103,31 +138,60 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="region-of-interest masks (NIfTI / PNG, values in [0, 1]) on the same grid as "
         "--images: one per image, or one shared by all; switches on the ROI-weighted MSE term",
     )
-    train.add_argument("--out", type=Path, required=True, help="folder for the model files")
-    train.add_argument("--scale", type=int, help="upsampling factor: 2 or 4 (default 2)")
+    train.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for psnr_model.pt and gan_model.pt, or a .pt file for the final model "
+        "only (the GAN model; the PSNR model with --adversarial-iterations 0)",
+    )
+    numbers = NUMBERS
+    train.add_argument(
+        "--scale", type=numbers["scale"], help="upsampling factor: 2 or 4 (default 2)"
+    )
     train.add_argument(
         "--degradation", choices=DEGRADATIONS, help="how LR inputs are made (default kspace: MRI)"
     )
-    train.add_argument("--noise-std", type=float, help="LR noise std in [0,1] units (default 0)")
-    train.add_argument("--pretrain-iterations", type=int, help="PSNR stage length (default 2000)")
-    train.add_argument("--adversarial-iterations", type=int, help="GAN stage length (default 1000)")
-    train.add_argument("--batch-size", type=int, help="patches per batch (default 16)")
-    train.add_argument("--patch-size", type=int, help="HR patch size (default 64)")
-    train.add_argument("--channels", type=int, help="generator feature channels (default 32)")
-    train.add_argument("--blocks", type=int, help="generator blocks (default 4)")
-    train.add_argument("--block", choices=("rrdb", "residual"), help="block type (default rrdb)")
+    train.add_argument(
+        "--noise-std", type=numbers["noise_std"], help="LR noise std in [0,1] units (default 0)"
+    )
+    train.add_argument(
+        "--pretrain-iterations",
+        type=numbers["pretrain_iterations"],
+        help=f"PSNR stage length, 0 to skip it (default {PRETRAIN_ITERATIONS})",
+    )
+    train.add_argument(
+        "--adversarial-iterations",
+        type=numbers["adversarial_iterations"],
+        help=f"GAN stage length, 0 to skip it (default {ADVERSARIAL_ITERATIONS})",
+    )
+    train.add_argument(
+        "--batch-size", type=numbers["batch_size"], help="patches per batch (default 16)"
+    )
+    train.add_argument(
+        "--patch-size",
+        type=numbers["patch_size"],
+        help="HR patch size, a multiple of the scale; at least 24 with the GAN stage (default 64)",
+    )
+    train.add_argument(
+        "--channels", type=numbers["channels"], help="generator feature channels (default 32)"
+    )
+    train.add_argument("--blocks", type=numbers["blocks"], help="generator blocks (default 4)")
+    train.add_argument("--block", choices=BLOCKS, help="block type (default rrdb)")
     train.add_argument(
         "--vgg-weights",
         type=Path,
-        help="local torchvision VGG19 weights for the perceptual term "
+        help="local torchvision VGG19 weights (.pth state dict loadable with "
+        "weights_only=True, or .safetensors) for the perceptual term "
         "(default: offline random-feature fallback)",
     )
-    train.add_argument("--seed", type=int, help="random seed (default 0)")
-    train.add_argument("--device", help="auto, cpu or cuda (default auto)")
+    train.add_argument("--seed", type=numbers["seed"], help="random seed (default 0)")
+    train.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     train.add_argument(
         "--config", type=Path, help=f"JSON of options ({', '.join(TRAIN_KEYS)}); flags override it"
     )
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_run_options(train)
     train.set_defaults(handler=run_train)
 
 
@@ -143,13 +207,17 @@ def _add_enhance(commands: argparse._SubParsersAction) -> None:
         "--input", type=Path, required=True, help="NIfTI file, DICOM series folder or PNG"
     )
     enhance.add_argument("--out", type=Path, required=True, help="output .nii or .nii.gz")
-    enhance.add_argument("--roi-size", type=int, help="sliding window in LR voxels")
     enhance.add_argument(
-        "--threshold", type=float, default=0.01, help="hallucination flag level (default 0.01)"
+        "--roi-size", type=positive_int, help="sliding window in LR voxels (default 64; 32 in 3-D)"
     )
-    enhance.add_argument("--no-project", action="store_true", help="skip data consistency")
-    enhance.add_argument("--no-tta", action="store_true", help="skip the uncertainty map")
-    enhance.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    enhance.add_argument(
+        "--threshold", type=positive_float, help="hallucination flag level (default 0.01)"
+    )
+    # default None, not False: a switch left off the line keeps the --config value
+    switches = {"default": None, "action": "store_true"}
+    enhance.add_argument("--no-project", **switches, help="skip data consistency")
+    enhance.add_argument("--no-tta", **switches, help="skip the uncertainty map")
+    enhance.add_argument("--overwrite", **switches, help="replace existing outputs")
     enhance.add_argument("--config", type=Path, help="JSON with any of the options above")
     enhance.set_defaults(handler=run_enhance)
 
@@ -170,37 +238,38 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         help="HR images or volumes of one size (NIfTI / DICOM folders / PNG; default: the "
         "MNI152 test slab, as slices for 2-D models and as a volume for 3-D models)",
     )
-    ev.add_argument("--out", type=Path, required=True, help="JSON report to write")
-    ev.add_argument("--threshold", type=float, default=0.01, help="hallucination flag level")
+    ev.add_argument("--out", type=output_file, required=True, help="JSON report to write")
+    ev.add_argument(
+        "--threshold", type=positive_float, help="hallucination flag level (default 0.01)"
+    )
     ev.add_argument("--config", type=Path, help="JSON with threshold")
     ev.set_defaults(handler=run_evaluate)
 
 
 # ----------------------------------------------------------------- handlers
-def _read_config(path: Path | None, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        value = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"no such config file: {path}") from None
-    except json.JSONDecodeError as error:
-        raise UsageError(f"config {path} is not valid JSON: {error.msg}") from None
-    if not isinstance(value, dict):
-        raise UsageError(f"config {path} must hold a JSON object")
-    unknown = sorted(set(value) - set(allowed))
-    if unknown:
-        raise UsageError(f"unknown config keys {unknown}: use {', '.join(allowed)}")
-    return value
-
-
-def _merged(arguments: argparse.Namespace, keys: tuple[str, ...], defaults: dict) -> dict:
-    options = {**defaults, **_read_config(arguments.config, keys)}
-    for key in keys:
-        flag = getattr(arguments, key, None)
-        if flag is not None:
-            options[key] = flag
+def _merged(
+    arguments: argparse.Namespace, keys: tuple[str, ...], defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """Defaults < --config < flags, each number and choice checked as its flag is."""
+    options = merge_options(arguments, keys, defaults)
+    for key, value in options.items():
+        if key in NUMBERS:
+            options[key] = _number(key, value, NUMBERS[key])
+        elif key in CHOICES and value not in CHOICES[key]:
+            raise UsageError(f"{key} must be one of {', '.join(CHOICES[key])}, got {value!r}")
+        elif key in SWITCHES and not isinstance(value, bool):
+            raise UsageError(f"{key} must be true or false, got {value!r}")
     return options
+
+
+def _number(key: str, value: Any, kind: Callable[[str], Any]) -> Any:
+    """``value`` (from a flag or a JSON config) read by the flag's type, one-line errors."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{key} must be a number, got {value!r}")
+    try:
+        return kind(str(value))
+    except argparse.ArgumentTypeError as error:
+        raise UsageError(f"{key} {error}") from None
 
 
 def _as_slices(array: np.ndarray, multiple: int) -> torch.Tensor:
@@ -273,55 +342,92 @@ def _train_data(arguments: argparse.Namespace, scale: int) -> torch.Tensor:
 
 
 def run_train(arguments: argparse.Namespace) -> int:
+    """Check every option and file, then train and write the model file(s)."""
     options = _merged(arguments, TRAIN_KEYS, TRAIN_DEFAULTS)
-    if options["scale"] not in SUPPORTED_SCALES:
-        raise UsageError(f"--scale must be one of {SUPPORTED_SCALES}, got {options['scale']}")
-    if options["vgg_weights"] is None:
-        print("perceptual term: no VGG weights given, using the offline random-feature fallback")
-    generator = GeneratorConfig(
-        channels=options["channels"], num_blocks=options["blocks"], block=options["block"]
+    run = run_options(arguments)
+    model = _train_model(options)
+    stages = model.check_fit_arguments(
+        options["pretrain_iterations"],
+        options["adversarial_iterations"],
+        options["batch_size"],
+        options["patch_size"],
     )
-    model = MedicalSR(
-        scale=options["scale"],
-        degradation=options["degradation"],
-        noise_std=options["noise_std"],
-        generator=generator,
-        vgg_weights=options["vgg_weights"],
-        device=options["device"],
-        seed=options["seed"],
-    )
+    targets = _model_targets(arguments.out, stages)
     roi = _train_roi(arguments)
     hr = _train_data(arguments, options["scale"])
+    if options["vgg_weights"] is None:
+        print("perceptual term: no VGG weights given, using the offline random-feature fallback")
     model.fit(
         hr,
         pretrain_iterations=options["pretrain_iterations"],
         adversarial_iterations=options["adversarial_iterations"],
         batch_size=options["batch_size"],
         patch_size=options["patch_size"],
-        run_dir=arguments.out,
+        run_dir=run.run_dir,
         progress=not arguments.no_progress,
         roi=roi,
+        checkpoint_every=run.checkpoint_every,
+        resume_from=run.resume_from,
     )
-    for name in ("psnr_model.pt", "gan_model.pt"):
-        if (arguments.out / name).exists():
-            print(f"wrote {arguments.out / name}")
+    for stage, path in targets.items():
+        print(f"wrote {model.save(path, stage=stage)}")
     return 0
+
+
+def _train_model(options: dict[str, Any]) -> MedicalSR:
+    """The model of the options; checks the scale, the device and the VGG weights file."""
+    if options["scale"] not in SUPPORTED_SCALES:
+        raise UsageError(f"--scale must be one of {SUPPORTED_SCALES}, got {options['scale']}")
+    if not isinstance(options["device"], str):
+        raise UsageError(f"device must be auto, cpu, cuda or cuda:N, got {options['device']!r}")
+    vgg_weights = options["vgg_weights"]
+    if vgg_weights is not None and not isinstance(vgg_weights, (str, Path)):
+        raise UsageError(f"vgg_weights must be a file path, got {vgg_weights!r}")
+    generator = GeneratorConfig(
+        channels=options["channels"], num_blocks=options["blocks"], block=options["block"]
+    )
+    return MedicalSR(
+        scale=options["scale"],
+        degradation=options["degradation"],
+        noise_std=options["noise_std"],
+        generator=generator,
+        vgg_weights=None if vgg_weights is None else Path(vgg_weights),
+        device=options["device"],
+        seed=options["seed"],
+    )
+
+
+def _model_targets(out: Path, stages: tuple[str, ...]) -> dict[str, Path]:
+    """Where train writes its models: a ``.pt`` file gets the final one, a folder all."""
+    if out.suffix == ".pt":
+        if out.is_dir():
+            raise UsageError(f"--out {out} is a folder: give a .pt file name or a folder name")
+        return {stages[-1]: out}
+    if out.exists() and not out.is_dir():
+        raise UsageError(
+            f"--out {out} is a file: give a folder, or a .pt file for the final model only"
+        )
+    return {stage: out / MODEL_NAMES[stage] for stage in stages}
 
 
 ENHANCE_KEYS = ("roi_size", "threshold", "no_project", "no_tta", "overwrite")
 
 
 def run_enhance(arguments: argparse.Namespace) -> int:
-    options = _merged(arguments, ENHANCE_KEYS, {})
+    """Check the model, the input and the outputs, then enhance and write all outputs."""
+    options = _merged(arguments, ENHANCE_KEYS, {"threshold": 0.01})
     enhancer = Enhancer.from_file(
         arguments.model,
         roi_size=options.get("roi_size"),
-        threshold=options.get("threshold", 0.01),
+        threshold=options["threshold"],
         project=not options.get("no_project", False),
         tta=not options.get("no_tta", False),
     )
-    result = enhancer.enhance(arguments.input)
-    paths = result.save(arguments.out, overwrite=bool(options.get("overwrite", False)))
+    image = load_image(arguments.input)
+    overwrite = bool(options.get("overwrite", False))
+    output_paths(arguments.out, image.path, overwrite)
+    result = enhancer.enhance(image)
+    paths = result.save(arguments.out, overwrite=overwrite)
     for key, path in paths.items():
         print(f"{key}: {path}")
     print(json.dumps(result.metrics, indent=2))
