@@ -7,7 +7,7 @@ import torch
 
 from ganforge.medsr import Degradation
 from ganforge.medsr.enhance import Enhancer, scaled_affine
-from ganforge.medsr.networks import SRGenerator
+from ganforge.medsr.networks import GeneratorConfig, SRGenerator
 from ganforge.medsr.training import save_model
 
 
@@ -112,17 +112,62 @@ def test_2d_model_on_a_volume_enhances_in_plane():
     assert np.allclose(result.image.header.get_zooms(), (0.25, 0.25, 5.0))
 
 
-def test_hr_reference_and_tta(tmp_path):
-    generator = _generator(dims=2)
+class _Oracle(SRGenerator):
+    """A "generator" that outputs a fixed HR image whatever its input."""
+
+    def __init__(self, image: torch.Tensor) -> None:
+        super().__init__(GeneratorConfig(channels=4, num_blocks=1, block="residual"))
+        self.register_buffer("image", image)
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        return self.image.expand(len(lr), -1, -1, -1)
+
+
+def _stripe(amplitude: float = 0.1) -> torch.Tensor:
+    """An invented stripe: columns 10..13 of a 32 x 32 image, +-amplitude alternating
+    down the rows. Its k-space is at the row Nyquist frequency only, which x2 k-space
+    truncation drops: the LR image cannot show it, and projection cannot remove it."""
+    stripe = torch.zeros(1, 1, 32, 32)
+    stripe[..., 10:14] = amplitude * (-1.0) ** torch.arange(32.0)[:, None]
+    return stripe
+
+
+@pytest.mark.parametrize(
+    "threshold,flagged_columns",
+    # the 5 x 5 mean of |stripe| is 0.1 * n / 5 at a column whose window holds n stripe
+    # columns: above 0.01 for n >= 1 (columns 8..15), above 0.05 for n >= 3 (10..13)
+    [(0.01, 8), (0.05, 4)],
+)
+def test_an_invented_structure_is_flagged_and_its_area_measured(threshold, flagged_columns):
+    degradation = Degradation("kspace", 2)
+    hr = torch.full((1, 1, 32, 32), 0.5)
+    lr = degradation(hr)
+    assert torch.allclose(degradation(hr + _stripe()), lr, atol=1e-6)  # invisible in LR
+    enhancer = Enhancer(_Oracle(hr + _stripe()), degradation, tta=False, threshold=threshold)
+    sr, maps, metrics = enhancer.enhance_tensor(lr, hr)
+    assert torch.allclose(sr, hr + _stripe(), atol=1e-5)  # consistent: projection keeps it
+    assert metrics["flagged_area"] == flagged_columns / 32
+    flagged = maps["hallucination"][0, 0] > threshold
+    assert flagged[:, 12 - flagged_columns // 2 : 12 + flagged_columns // 2].all()
+    # stripe columns x windows of 5 columns each = 20 (column, window) pairs of 0.1 / 5
+    assert metrics["hallucination_mean"] == pytest.approx(0.02 * 20 / 32, rel=1e-4)
+    honest = Enhancer(_Oracle(hr), degradation, tta=False, threshold=threshold)
+    assert honest.enhance_tensor(lr, hr)[2]["flagged_area"] == 0
+
+
+def test_tta_uncertainty():
     degradation = Degradation("psf", 2)
-    hr = np.random.default_rng(1).random((32, 32)).astype(np.float32)
-    lr = degradation(torch.from_numpy(hr)[None, None])[0, 0].numpy()
-    result = Enhancer(generator, degradation, normalize=False).enhance(lr, hr=hr)
-    assert result.image.shape == (32, 32)
-    assert 0 <= result.metrics["flagged_area"] <= 1
-    assert result.metrics["uncertainty_mean"] > 0
-    plain = Enhancer(generator, degradation, normalize=False, tta=False).enhance(lr)
-    assert plain.metrics["uncertainty_mean"] == 0
+    lr = degradation(torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(1)))
+    _, maps, metrics = Enhancer(_generator(dims=2), degradation).enhance_tensor(lr)
+    assert metrics["uncertainty_mean"] > 1e-4
+    assert torch.equal(maps["uncertainty"].mean(), torch.tensor(metrics["uncertainty_mean"]))
+    # a flip-equivariant model (plain bicubic: the learned residual switched off) has none
+    equivariant = _generator(dims=2)
+    for p in equivariant.tail[-1].parameters():
+        torch.nn.init.zeros_(p)
+    assert Enhancer(equivariant, degradation).enhance_tensor(lr)[2]["uncertainty_mean"] < 1e-6
+    plain = Enhancer(_generator(dims=2), degradation, tta=False).enhance_tensor(lr)
+    assert plain[2]["uncertainty_mean"] == 0
 
 
 def test_bad_inputs_are_clear_errors_and_write_nothing(tmp_path):
