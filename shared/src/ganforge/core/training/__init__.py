@@ -2,13 +2,17 @@
 
 from ganforge.core.training.config import TrainerConfig
 from ganforge.core.training.data import BatchSource, ShuffledBatches, as_batch_source
+from ganforge.core.training.gan_model import GANModel, TrainingPlan
+from ganforge.core.training.loader import LoaderBatches
 from ganforge.core.training.module import GANModule, Phase, Step, StepContext
 from ganforge.core.training.trainer import Callback, NonFiniteTrainingError, Trainer
 
 __all__ = [
     "BatchSource",
     "Callback",
+    "GANModel",
     "GANModule",
+    "LoaderBatches",
     "NonFiniteTrainingError",
     "Phase",
     "ShuffledBatches",
@@ -16,5 +20,6 @@ __all__ = [
     "StepContext",
     "Trainer",
     "TrainerConfig",
+    "TrainingPlan",
     "as_batch_source",
 ]
