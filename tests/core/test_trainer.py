@@ -263,3 +263,90 @@ def test_a_step_without_loss_skips_its_optimizer_and_stale_values_are_not_logged
     trainer = Trainer(module, config(iterations=4)).fit(data())
     assert torch.equal(module.networks["D"].weight, d_before)
     assert [record.get("D/gap") for record in trainer.history] == [0.0, 1.0, None, None]
+
+
+class BatchRecorder(GANModule):
+    """Records the batch each step got and hands D's fakes to G through ``ctx.handoff``."""
+
+    def __init__(self, share_batch: bool):
+        super().__init__()
+        torch.manual_seed(0)
+        self.networks = {"G": nn.Linear(2, 2), "D": nn.Linear(2, 1)}
+        self.share_batch, self.seen, self.generator_forwards = share_batch, [], 0
+
+    def build_optimizers(self):
+        return {n: torch.optim.SGD(net.parameters(), lr=0.01) for n, net in self.networks.items()}
+
+    def phases(self):
+        steps = [Step("D", self.d_step, "D", repeat=2), Step("G", self.g_step, "G")]
+        return [Phase("gan", steps, share_batch=self.share_batch)]
+
+    def fake(self, ctx):
+        if "fake" not in ctx.handoff:
+            self.generator_forwards += 1
+            ctx.handoff["fake"] = self.networks["G"](ctx.randn(4, 2))
+        return ctx.handoff["fake"]
+
+    def d_step(self, batch, ctx):
+        self.seen.append(("D", ctx.iteration, batch.clone()))
+        fake = self.fake(ctx).detach()
+        return {"loss": self.networks["D"](fake).mean() - self.networks["D"](batch).mean()}
+
+    def g_step(self, batch, ctx):
+        self.seen.append(("G", ctx.iteration, batch.clone()))
+        ctx.handoff.pop("fake", None)  # G needs a graph through its own weights
+        return {"loss": -self.networks["D"](self.fake(ctx)).mean()}
+
+
+def test_a_phase_can_share_one_real_batch_between_its_steps():
+    shared = BatchRecorder(share_batch=True)
+    Trainer(shared, config(iterations=2)).fit(data())
+    for iteration in range(2):
+        d_first, d_again, g = [b for _, it, b in shared.seen if it == iteration]
+        assert torch.equal(d_first, g) and not torch.equal(d_first, d_again)  # repeats: fresh
+    separate = BatchRecorder(share_batch=False)
+    Trainer(separate, config(iterations=2)).fit(data())
+    batches = [b for _, _, b in separate.seen]
+    assert all(not torch.equal(a, b) for a, b in zip(batches, batches[1:], strict=False))
+
+
+def test_handoff_lives_for_one_iteration_and_saves_forwards():
+    module = BatchRecorder(share_batch=True)
+    Trainer(module, config(iterations=3)).fit(data())
+    # per iteration: one forward for both D repeats, one for G (which drops D's detached copy)
+    assert module.generator_forwards == 3 * 2
+
+
+def test_phase_on_enter_runs_once_in_order_and_before_a_resumed_state_loads(tmp_path):
+    events = []
+
+    class Staged(CountingModule):
+        def phases(self):
+            def enter(name):
+                def run():
+                    events.append(name)
+                    if name == "second":  # a new optimizer for D, as a stage change would
+                        return {"D": torch.optim.SGD(self.networks["D"].parameters(), lr=0.5)}
+                    return None
+
+                return run
+
+            steps = [Step("D", self.d_step, "D"), Step("G", self.g_step, "G")]
+            return [
+                Phase("first", steps, iterations=2, on_enter=enter("first")),
+                Phase("second", steps, on_enter=enter("second")),
+            ]
+
+    trainer = Trainer(Staged(), config(iterations=4, run_dir=tmp_path, checkpoint_every=3))
+    trainer.fit(data())
+    assert events == ["first", "second"]
+    assert trainer.optimizers["D"].param_groups[0]["lr"] == 0.5
+    events.clear()
+    resumed = Trainer(Staged(), config(iterations=4, run_dir=tmp_path / "b"))
+    resumed.fit(data(), resume_from=tmp_path / "checkpoint_00000003.pt")
+    assert events == ["first", "second"]
+    # the checkpoint's optimizer state loaded into the new optimizer (lr 0.5, not replaced)
+    assert resumed.optimizers["D"].param_groups[0]["lr"] == 0.5
+    for name, net in trainer.module.networks.items():
+        for key, value in net.state_dict().items():
+            assert torch.equal(value, resumed.module.networks[name].state_dict()[key])

@@ -84,18 +84,36 @@ class Step:
 class Phase:
     """A run of iterations with one list of steps.
 
-    ``iterations=None`` means "until the end of training"; only the last phase
-    may leave it open.
+    Args:
+        name: label used in logs.
+        steps: the steps of every iteration, in order.
+        iterations: the phase's length; ``None`` means "until the end of
+            training" (only the last phase may leave it open).
+        share_batch: the steps of one iteration share one real batch (the first
+            run of each step that needs one gets the same batch; repeated critic
+            steps still draw fresh ones), as HiFi-GAN and stylegan2-ada train D and
+            G on the same reals.
+        on_enter: called once when the phase starts (on a resume, for every phase
+            up to the resumed one, before the checkpoint loads): grow a network,
+            switch a loss, or rebuild optimizers; it may return ``{name:
+            optimizer}`` to replace the trainer's optimizers of those names.
     """
 
     name: str
     steps: list[Step]
     iterations: int | None = None
+    share_batch: bool = False
+    on_enter: Callable[[], dict[str, torch.optim.Optimizer] | None] | None = None
 
 
 @dataclass
 class StepContext:
-    """What a step function may ask of the trainer."""
+    """What a step function may ask of the trainer.
+
+    ``handoff`` is a scratch dict that lives for one iteration: a step can leave
+    tensors there for a later step of the same iteration (the generator's output
+    that D used, detached or not) so that step need not run the forward again.
+    """
 
     iteration: int
     phase: str
@@ -103,6 +121,7 @@ class StepContext:
     rank: int = 0
     world_size: int = 1
     seed: int = 0
+    handoff: dict[str, Any] = field(default_factory=dict, repr=False)
     _draws: int = field(default=0, repr=False)
 
     def generator(self) -> torch.Generator:

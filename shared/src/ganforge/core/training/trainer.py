@@ -97,7 +97,7 @@ class Trainer:
         self._nonfinite_streak = 0
         self._rollbacks = 0
         self._snapshot: dict[str, Any] | None = None
-        self._untrained: dict[str, list[nn.Parameter]] = {}
+        self._entered = -1  # index of the last phase whose on_enter ran
         if self.run_dir is not None and self.group.is_main:
             self._remove_stale_temporaries()
 
@@ -134,8 +134,15 @@ class Trainer:
         self.batches = as_batch_source(
             data, self.config.batch_size, self.config.seed, self.group.rank, self.group.world_size
         )
+        state = None
         if resume_from is not None:
-            self.load_state_dict(load_checkpoint(resume_from, map_location=self.device))
+            state = load_checkpoint(resume_from, map_location=self.device)
+            if state.get("format") != CHECKPOINT_FORMAT:
+                raise CheckpointError(f"{resume_from} is not a ganforge training checkpoint")
+        # phases entered before the resumed iteration act first, then their state loads
+        self._enter_phases_until(0 if state is None else int(state["iteration"]))
+        if state is not None:
+            self.load_state_dict(state)
         self._remember_good_state()
         bar = tqdm(
             total=self.config.iterations,
@@ -149,6 +156,7 @@ class Trainer:
                 if self.module.should_stop(self.iteration):
                     self.log_event("stopped_by_module")
                     break
+                self._enter_phases_until(self.iteration)
                 self._run_iteration(self.phase_at(self.iteration))
                 bar.update(1)
                 self._after_iteration(bar)
@@ -161,12 +169,28 @@ class Trainer:
 
     def phase_at(self, iteration: int) -> Phase:
         """The phase that runs at ``iteration``."""
+        return self.phases[self._phase_index_at(iteration)]
+
+    def _phase_index_at(self, iteration: int) -> int:
         start = 0
-        for phase in self.phases:
+        for index, phase in enumerate(self.phases):
             if phase.iterations is None or iteration < start + phase.iterations:
-                return phase
+                return index
             start += phase.iterations
-        return self.phases[-1]
+        return len(self.phases) - 1
+
+    def _enter_phases_until(self, iteration: int) -> None:
+        """Run ``on_enter`` of every phase not yet entered up to the one at ``iteration``;
+        optimizers a phase returns replace the trainer's of the same name."""
+        target = self._phase_index_at(iteration)
+        while self._entered < target:
+            self._entered += 1
+            phase = self.phases[self._entered]
+            replaced = phase.on_enter() if phase.on_enter is not None else None
+            for name, optimizer in (replaced or {}).items():
+                if name not in self.optimizers:
+                    raise ValueError(f"phase {phase.name!r} returned an unknown optimizer {name!r}")
+                self.optimizers[name] = optimizer
 
     def save(self, path: str | Path) -> Path | None:
         """Write a checkpoint (the main process writes; others only take part)."""
@@ -219,12 +243,23 @@ class Trainer:
             world_size=self.group.world_size,
             seed=self.config.seed,
         )
+        shared: list[Any] = []  # the phase's one real batch, once drawn
         for step in phase.steps:
             if self.iteration % step.every:
                 continue
-            for _ in range(step.repeat):
-                batch = self._next_batch() if step.needs_batch else None
+            for repetition in range(step.repeat):
+                batch = self._batch_for(step, phase, repetition == 0, shared)
                 self._run_step(step, batch, context)
+
+    def _batch_for(self, step: Step, phase: Phase, first_run: bool, shared: list[Any]) -> Any:
+        """``None``, the iteration's shared batch, or a fresh one."""
+        if not step.needs_batch:
+            return None
+        if not (phase.share_batch and first_run):
+            return self._next_batch()
+        if not shared:
+            shared.append(self._next_batch())
+        return shared[0]
 
     def _next_batch(self) -> Any:
         return move_to(self.batches.next_batch(), self.device)
@@ -400,18 +435,6 @@ class Trainer:
         finally:
             for parameter in frozen:
                 parameter.requires_grad_(True)
-
-    def _untrained_parameters(self, optimizer_name: str) -> list[nn.Parameter]:
-        if optimizer_name not in self._untrained:
-            optimizer = self.optimizers[optimizer_name]
-            trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
-            self._untrained[optimizer_name] = [
-                p
-                for network in self.module.networks.values()
-                for p in network.parameters()
-                if id(p) not in trained
-            ]
-        return self._untrained[optimizer_name]
 
     def _remember_outputs(self, step: Step, outputs: dict[str, Any]) -> None:
         for key, value in outputs.items():
