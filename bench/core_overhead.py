@@ -8,6 +8,14 @@ from its steady state (the first iteration of a block is not counted); the
 result is the median over blocks. Writes bench/results/core_overhead.json with
 ``trainer_s_per_step``, ``plain_s_per_step`` and ``ratio`` (trainer / plain).
 
+A second, vocoder-shaped case times one iteration of an expensive 1-D
+generator (mel frames to a waveform, 256x upsampling) against two waveform
+discriminators, with the generator's forward computed once per iteration and
+handed from the discriminator step to the generator step (``ctx.handoff``,
+with one shared real batch) and without (the discriminator step runs its own
+no-grad forward, as before). Both arms do the same arithmetic (checked);
+``shared_forward_speedup`` is time without / time with (target >= 1.15).
+
 Usage: python bench/core_overhead.py [--blocks N] [--iterations N] [--device cpu|cuda]
 """
 
@@ -28,10 +36,11 @@ from torch import Tensor
 from ganforge.core.files import write_json
 from ganforge.core.losses import get_loss
 from ganforge.core.recipes import AdversarialRecipe, dcgan_recipe
-from ganforge.core.training import Callback, Trainer, TrainerConfig
+from ganforge.core.training import Callback, GANModule, Phase, Step, Trainer, TrainerConfig
 
 RESULT = Path(__file__).parent / "results" / "core_overhead.json"
 TARGET_RATIO = 1.05
+TARGET_SHARED_SPEEDUP = 1.15
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,6 +55,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=1024, help="training images")
     parser.add_argument("--seed", type=int, default=0, help="seed of batches and noise")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--frames", type=int, default=32, help="mel frames per vocoder sample")
+    parser.add_argument("--vocoder-batch", type=int, default=4, help="vocoder-shaped batch size")
     parser.add_argument("--out", type=Path, default=RESULT, help="where to write the JSON")
     args = parser.parse_args()
     if args.iterations < 2 or args.blocks < 1:
@@ -159,6 +170,151 @@ def max_parameter_difference(a: dict[str, torch.nn.Module], b: dict[str, torch.n
     )
 
 
+class VocoderShaped(GANModule):
+    """A MelGAN-sized generator (80 mel channels to 256 samples per frame) and two
+    waveform discriminators (full rate and 2x average-pooled), least-squares losses."""
+
+    def __init__(self, shared_forward: bool, frames: int) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.shared_forward, self.frames = shared_forward, frames
+        self.networks = {"G": _upsampler(), "D1": _wave_critic(), "D2": _wave_critic()}
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        d_params = [*self.networks["D1"].parameters(), *self.networks["D2"].parameters()]
+        return {
+            "G": torch.optim.Adam(self.networks["G"].parameters(), 2e-4, betas=(0.8, 0.99)),
+            "D": torch.optim.Adam(d_params, 2e-4, betas=(0.8, 0.99)),
+        }
+
+    def phases(self) -> list[Phase]:
+        steps = [
+            Step("D", self.d_step, "D", networks=("D1", "D2")),
+            Step("G", self.g_step, "G"),
+        ]
+        if self.shared_forward:  # the generator forward as a step of its own: no freezing
+            steps.insert(0, Step("forward", self.forward_step, None))
+        return [Phase("gan", steps, share_batch=True)]
+
+    def forward_step(self, batch: tuple[Tensor, Tensor], ctx: Any) -> dict[str, Any]:
+        ctx.handoff["fake"] = self.networks["G"](batch[0])
+        return {}
+
+    def d_step(self, batch: tuple[Tensor, Tensor], ctx: Any) -> dict[str, Any]:
+        if self.shared_forward:
+            fake = ctx.handoff["fake"].detach()
+        else:
+            with torch.no_grad():
+                fake = self.networks["G"](batch[0])
+        loss = 0.0
+        for name, real, made in self._scales(batch[1], fake):
+            critic = self.networks[name]
+            loss = loss + ((critic(real) - 1) ** 2).mean() + (critic(made) ** 2).mean()
+        return {"loss": loss}
+
+    def g_step(self, batch: tuple[Tensor, Tensor], ctx: Any) -> dict[str, Any]:
+        fake = ctx.handoff["fake"] if self.shared_forward else self.networks["G"](batch[0])
+        loss = sum(
+            ((self.networks[name](made) - 1) ** 2).mean()
+            for name, _, made in self._scales(batch[1], fake)
+        )
+        return {"loss": loss + (fake - batch[1]).abs().mean()}
+
+    @staticmethod
+    def _scales(real: Tensor, fake: Tensor) -> list[tuple[str, Tensor, Tensor]]:
+        pool = torch.nn.functional.avg_pool1d
+        return [("D1", real, fake), ("D2", pool(real, 4, 2, 1), pool(fake, 4, 2, 1))]
+
+
+def _upsampler() -> torch.nn.Module:
+    nn = torch.nn
+    layers: list[nn.Module] = [nn.Conv1d(80, 256, 7, padding=3)]
+    channels = 256
+    for factor in (8, 8, 4):
+        out = channels // 2
+        layers += [
+            nn.LeakyReLU(0.2),
+            nn.ConvTranspose1d(channels, out, 2 * factor, factor, padding=factor // 2),
+            nn.LeakyReLU(0.2),
+            nn.Conv1d(out, out, 3, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv1d(out, out, 3, padding=3, dilation=3),
+        ]
+        channels = out
+    layers += [nn.LeakyReLU(0.2), nn.Conv1d(channels, 1, 7, padding=3), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def _wave_critic() -> torch.nn.Module:
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv1d(1, 16, 15, padding=7),
+        nn.LeakyReLU(0.2),
+        nn.Conv1d(16, 32, 41, 4, padding=20, groups=4),
+        nn.LeakyReLU(0.2),
+        nn.Conv1d(32, 64, 41, 4, padding=20, groups=16),
+        nn.LeakyReLU(0.2),
+        nn.Conv1d(64, 1, 3, padding=1),
+    )
+
+
+def run_vocoder(shared: bool, args: argparse.Namespace, data: Any, device: torch.device) -> dict:
+    """One block of the vocoder-shaped case; seconds per iteration and the networks."""
+    stamps: list[float] = []
+    config = TrainerConfig(
+        iterations=args.iterations,
+        batch_size=args.vocoder_batch,
+        seed=args.seed,
+        device=str(device),
+        progress=False,
+        tensorboard=False,
+    )
+    module = VocoderShaped(shared, args.frames)
+    callback = Callback(1, lambda _: stamps.append(clock(device)))
+    trainer = Trainer(module, config, callbacks=[callback]).fit(data)
+    return {"seconds": steady_seconds_per_step(stamps), "networks": trainer.module.networks}
+
+
+def vocoder_case(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    """Alternating blocks with and without the shared generator forward."""
+    generator = torch.Generator().manual_seed(2)
+    mels = torch.randn(64, 80, args.frames, generator=generator)
+    waves = torch.rand(64, 1, args.frames * 256, generator=generator) * 2 - 1
+    seconds: dict[str, list[float]] = {"with": [], "without": []}
+    difference = None
+    for block in range(args.blocks):
+        finals = {}
+        for arm in ("with", "without") if block % 2 == 0 else ("without", "with"):
+            outcome = run_vocoder(arm == "with", args, (mels, waves), device)
+            seconds[arm].append(outcome["seconds"])
+            finals[arm] = outcome["networks"]
+        if difference is None:
+            difference = max_parameter_difference(finals["with"], finals["without"])
+        print(
+            f"vocoder block {block}: " + ", ".join(f"{a} {v[-1]:.4f}" for a, v in seconds.items())
+        )
+    with_s, without_s = statistics.median(seconds["with"]), statistics.median(seconds["without"])
+    return {
+        "with_shared_forward_s_per_iteration": with_s,
+        "without_shared_forward_s_per_iteration": without_s,
+        "shared_forward_speedup": without_s / with_s,
+        "target_shared_forward_speedup": TARGET_SHARED_SPEEDUP,
+        "block_s_per_iteration": seconds,
+        "max_parameter_difference_with_vs_without": difference,
+        "config": {
+            "generator": "Conv1d 80->256, three ConvTranspose1d upsamplings (8, 8, 4) with "
+            "dilated convs, 256 samples per mel frame",
+            "discriminators": "two waveform critics (full rate, 2x average-pooled)",
+            "losses": "least squares + L1 waveform",
+            "batch_size": args.vocoder_batch,
+            "frames": args.frames,
+            "with": "forward step (no optimizer) -> D on the detached output -> G on it",
+            "without": "D runs its own no-grad generator forward; G runs another",
+            "share_batch": True,
+        },
+    }
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
@@ -213,8 +369,16 @@ def main() -> None:
             "threads": torch.get_num_threads(),
         },
     }
+    vocoder = vocoder_case(args, device)
+    result["shared_forward_speedup"] = vocoder["shared_forward_speedup"]
+    result["meets_shared_forward_target"] = (
+        vocoder["shared_forward_speedup"] >= TARGET_SHARED_SPEEDUP
+    )
+    result["vocoder_shaped"] = vocoder
+    result["total_seconds"] = time.perf_counter() - started
     write_json(args.out, result)
-    print(json.dumps({k: result[k] for k in ("trainer_s_per_step", "plain_s_per_step", "ratio")}))
+    keys = ("trainer_s_per_step", "plain_s_per_step", "ratio", "shared_forward_speedup")
+    print(json.dumps({k: result[k] for k in keys}))
 
 
 if __name__ == "__main__":

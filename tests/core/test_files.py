@@ -90,3 +90,21 @@ def test_remove_stale_temporaries_on_a_missing_folder_and_without_targets(tmp_pa
     assert remove_stale_temporaries(tmp_path / "absent", [r"latest\.pt"]) == []
     with pytest.raises(ValueError, match="at least one target"):
         remove_stale_temporaries(tmp_path, [])
+
+
+def test_atomic_files_appear_together_or_not_at_all(tmp_path):
+    from ganforge.core.files import atomic_files
+
+    targets = {"image": tmp_path / "out" / "sr.nii.gz", "report": tmp_path / "out" / "sr.json"}
+    with atomic_files(targets) as temporary:
+        assert temporary["image"].name.endswith(".nii.gz")  # the format stays readable
+        assert temporary["image"].parent == targets["image"].parent
+        temporary["image"].write_bytes(b"image")
+        temporary["report"].write_text("{}")
+        assert not targets["image"].exists()  # nothing appears before the block ends
+    assert targets["image"].read_bytes() == b"image" and targets["report"].read_text() == "{}"
+    with pytest.raises(RuntimeError, match="disk full"), atomic_files(targets) as temporary:
+        temporary["image"].write_bytes(b"new image")
+        raise RuntimeError("disk full")
+    assert targets["image"].read_bytes() == b"image"  # unchanged
+    assert sorted(p.name for p in targets["image"].parent.iterdir()) == ["sr.json", "sr.nii.gz"]

@@ -40,8 +40,9 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
     try:
         state = torch.load(source, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises many types for corrupt files
+        first_line = (str(error).strip().splitlines() or [""])[0]
         raise CheckpointError(
-            f"{source} is not a loadable checkpoint ({type(error).__name__}: {error})"
+            f"{source} is not a loadable checkpoint ({type(error).__name__}: {first_line})"
         ) from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{source} does not hold a checkpoint dict")

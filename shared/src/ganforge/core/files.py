@@ -109,6 +109,53 @@ def _fsync_directory(folder: Path) -> None:
         os.close(descriptor)
 
 
+@contextmanager
+def atomic_files(
+    targets: dict[str, str | os.PathLike[str]],
+) -> Iterator[dict[str, Path]]:
+    """Outputs that must appear together (an image, its maps and its report).
+
+    Yields ``{key: temporary path}`` beside each target, keeping the target's
+    suffixes (``.nii.gz``: libraries that pick a format from the name still
+    do). When the block ends without error every temporary is fsynced and
+    renamed over its target; when it raises, every temporary is removed and no
+    target changes.
+
+    Example::
+
+        with atomic_files({"image": "sr.nii.gz", "report": "sr_report.json"}) as tmp:
+            nib.save(image, tmp["image"])
+            tmp["report"].write_text(json.dumps(metrics))
+    """
+    paths = {key: Path(target) for key, target in targets.items()}
+    temporaries: dict[str, Path] = {}
+    try:
+        for key, target in paths.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(
+                prefix=_temporary_prefix(target.name),
+                suffix="".join(target.suffixes),
+                dir=target.parent,
+            )
+            os.close(handle)
+            os.chmod(name, _permissions_for(target))
+            temporaries[key] = Path(name)
+        yield dict(temporaries)
+        for key, target in paths.items():
+            _fsync_file(temporaries[key])
+            os.replace(temporaries[key], target)
+        for folder in {target.parent for target in paths.values()}:
+            _fsync_directory(folder)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as stream:
+        os.fsync(stream.fileno())
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented JSON atomically (benchmark results, evaluation reports)."""
     with atomic_write(path, "w", encoding="utf-8") as stream:

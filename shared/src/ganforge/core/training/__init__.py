@@ -2,6 +2,7 @@
 
 from ganforge.core.training.config import TrainerConfig
 from ganforge.core.training.data import BatchSource, ShuffledBatches, as_batch_source
+from ganforge.core.training.distributed import resolve_device
 from ganforge.core.training.gan_model import GANModel, TrainingPlan
 from ganforge.core.training.loader import LoaderBatches
 from ganforge.core.training.module import GANModule, Phase, Step, StepContext
@@ -22,4 +23,5 @@ __all__ = [
     "TrainerConfig",
     "TrainingPlan",
     "as_batch_source",
+    "resolve_device",
 ]
