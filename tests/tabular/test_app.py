@@ -58,8 +58,14 @@ def test_fit_sample_evaluate_round_trip_through_csv(table, tmp_path, capsys):
     ("args", "message"),
     [
         (["--data", "missing.csv", "--out", "m.pt"], "no such CSV file"),
-        (["--dataset", "fair", "--out", "m.pt", "--epsilon", "abc"], "--epsilon must be a number"),
-        (["--dataset", "fair", "--out", "m.pt", "--epsilon", "0"], "--epsilon must be > 0"),
+        (
+            ["--dataset", "fair", "--out", "m.pt", "--epsilon", "abc"],
+            "argument --epsilon: must be a number",
+        ),
+        (
+            ["--dataset", "fair", "--out", "m.pt", "--epsilon", "0"],
+            "epsilon must be a finite number > 0",
+        ),
     ],
 )
 def test_fit_errors_are_one_line(args, message, tmp_path, capsys, monkeypatch):

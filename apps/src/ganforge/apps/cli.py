@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from ganforge.apps import demo, doctor
+from ganforge.apps.domains import installed_domains
 from ganforge.apps.errors import UsageError
-
-DOMAINS = (
-    "medsr",
-    "vocoder",
-    "music",
-    "finance",
-    "tabular",
-    "advgan",
-    "gail",
-    "semisup",
-    "vision",
-)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -31,28 +19,8 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def installed_domains() -> dict[str, ModuleType]:
-    """The app modules of the domain packages installed here, by domain name.
-
-    A domain whose package fails to import is left out with a one-line warning,
-    so one broken installation does not take the whole command down.
-    """
-    found = {}
-    for name in DOMAINS:
-        if importlib.util.find_spec(f"ganforge.{name}") is None:
-            continue
-        if importlib.util.find_spec(f"ganforge.apps.{name}") is None:
-            continue
-        try:
-            found[name] = importlib.import_module(f"ganforge.apps.{name}")
-        except ImportError as error:
-            print(f"ganforge: warning: domain {name!r} is unavailable: {error}", file=sys.stderr)
-    return found
-
-
 def build_parser(domains: dict[str, ModuleType]) -> OneLineParser:
     """The full parser: core commands and every installed domain's group."""
-    from ganforge.apps import demo, doctor
 
     parser = OneLineParser(
         prog="ganforge",

@@ -47,17 +47,37 @@ def read_json_object(
     return value
 
 
+class _GivenNone:
+    """A flag given as ``none`` on the line (unlike ``None``: a flag not given)."""
+
+    def __repr__(self) -> str:
+        return "none"
+
+
+GIVEN_NONE = _GivenNone()
+
+
 def merge_options(
     arguments: argparse.Namespace, keys: Iterable[str], defaults: dict[str, Any]
 ) -> dict[str, Any]:
-    """Defaults, overridden by the ``--config`` file, overridden by flags given on the line."""
+    """Defaults, overridden by the ``--config`` file, overridden by flags given on the line.
+
+    A flag whose value is ``None`` was not given; one given as ``none``
+    (:data:`GIVEN_NONE`, alone or as the only item of a list) sets ``None``.
+    """
     keys = tuple(keys)
     options = {**defaults, **read_json_object(getattr(arguments, "config", None), "config", keys)}
     for key in keys:
         flag = getattr(arguments, key, None)
         if flag is not None:
-            options[key] = flag
+            options[key] = _explicit(flag)
     return options
+
+
+def _explicit(flag: Any) -> Any:
+    if flag is GIVEN_NONE or (isinstance(flag, list) and GIVEN_NONE in flag):
+        return None
+    return flag
 
 
 def write_csv(frame: Any, path: Path) -> Path:

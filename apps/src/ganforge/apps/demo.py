@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ganforge.apps.domains import installed_domains  # noqa: E402
 from ganforge.apps.errors import UsageError  # noqa: E402
 from ganforge.core.diagnostics import (  # noqa: E402
     DiversityMonitor,
@@ -55,8 +56,6 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from ganforge.apps.cli import installed_domains
-
     if arguments.iterations < 1:
         raise UsageError("--iterations must be at least 1")
     domains = _select_domains(installed_domains(), arguments.domains)

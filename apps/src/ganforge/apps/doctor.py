@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import torch
 
+from ganforge.apps.domains import installed_domains
+
 LIBRARIES = (
     "torch",
     "torchvision",
@@ -87,8 +89,6 @@ def device_summary() -> str:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from ganforge.apps.cli import installed_domains
-
     _register_datasets()
     print(f"python        {platform.python_version()} ({platform.machine()})")
     for name in LIBRARIES:

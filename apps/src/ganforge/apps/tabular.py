@@ -13,13 +13,13 @@ from ganforge.apps.common import (
     merge_options,
     nonnegative_int,
     output_file,
-    positive_float,
     positive_int,
     read_json_object,
     run_options,
     write_csv,
 )
 from ganforge.apps.errors import UsageError
+from ganforge.apps.specs import add_spec_options, spec_fields
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.tabular import (
     ColumnSpec,
@@ -33,12 +33,6 @@ from ganforge.tabular import (
 )
 
 DATASETS = ("fair", "breast_cancer", "wine", "iris", "diabetes")
-OPTION_KEYS = SynthConfig.names()
-
-
-def epsilon_value(text: str) -> float | None:
-    """``none`` (no differential privacy) or a finite epsilon > 0."""
-    return None if text.lower() == "none" else positive_float(text)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -72,29 +66,6 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
     )
     fit.add_argument("--out", type=output_file, required=True, help="model file to write (.pt)")
     fit.add_argument(
-        "--epsilon", help="total privacy budget, finite and > 0, or 'none' for no DP (default: 1.0)"
-    )
-    fit.add_argument(
-        "--delta",
-        type=positive_float,
-        help="total delta, below 1/rows (default: min(1e-5, 0.1/rows))",
-    )
-    fit.add_argument(
-        "--epochs", type=positive_float, help="planned passes over the data (default: 30)"
-    )
-    fit.add_argument(
-        "--batch-size", type=positive_int, help="expected rows per Poisson batch (default 256)"
-    )
-    fit.add_argument(
-        "--max-grad-norm", type=positive_float, help="per-row gradient clipping norm (default 1)"
-    )
-    fit.add_argument(
-        "--noise-multiplier",
-        type=positive_float,
-        help="fix the DP-SGD noise multiplier (default: calibrated to spend epsilon)",
-    )
-    fit.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
-    fit.add_argument(
         "--schema",
         type=Path,
         help="JSON {column: {kind, categories, lower, upper, nullable}}: public "
@@ -103,15 +74,11 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
     fit.add_argument(
         "--config",
         type=Path,
-        help=f"JSON of synthesizer options ({', '.join(OPTION_KEYS)}); "
-        "command-line flags override it",
-    )
-    fit.add_argument(
-        "--seed",
-        type=nonnegative_int,
-        help="seeds network initialisation and sampling, never the privacy noise (default: 0)",
+        help="JSON of synthesizer options (any of the flags below, with underscores); "
+        "flags given on the line override it",
     )
     fit.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_spec_options(fit, SynthConfig)
     add_run_options(fit)
     fit.set_defaults(handler=run_fit)
 
@@ -146,14 +113,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
 
 # ----------------------------------------------------------------- handlers
 def _options(arguments: argparse.Namespace) -> dict[str, Any]:
-    """Defaults, then the --config file, then the flags given on the line."""
-    options = merge_options(arguments, OPTION_KEYS, {})
-    if isinstance(options.get("epsilon"), str):  # from the flag, or "none" in the file
-        try:
-            options["epsilon"] = epsilon_value(options["epsilon"])
-        except argparse.ArgumentTypeError as error:
-            raise UsageError(f"--epsilon {error}") from None
-    return options
+    """The spec's defaults, then the --config file, then the flags given on the line."""
+    return merge_options(arguments, spec_fields(SynthConfig), {})
 
 
 def _table_and_schema(arguments: argparse.Namespace) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -175,10 +136,9 @@ def _table_and_schema(arguments: argparse.Namespace) -> tuple[pd.DataFrame, dict
 def run_fit(arguments: argparse.Namespace) -> int:
     run = run_options(arguments)
     options = _options(arguments)
-    epsilon = options.pop("epsilon", 1.0)
-    delta = options.pop("delta", None)
+    synth = DPTabularGAN(schema={}, **options)  # the settings, checked before any data is read
     table, schema = _table_and_schema(arguments)
-    synth = DPTabularGAN(epsilon, delta, schema=schema, **options)
+    synth.schema = schema
     synth.fit(
         table,
         progress=not arguments.no_progress,

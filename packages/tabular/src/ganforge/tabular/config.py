@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Literal
 
 from ganforge.core.training.distributed import resolve_device
 from ganforge.tabular.model import LOSSES
@@ -16,10 +16,47 @@ RUN_ONLY = ("seed", "device")
 
 @dataclass
 class SynthConfig:
-    """Hyper-parameters of :class:`~ganforge.tabular.DPTabularGAN` (see its docstring).
+    """Settings of :class:`~ganforge.tabular.DPTabularGAN`: the command line's options too.
 
     Every value is checked on construction; a bad one raises a one-line
     ``ValueError`` before any data is read.
+
+    Args:
+        epsilon: total privacy budget (statistics + training), finite and > 0;
+            ``None`` trains without differential privacy (a CTGAN-like model, for comparison).
+        delta: total delta, below ``1 / n_rows``; default ``min(1e-5, 0.1 / n_rows)``.
+        epochs: planned passes over the data (``epochs * n / batch_size``
+            discriminator steps); with ``noise_multiplier=None`` the noise is
+            calibrated so that exactly this many steps spend the training budget.
+        batch_size: expected rows per Poisson batch (and fakes per step).
+        max_grad_norm: per-row gradient clipping norm ``C`` (> 0).
+        noise_multiplier: fix ``sigma`` (> 0) instead; training then runs until the
+            accountant says one more step would exceed the budget (or the epochs end).
+        statistics_share: share of epsilon spent on statistics when some are
+            needed: the transformer's (bounds, modes, categories) for columns the
+            schema does not give, and the category frequencies of the conditional
+            vector; split evenly per column (none is spent when nothing is needed).
+        loss: ``"non_saturating"`` or ``"wasserstein"`` (weight clipping).
+        lr: Adam learning rate of the discriminator (and of the generator unless ``g_lr``).
+        noise_dim: size of the generator's noise vector.
+        hidden: hidden widths of both networks.
+        d_hidden: discriminator widths (default ``hidden``); smaller means less DP noise.
+        generator_steps: generator updates per discriminator update (free of privacy cost;
+            more of them fit the released statistics more closely).
+        conditional: CTGAN's conditional vector over the categorical columns
+            (generator cross-entropy loss; under DP its category frequencies are
+            a Laplace histogram paid from the statistics share).
+        g_lr: generator learning rate (default ``lr``; free of privacy cost).
+        marginal_weight: weight of a generator loss pulling every categorical
+            marginal to the conditional vector's frequencies (free of privacy cost).
+        marginal_share: share of the training epsilon spent on a one-off Gaussian
+            release of the two-way marginals of the categorical columns (composed
+            with DP-SGD in the RDP accountant); the generator learns to match them
+            with weight ``pair_weight``. ``0`` releases none; without DP any
+            positive value uses the exact tables.
+        seed: seeds what privacy does not depend on: network initialisation, the
+            generator's noise and sampling. Not stored in the model file.
+        device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     """
 
     epsilon: float | None = 1.0
@@ -29,7 +66,7 @@ class SynthConfig:
     max_grad_norm: float = 1.0
     noise_multiplier: float | None = None
     statistics_share: float = 0.1
-    loss: str = "non_saturating"
+    loss: Literal["non_saturating", "wasserstein"] = "non_saturating"
     lr: float = 2e-4
     noise_dim: int = 64
     hidden: tuple[int, ...] = (128, 128)

@@ -1,0 +1,85 @@
+"""Options derived from a spec dataclass, merged once with a --config file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+import pytest
+
+from ganforge.apps.common import merge_options
+from ganforge.apps.errors import UsageError
+from ganforge.apps.specs import add_spec_options, field_docs, spec_fields
+
+
+@dataclass
+class Spec:
+    """A toy spec.
+
+    Args:
+        width: hidden units of the
+            network (wrapped line).
+        rate, decay: two numbers sharing
+            one entry.
+        loss: which ``loss``; ``None`` is not allowed here.
+        limit: a cap, or ``None`` for none.
+        sizes: layer sizes.
+        tied: share weights.
+    """
+
+    width: int = 8
+    rate: float = 0.1
+    decay: float = 0.9
+    loss: Literal["hinge", "wgan"] = "hinge"
+    limit: float | None = 2.0
+    sizes: tuple[int, ...] = (4, 4)
+    tied: bool = False
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config")
+    add_spec_options(parser, Spec)
+    return parser.parse_args(argv)
+
+
+def test_field_docs_are_read_from_the_args_section():
+    docs = field_docs(Spec)
+    assert docs["width"] == "hidden units of the network (wrapped line)."
+    assert docs["rate"] == docs["decay"] == "two numbers sharing one entry."
+    assert docs["loss"] == "which loss; none is not allowed here."
+    assert set(docs) == set(spec_fields(Spec))
+
+
+def test_flags_given_override_the_config_file_which_overrides_defaults(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"width": 16, "rate": 0.5, "tied": True}))
+    arguments = parse(["--config", str(config), "--width", "32", "--sizes", "2", "3"])
+    options = merge_options(arguments, spec_fields(Spec), {})
+    assert options == {"width": 32, "rate": 0.5, "tied": True, "sizes": [2, 3]}
+    assert Spec(**options).width == 32
+
+
+def test_none_on_the_line_sets_none_and_booleans_have_both_forms():
+    options = merge_options(parse(["--limit", "none", "--no-tied"]), spec_fields(Spec), {})
+    assert options == {"limit": None, "tied": False}
+    assert merge_options(parse(["--tied"]), spec_fields(Spec), {}) == {"tied": True}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--width", "x"], "must be an integer"), (["--loss", "ls"], "invalid choice")],
+)
+def test_bad_values_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        parse(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_config_keys_are_refused(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"widht": 3}))
+    with pytest.raises(UsageError, match="unknown config keys"):
+        merge_options(parse(["--config", str(config)]), spec_fields(Spec), {})
