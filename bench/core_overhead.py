@@ -171,8 +171,9 @@ def max_parameter_difference(a: dict[str, torch.nn.Module], b: dict[str, torch.n
 
 
 class VocoderShaped(GANModule):
-    """A MelGAN-sized generator (80 mel channels to 256 samples per frame) and two
-    waveform discriminators (full rate and 2x average-pooled), least-squares losses."""
+    """A MelGAN-shaped generator (80 mel channels to 256 samples per frame) and two
+    MelGAN-style waveform discriminators (full rate and 2x average-pooled),
+    least-squares losses and an L1 waveform term."""
 
     def __init__(self, shared_forward: bool, frames: int) -> None:
         super().__init__()
@@ -227,19 +228,22 @@ class VocoderShaped(GANModule):
 
 
 def _upsampler() -> torch.nn.Module:
+    """MelGAN's generator shape: 80 -> 512 channels, upsampling 8, 8, 2, 2 (256 samples per
+    frame), each followed by a stack of three dilated convolutions (dilation 1, 3, 9)."""
     nn = torch.nn
-    layers: list[nn.Module] = [nn.Conv1d(80, 256, 7, padding=3)]
-    channels = 256
-    for factor in (8, 8, 4):
+    layers: list[nn.Module] = [nn.Conv1d(80, 512, 7, padding=3)]
+    channels = 512
+    for factor in (8, 8, 2, 2):
         out = channels // 2
         layers += [
             nn.LeakyReLU(0.2),
             nn.ConvTranspose1d(channels, out, 2 * factor, factor, padding=factor // 2),
-            nn.LeakyReLU(0.2),
-            nn.Conv1d(out, out, 3, padding=1),
-            nn.LeakyReLU(0.2),
-            nn.Conv1d(out, out, 3, padding=3, dilation=3),
         ]
+        for dilation in (1, 3, 9):
+            layers += [
+                nn.LeakyReLU(0.2),
+                nn.Conv1d(out, out, 3, padding=dilation, dilation=dilation),
+            ]
         channels = out
     layers += [nn.LeakyReLU(0.2), nn.Conv1d(channels, 1, 7, padding=3), nn.Tanh()]
     return nn.Sequential(*layers)
@@ -302,8 +306,8 @@ def vocoder_case(args: argparse.Namespace, device: torch.device) -> dict[str, An
         "block_s_per_iteration": seconds,
         "max_parameter_difference_with_vs_without": difference,
         "config": {
-            "generator": "Conv1d 80->256, three ConvTranspose1d upsamplings (8, 8, 4) with "
-            "dilated convs, 256 samples per mel frame",
+            "generator": "MelGAN-shaped: Conv1d 80->512, ConvTranspose1d upsamplings "
+            "(8, 8, 2, 2) each with three dilated convs (1, 3, 9); 256 samples per mel frame",
             "discriminators": "two waveform critics (full rate, 2x average-pooled)",
             "losses": "least squares + L1 waveform",
             "batch_size": args.vocoder_batch,
