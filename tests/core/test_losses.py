@@ -219,3 +219,35 @@ def test_feature_matching_flat_list_is_one_discriminator_and_validates():
         feature_matching_loss(real, fake[:1])
     with pytest.raises(ValueError, match="shapes differ"):
         feature_matching_loss([torch.zeros(2)], [torch.zeros(3)])
+
+
+@pytest.mark.parametrize(
+    "name", ["minimax", "non_saturating", "least_squares", "hinge", "wasserstein"]
+)
+def test_per_element_terms_add_up_to_the_mean_loss(name):
+    from ganforge.core.losses import get_loss
+
+    real = torch.tensor([0.3, -1.2, 2.0])
+    fake = torch.tensor([0.5, -0.7])
+    loss = get_loss(name)
+    terms = loss.discriminator(real, fake, reduction="none")
+    assert terms.shape == (5,)
+    torch.testing.assert_close(terms[:3].mean() + terms[3:].mean(), loss.discriminator(real, fake))
+    g_terms = loss.generator(fake, reduction="none")
+    torch.testing.assert_close(g_terms.mean(), loss.generator(fake))
+
+
+def test_per_element_terms_of_the_non_saturating_loss_by_hand():
+    from ganforge.core.losses import get_loss
+
+    real, fake = torch.tensor([0.0, 2.0]), torch.tensor([-1.0])
+    terms = get_loss("non_saturating").discriminator(real, fake, reduction="none")
+    expected = [math.log(2), math.log1p(math.exp(-2.0)), math.log1p(math.exp(-1.0))]
+    torch.testing.assert_close(terms, torch.tensor(expected))
+
+
+def test_relativistic_loss_has_no_per_sample_terms():
+    from ganforge.core.losses import get_loss
+
+    with pytest.raises(ValueError, match="no per-sample terms"):
+        get_loss("relativistic_average").discriminator(torch.zeros(2), torch.zeros(2), "none")

@@ -79,75 +79,106 @@ def _check_real_label(real_label: float) -> None:
         raise ValueError(f"real_label must be in (0, 1], got {real_label}; 0.9 is typical")
 
 
+# Each separable loss is defined once, by its element-wise terms on real and fake
+# scores; the reduced loss is the mean of each, summed (and summed over scales).
+# ``reduction="none"`` returns the terms themselves (real elements first), for
+# per-sample losses such as DP-SGD needs.
+
+
+def _reduced(terms: Callable[..., tuple[Tensor, ...]], reduction: str, *scores: Scores) -> Tensor:
+    if reduction == "none":
+        if not all(isinstance(s, Tensor) for s in scores):
+            raise ValueError("reduction='none' takes one score tensor per argument, not lists")
+        return torch.cat([t.reshape(-1) for t in terms(*scores)])
+    if reduction != "mean":
+        raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+    return _over_scales(lambda *pair: _sum([t.mean() for t in terms(*pair)]), *scores)
+
+
+def _bce_terms(logits: Tensor, target: float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(
+        logits, torch.full_like(logits, target), reduction="none"
+    )
+
+
 # --- minimax / non-saturating (Goodfellow et al. 2014) ------------------------------------
 
 
-def minimax_d_loss(real: Scores, fake: Scores, real_label: float = 1.0) -> Tensor:
+def minimax_d_loss(
+    real: Scores, fake: Scores, real_label: float = 1.0, reduction: str = "mean"
+) -> Tensor:
     """-E log D(x) - E log(1 - D(G(z))) from logits; ``real_label < 1`` smooths the real target."""
     _check_real_label(real_label)
-    return _over_scales(lambda r, f: _bce(r, real_label) + _bce(f, 0.0), real, fake)
+    return _reduced(
+        lambda r, f: (_bce_terms(r, real_label), _bce_terms(f, 0.0)), reduction, real, fake
+    )
 
 
-def minimax_g_loss(fake: Scores) -> Tensor:
+def minimax_g_loss(fake: Scores, reduction: str = "mean") -> Tensor:
     """The saturating generator loss E log(1 - D(G(z))) = -E softplus(logit)."""
-    return _over_scales(lambda f: -F.softplus(f).mean(), fake)
+    return _reduced(lambda f: (-F.softplus(f),), reduction, fake)
 
 
-def non_saturating_d_loss(real: Scores, fake: Scores, real_label: float = 1.0) -> Tensor:
+def non_saturating_d_loss(
+    real: Scores, fake: Scores, real_label: float = 1.0, reduction: str = "mean"
+) -> Tensor:
     """Same as :func:`minimax_d_loss`; ``real_label=0.9`` is one-sided label smoothing."""
-    return minimax_d_loss(real, fake, real_label)
+    return minimax_d_loss(real, fake, real_label, reduction)
 
 
-def non_saturating_g_loss(fake: Scores) -> Tensor:
+def non_saturating_g_loss(fake: Scores, reduction: str = "mean") -> Tensor:
     """-E log D(G(z)) = E softplus(-logit)."""
-    return _over_scales(lambda f: F.softplus(-f).mean(), fake)
+    return _reduced(lambda f: (F.softplus(-f),), reduction, fake)
 
 
 # --- least squares (Mao et al. 2017, a=0, b=c=1) -----------------------------------------
 
 
-def least_squares_d_loss(real: Scores, fake: Scores) -> Tensor:
+def least_squares_d_loss(real: Scores, fake: Scores, reduction: str = "mean") -> Tensor:
     """½E (D(x) - 1)² + ½E D(G(z))²."""
-    return _over_scales(lambda r, f: 0.5 * ((r - 1).pow(2).mean() + f.pow(2).mean()), real, fake)
+    return _reduced(lambda r, f: (0.5 * (r - 1).pow(2), 0.5 * f.pow(2)), reduction, real, fake)
 
 
-def least_squares_g_loss(fake: Scores) -> Tensor:
+def least_squares_g_loss(fake: Scores, reduction: str = "mean") -> Tensor:
     """½E (D(G(z)) - 1)²."""
-    return _over_scales(lambda f: 0.5 * (f - 1).pow(2).mean(), fake)
+    return _reduced(lambda f: (0.5 * (f - 1).pow(2),), reduction, fake)
 
 
 # --- hinge (Lim & Ye 2017; SAGAN, BigGAN) -------------------------------------------------
 
 
-def hinge_d_loss(real: Scores, fake: Scores) -> Tensor:
+def hinge_d_loss(real: Scores, fake: Scores, reduction: str = "mean") -> Tensor:
     """E relu(1 - D(x)) + E relu(1 + D(G(z)))."""
-    return _over_scales(lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean(), real, fake)
+    return _reduced(lambda r, f: (F.relu(1 - r), F.relu(1 + f)), reduction, real, fake)
 
 
-def hinge_g_loss(fake: Scores) -> Tensor:
+def hinge_g_loss(fake: Scores, reduction: str = "mean") -> Tensor:
     """-E D(G(z))."""
-    return _over_scales(lambda f: -f.mean(), fake)
+    return _reduced(lambda f: (-f,), reduction, fake)
 
 
 # --- Wasserstein (Arjovsky et al. 2017) ---------------------------------------------------
 
 
-def wasserstein_d_loss(real: Scores, fake: Scores) -> Tensor:
+def wasserstein_d_loss(real: Scores, fake: Scores, reduction: str = "mean") -> Tensor:
     """E C(G(z)) - E C(x): the negated critic estimate of the Wasserstein-1 distance."""
-    return _over_scales(lambda r, f: f.mean() - r.mean(), real, fake)
+    return _reduced(lambda r, f: (-r, f), reduction, real, fake)
 
 
-def wasserstein_g_loss(fake: Scores) -> Tensor:
+def wasserstein_g_loss(fake: Scores, reduction: str = "mean") -> Tensor:
     """-E C(G(z))."""
-    return _over_scales(lambda f: -f.mean(), fake)
+    return _reduced(lambda f: (-f,), reduction, fake)
 
 
 # --- relativistic average, non-saturating form (Jolicoeur-Martineau 2018) -----------------
 
 
-def relativistic_average_d_loss(real: Scores, fake: Scores, real_label: float = 1.0) -> Tensor:
+def relativistic_average_d_loss(
+    real: Scores, fake: Scores, real_label: float = 1.0, reduction: str = "mean"
+) -> Tensor:
     """BCE(C(x) - E C(G(z)), 1) + BCE(C(G(z)) - E C(x), 0) (RaSGAN)."""
     _check_real_label(real_label)
+    _no_per_sample_terms(reduction)
 
     def per_scale(r: Tensor, f: Tensor) -> Tensor:
         return _bce(r - f.mean(), real_label) + _bce(f - r.mean(), 0.0)
@@ -155,8 +186,11 @@ def relativistic_average_d_loss(real: Scores, fake: Scores, real_label: float = 
     return _over_scales(per_scale, real, fake)
 
 
-def relativistic_average_g_loss(fake: Scores, real: Scores | None = None) -> Tensor:
+def relativistic_average_g_loss(
+    fake: Scores, real: Scores | None = None, reduction: str = "mean"
+) -> Tensor:
     """BCE(C(G(z)) - E C(x), 1) + BCE(C(x) - E C(G(z)), 0); needs the real scores."""
+    _no_per_sample_terms(reduction)
     if real is None:
         raise ValueError(
             "the relativistic_average generator loss needs the real scores: "
@@ -167,6 +201,14 @@ def relativistic_average_g_loss(fake: Scores, real: Scores | None = None) -> Ten
         return _bce(f - r.detach().mean(), 1.0) + _bce(r.detach() - f.mean(), 0.0)
 
     return _over_scales(per_scale, fake, real)
+
+
+def _no_per_sample_terms(reduction: str) -> None:
+    if reduction != "mean":
+        raise ValueError(
+            "the relativistic_average loss compares each sample with the batch mean: it has "
+            "no per-sample terms (reduction must be 'mean')"
+        )
 
 
 # --- registry -----------------------------------------------------------------------------
@@ -189,15 +231,22 @@ class AdversarialLoss:
     generator_fn: Callable[..., Tensor]
     needs_real: bool = False
 
-    def discriminator(self, real: Scores, fake: Scores) -> Tensor:
-        """Discriminator loss from its outputs on real and on (detached) fake samples."""
-        return self.discriminator_fn(real, fake)
+    def discriminator(self, real: Scores, fake: Scores, reduction: str = "mean") -> Tensor:
+        """Discriminator loss from its outputs on real and on (detached) fake samples.
 
-    def generator(self, fake: Scores, real: Scores | None = None) -> Tensor:
-        """Generator loss from the discriminator's outputs on fakes (and reals if needed)."""
+        ``reduction="none"``: the loss of every output element, real ones first
+        (one tensor each); the mean loss is the real terms' mean plus the fake terms'.
+        """
+        return self.discriminator_fn(real, fake, reduction=reduction)
+
+    def generator(
+        self, fake: Scores, real: Scores | None = None, reduction: str = "mean"
+    ) -> Tensor:
+        """Generator loss from the discriminator's outputs on fakes (and reals if needed);
+        ``reduction="none"`` gives the loss of every output element."""
         if self.needs_real:
-            return self.generator_fn(fake, real)
-        return self.generator_fn(fake)
+            return self.generator_fn(fake, real, reduction=reduction)
+        return self.generator_fn(fake, reduction=reduction)
 
 
 LOSSES: dict[str, AdversarialLoss] = {

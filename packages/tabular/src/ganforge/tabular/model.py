@@ -38,7 +38,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from opacus.accountants import RDPAccountant
 from opacus.grad_sample import GradSampleModuleFastGradientClipping
 from opacus.optimizers import DPOptimizerFastGradientClipping
@@ -63,13 +62,6 @@ warnings.filterwarnings(
 )
 
 LOSSES = ("non_saturating", "wasserstein")
-
-
-def per_row_d_loss(loss: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """The discriminator loss of each row (real rows first, then fakes), as DP-SGD needs."""
-    if loss == "non_saturating":
-        return torch.cat([F.softplus(-real), F.softplus(fake)])
-    return torch.cat([-real, fake])
 
 
 class DPConfig:
@@ -233,10 +225,12 @@ class TabularGAN(GANModule):
             real, fake = torch.cat([real, real_cond], 1), torch.cat([fake, fake_cond], 1)
         scores = self.networks["D"](torch.cat([real, fake]))
         real_scores, fake_scores = scores[: len(real)], scores[len(real) :]
-        if self.dp is not None:
-            loss = self._clipped_loss(per_row_d_loss(self.loss, real_scores, fake_scores))
+        objective = get_loss(self.loss)
+        if self.dp is not None:  # one loss per row (reals first), each row's gradient clipped
+            per_row = objective.discriminator(real_scores, fake_scores, reduction="none")
+            loss = self._clipped_loss(per_row)
         else:
-            loss = get_loss(self.loss).discriminator(real_scores, fake_scores)
+            loss = objective.discriminator(real_scores, fake_scores)
         return {
             "loss": loss,
             "real_rows": float(len(real)),
