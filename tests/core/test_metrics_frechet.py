@@ -123,3 +123,9 @@ def test_inception_features_from_a_local_state_dict(tmp_path):
     torch.save(inception_v3(weights=None, aux_logits=True, init_weights=True).state_dict(), path)
     features = load_inception(path)(torch.rand(2, 3, 64, 64))
     assert features.shape == (2, 2048)
+
+
+def test_fid_names_no_extractor_by_default():
+    images = torch.rand(4, 1, 28, 28)
+    with pytest.raises(TypeError, match="extractor"):
+        fid(images, images)

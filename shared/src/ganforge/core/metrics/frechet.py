@@ -93,8 +93,8 @@ class CallableFeatures(nn.Module):
 def fid(
     real_images: torch.Tensor | Iterable[torch.Tensor],
     fake_images: torch.Tensor | Iterable[torch.Tensor],
-    extractor: str | Callable[[torch.Tensor], torch.Tensor] = "mnist_cnn",
     *,
+    extractor: str | Callable[[torch.Tensor], torch.Tensor],
     batch_size: int = 256,
     device: str | torch.device | None = "cpu",
 ) -> float:
@@ -107,8 +107,10 @@ def fid(
     Args:
         real_images: a tensor ``(N, C, H, W)`` or an iterable of such batches.
         fake_images: same for generated images.
-        extractor: a registered name (see :func:`list_extractors`; ``"inception"``
-            needs local weights, ``"mnist_cnn"`` works offline) or any callable /
+        extractor: which features, always named by the caller (a domain's own
+            images need a domain's extractor): a registered name (see
+            :func:`list_extractors`; ``"inception"`` needs local weights,
+            ``"mnist_cnn"``, trained on digits, works offline) or any callable /
             ``nn.Module`` mapping a batch to ``(batch, d)`` features. It receives the
             images as given (same dtype and range).
         batch_size: batch size when a tensor is given.
