@@ -217,7 +217,7 @@ class TabularGAN(GANModule):
     # ----------------------------------------------------------------- steps
     def d_step(self, real: torch.Tensor, ctx: StepContext) -> dict[str, Any]:
         """One discriminator update on a (Poisson) batch of real rows and detached fakes."""
-        self._discriminator_trainable(True)
+        self._per_sample_hooks(True)
         with torch.no_grad():
             fake, fake_cond, _ = self._generate(ctx)
         if self.conditional is not None:
@@ -240,7 +240,7 @@ class TabularGAN(GANModule):
 
     def g_step(self, _: None, ctx: StepContext) -> dict[str, Any]:
         """One generator update through a frozen discriminator (never sees real rows)."""
-        self._discriminator_trainable(False)
+        self._per_sample_hooks(False)
         fake, cond, cond_loss = self._generate(ctx)
         if cond is not None:
             fake = torch.cat([fake, cond], 1)
@@ -287,11 +287,12 @@ class TabularGAN(GANModule):
         discriminator.disable_hooks()
         return (weights * per_row).sum()
 
-    def _discriminator_trainable(self, trainable: bool) -> None:
+    def _per_sample_hooks(self, on: bool) -> None:
+        """Opacus' per-sample hooks: on for the DP step, off for the generator's (the
+        trainer freezes the discriminator's parameters there; the hooks are Opacus' own)."""
         discriminator = self.networks["D"]
-        discriminator.requires_grad_(trainable)
         if isinstance(discriminator, GradSampleModuleFastGradientClipping):
-            (discriminator.enable_hooks if trainable else discriminator.disable_hooks)()
+            (discriminator.enable_hooks if on else discriminator.disable_hooks)()
 
     def _clip_weights(self) -> None:
         weight_clip(self.networks["D"], self.clip_value)
