@@ -167,3 +167,9 @@ def test_a_resumed_dp_fit_reuses_its_releases_and_continues_exactly(tmp_path):
         assert synth.privacy == whole.privacy
         for key, value in whole.generator.state_dict().items():
             assert torch.equal(value, synth.generator.state_dict()[key]), key
+
+
+def test_a_dp_fit_refuses_several_processes(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match="runs in one process"):
+        DPTabularGAN(1.0, **TINY).fit(counts_table())

@@ -196,6 +196,11 @@ class DPTabularGAN(GANModel[SynthConfig]):
                 f"the table has {n} rows, too few for batch_size {cfg.batch_size}: "
                 f"use at most {max(1, n // 2)} or more rows"
             )
+        if cfg.epsilon is not None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise ValueError(
+                "a DP fit runs in one process: under torchrun every process would draw its "
+                "own Poisson batch from every row, and the accountant would count one"
+            )
         if cfg.epsilon is not None and cfg.delta is not None and cfg.delta >= 1 / n:
             raise ValueError(
                 f"delta {cfg.delta:g} is not below 1/n = {1 / n:.3g} for {n} rows: such a "
