@@ -47,7 +47,7 @@ def rows_per_second(dp: bool, rows: torch.Tensor, transformer: DataTransformer) 
         pairs=PairwiseMarginals.fit(rows.numpy(), layout, None, rng),
         pair_weight=10.0,
     )
-    data = PoissonBatches(rows, q, seed=0) if dp else rows
+    data = PoissonBatches(rows, q) if dp else rows
     config = TrainerConfig(
         iterations=ITERATIONS, batch_size=BATCH, device="cpu", progress=False, tensorboard=False
     )
