@@ -153,6 +153,10 @@ CASES = {
         f"{EVALUATE} --synthetic {{paths_ragged}}",
         "paths_ragged.csv: paths must all have the same steps",
     ),
+    "evaluate paths too short for the facts": (
+        f"{EVALUATE} --synthetic {{paths}}",
+        "paths.csv: paths of 4 steps are too short",
+    ),
     "evaluate a table without path columns": (
         f"{EVALUATE} --synthetic {{prices}}",
         "prices.csv lacks columns ['path', 'step']",

@@ -379,7 +379,11 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
         if not (prices[arguments.real_column] > 0).all():
             raise UsageError(f"{arguments.real}: prices must be positive to take log returns")
         real = log_returns(prices[arguments.real_column]).to_numpy()
-    report = evaluate(real, synthetic, baselines=not arguments.no_baselines, out_path=arguments.out)
+    try:
+        report = evaluate(real, synthetic, baselines=not arguments.no_baselines)
+    except ValueError as error:
+        raise UsageError(f"cannot evaluate {arguments.synthetic}: {error}") from None
+    write_json(arguments.out, report)
     summary = {name: f"{r['passed']}/{r['total']} checks" for name, r in report.items()}
     print(f"wrote {arguments.out}: {summary}")
     return 0
