@@ -146,3 +146,18 @@ def test_bad_input_gives_clear_errors():
         facts.stylized_facts(np.zeros(500) + 0.01, np.ones((3, 24)))
     with pytest.raises(ValueError, match="lags must lie"):
         facts.autocorrelation(np.arange(10.0), [10])
+
+
+def test_moment_errors_are_per_feature_in_units_of_the_real_spread():
+    from ganforge.finance import moment_errors
+
+    real = np.stack([np.arange(10.0), 100 + 2 * np.arange(10.0)], axis=-1)  # stds s, 2s
+    shifted = real + np.array([real[:, 0].std(), 0.0])
+    mean_error, std_ratio = moment_errors(real, 3 * shifted - 2 * shifted.mean(axis=0))
+    np.testing.assert_allclose(mean_error, [1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(std_ratio, [3.0, 3.0])
+    np.testing.assert_allclose(moment_errors(real[:, 0], real[:, 0]), [[0.0], [1.0]])
+    with pytest.raises(ValueError, match="real has 2 features, synthetic 1"):
+        moment_errors(real, real[:, :1])
+    with pytest.raises(ValueError, match="constant"):
+        moment_errors(np.ones((4, 1)), np.ones((4, 1)))

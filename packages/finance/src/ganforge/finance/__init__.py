@@ -32,7 +32,12 @@ from ganforge.finance.facts import (
     stylized_facts,
 )
 from ganforge.finance.networks import RecurrentBlock, build_timegan_networks
-from ganforge.finance.testing import StylizedFactsError, assert_stylized_facts, sp500_log_returns
+from ganforge.finance.testing import (
+    StylizedFactsError,
+    assert_stylized_facts,
+    moment_errors,
+    sp500_log_returns,
+)
 from ganforge.finance.timegan import TimeGAN, TimeGANConfig, TimeGANModule
 from ganforge.finance.transforms import GaussianizingScaler
 
@@ -45,6 +50,7 @@ __all__ = [
     "evaluate",
     "facts_figure",
     "facts_summary",
+    "moment_errors",
     "predictive_score",
     "sp500_log_returns",
     "timegan_scores",

@@ -69,3 +69,36 @@ def assert_stylized_facts(
     if len(failed) > allowed_failures:
         raise StylizedFactsError(failed)
     return checks
+
+
+def moment_errors(real: np.ndarray, synthetic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How far synthetic data's first two moments are from the real data's, per feature.
+
+    Both arrays hold features on their last axis (``(T,)`` is one feature);
+    every other axis is pooled. Returns ``(mean_error, std_ratio)``, one value
+    per feature: ``|mean(synthetic) - mean(real)| / std(real)`` and
+    ``std(synthetic) / std(real)``. A model that learned the data's scale and
+    level has both near 0 and 1; use it to test that training did something.
+
+    Raises:
+        ValueError: different feature counts, non-finite values, or a real
+            feature with zero spread.
+    """
+    real_rows, synthetic_rows = _feature_rows(real), _feature_rows(synthetic)
+    if real_rows.shape[1] != synthetic_rows.shape[1]:
+        raise ValueError(
+            f"real has {real_rows.shape[1]} features, synthetic {synthetic_rows.shape[1]}"
+        )
+    spread = real_rows.std(axis=0)
+    if not np.all(spread > 0):
+        raise ValueError("a real feature is constant: its moments give no scale")
+    mean_error = np.abs(synthetic_rows.mean(axis=0) - real_rows.mean(axis=0)) / spread
+    return mean_error, synthetic_rows.std(axis=0) / spread
+
+
+def _feature_rows(values: np.ndarray) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    rows = array[:, None] if array.ndim == 1 else array.reshape(-1, array.shape[-1])
+    if not np.all(np.isfinite(rows)):
+        raise ValueError("moments of NaN or infinite values")
+    return rows
