@@ -42,7 +42,7 @@ CASES = {
     ),
     "train a batch larger than the data": (
         f"{TRAIN} --data {{prices}}",
-        "17 windows are fewer than batch_size 128",
+        "prices.csv gives 17 windows, fewer than batch_size 128",
     ),
     "train returns of non-positive prices": (
         f"{TRAIN} --data {{negative}} --mode returns --seq-len 4",
@@ -62,7 +62,7 @@ CASES = {
     ),
     "train VIX regimes outside the VIX years": (
         f"{TRAIN} --data {{prices}} --regimes vix --seq-len 4",
-        "no date overlaps the bundled VIX",
+        "prices.csv: no date overlaps the bundled VIX",
     ),
     "train an unknown regime kind": (f"{TRAIN} --regimes panic", "argument --regimes"),
     # -- train: sizes and paths

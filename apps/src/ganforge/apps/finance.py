@@ -213,8 +213,12 @@ def _training_windows(arguments: argparse.Namespace) -> tuple[pd.DataFrame, np.n
         table = log_returns(prices) if arguments.mode == "returns" else prices
         return table, sliding_windows(table.to_numpy(), arguments.seq_len, arguments.stride)
     except ValueError as error:
-        source = arguments.data or "the bundled S&P 500 table"
-        raise UsageError(f"{source}: {error}") from None
+        raise UsageError(f"{_data_name(arguments)}: {error}") from None
+
+
+def _data_name(arguments: argparse.Namespace) -> str:
+    """How errors name the training data."""
+    return str(arguments.data or "the bundled S&P 500 table")
 
 
 def _regime_labels(
@@ -228,7 +232,10 @@ def _regime_labels(
             raise UsageError("--regimes volatility needs positive prices in the first column")
         returns = first if arguments.mode == "returns" else np.diff(np.log(first), axis=1)
         return volatility_regimes(returns), windows
-    daily = vix_regimes(pd.DatetimeIndex(table.index))
+    try:
+        daily = vix_regimes(pd.DatetimeIndex(table.index))
+    except ValueError as error:
+        raise UsageError(f"{_data_name(arguments)}: {error}") from None
     covered = table.loc[daily.index]
     windows = sliding_windows(covered.to_numpy(), arguments.seq_len, arguments.stride)
     labels = label_windows(daily.to_numpy(), arguments.seq_len, arguments.stride)
@@ -243,6 +250,11 @@ def run_train(arguments: argparse.Namespace) -> int:
     table, windows = _training_windows(arguments)
     labels, windows = _regime_labels(arguments, table, windows)
     model = _new_model(arguments, options, table, windows, labels)
+    if len(windows) < model.batch_size:
+        raise UsageError(
+            f"{_data_name(arguments)} gives {len(windows)} windows, fewer than batch_size "
+            f"{model.batch_size}: lower --batch-size, --seq-len or --stride, or give more data"
+        )
     model.fit(
         windows,
         labels,
