@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganforge.core.files import write_json
 from ganforge.finance import (
     GarchT,
     TimeGAN,
@@ -41,7 +42,6 @@ from ganforge.finance import (
     facts_summary,
     sliding_windows,
     sp500_log_returns,
-    write_json,
 )
 from ganforge.finance.facts import autocorrelation, excess_kurtosis, leverage_correlation
 
@@ -252,7 +252,7 @@ def main() -> None:
         },
         "final_losses": {k: v for k, v in (model.history or [{}])[-1].items() if "/" in k},
     }
-    print(write_json(result, args.out))
+    print(write_json(args.out, result))
     for name, summary in result["generators"].items():
         print(name, summary)
 

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganforge.core.files import write_json
 from ganforge.core.training import Callback, StepContext, Trainer
 from ganforge.finance import MinMaxScaler, TimeGAN, TimeGANConfig, load_prices, sliding_windows
-from ganforge.finance.evaluation import discriminative_score, timegan_scores, write_json
+from ganforge.finance.evaluation import discriminative_score, timegan_scores
 
 RESULT = Path(__file__).parent / "results" / "finance_timegan.json"
 PAPER_STOCKS = {"discriminative_score": [0.102, 0.021], "predictive_score": [0.038, 0.001]}
@@ -177,7 +178,7 @@ def main() -> None:
         },
         "final_losses": {k: v for k, v in (model.history or [{}])[-1].items() if "/" in k},
     }
-    print(write_json(result, args.out))
+    print(write_json(args.out, result))
     print(
         {
             k: result[k]
