@@ -10,6 +10,7 @@ compares the two model files tensor by tensor.
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import signal
@@ -37,8 +38,9 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _run_killed(argv: list[str], run: Path) -> None:
-    """Start ``argv`` and SIGKILL it once two numbered checkpoints exist."""
+def _run_killed(argv: list[str], run: Path) -> int:
+    """Start ``argv``, SIGKILL it once two numbered checkpoints exist; the iteration of
+    the ``latest.pt`` it left."""
     process = subprocess.Popen(
         argv, env=_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -47,7 +49,9 @@ def _run_killed(argv: list[str], run: Path) -> None:
         while len(list(run.rglob("checkpoint_*.pt"))) < 2:
             if process.poll() is not None:
                 stderr = process.stderr.read().decode()
-                pytest.fail(f"the run ended before it was killed (rc {process.returncode}): {stderr}")
+                pytest.fail(
+                    f"the run ended before it was killed (rc {process.returncode}): {stderr}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail("no second checkpoint in time")
             time.sleep(0.02)
@@ -55,6 +59,15 @@ def _run_killed(argv: list[str], run: Path) -> None:
     finally:
         process.wait()
         process.stderr.close()
+    [latest] = run.rglob("latest.pt")
+    return int(torch.load(latest, weights_only=True)["iteration"])
+
+
+def _resumed_at(run: Path) -> list[int]:
+    """Iterations at which the run log records a resume."""
+    [log] = run.rglob("metrics.jsonl")
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [r["iteration"] for r in records if r.get("event") == "resumed"]
 
 
 def _tensors(state: object, prefix: str = "") -> dict[str, object]:
@@ -84,10 +97,12 @@ def test_killed_cli_run_resumes_to_the_identical_model(domain, tmp_path):
     )
     killed = tmp_path / "killed"
     argv = _argv(template, killed / "run", killed / "model.pt")
-    _run_killed(argv, killed / "run")
+    stopped_at = _run_killed(argv, killed / "run")
     assert not (killed / "model.pt").exists(), "the killed run wrote its model"
     resumed = subprocess.run([*argv, "--resume"], env=_environment(), capture_output=True)
     assert resumed.returncode == 0, resumed.stderr.decode()
+    # it continued from the killed run's checkpoint rather than starting again
+    assert stopped_at > 0 and _resumed_at(killed / "run") == [stopped_at]
     expected = _tensors(torch.load(whole / "model.pt", weights_only=True))
     actual = _tensors(torch.load(killed / "model.pt", weights_only=True))
     assert expected.keys() == actual.keys()

@@ -143,6 +143,7 @@ class Trainer:
         self._enter_phases_until(0 if state is None else int(state["iteration"]))
         if state is not None:
             self.load_state_dict(state)
+            self.log_event("resumed", checkpoint=str(resume_from))
         self._remember_good_state()
         bar = tqdm(
             total=self.config.iterations,
