@@ -121,6 +121,52 @@ def test_patch_source_pairs_are_aligned_and_resumable():
     assert torch.equal(lr, lr2) and torch.equal(patch, patch2)
 
 
+def _batches(source, count):
+    return [source.next_batch() for _ in range(count)]
+
+
+def test_two_ranks_draw_different_patches_that_together_make_the_global_batch():
+    hr = synthetic_images(3, 48, seed=1)
+    settings = {"patch_size": 16, "seed": 7}
+    ranks = [
+        PairedPatchSource(hr, Degradation("psf", 2), batch_size=2, rank=r, world_size=2, **settings)
+        for r in (0, 1)
+    ]
+    single = PairedPatchSource(hr, Degradation("psf", 2), batch_size=4, **settings)
+    # 3 images, a global batch of 4: 2 crops of every image per epoch, 1 batch per epoch
+    for _ in range(3):  # across epochs too
+        (lr0, hr0), (lr1, hr1) = (rank.next_batch() for rank in ranks)
+        lr, patch = single.next_batch()
+        assert not torch.equal(hr0, hr1)
+        assert torch.equal(torch.cat([lr0, lr1]), lr) and torch.equal(torch.cat([hr0, hr1]), patch)
+    with pytest.raises(ValueError, match="rank 2 is not in"):
+        PairedPatchSource(hr, Degradation("psf", 2), rank=2, world_size=2, **settings)
+
+
+def test_patch_source_resumes_mid_epoch_exactly():
+    hr = synthetic_images(5, 48, seed=1)
+    source = PairedPatchSource(hr, Degradation("psf", 2), patch_size=16, batch_size=2, seed=3)
+    assert source.batches.batches_per_epoch == 2  # 5 images, 1 crop each: 2 batches of 2
+    _batches(source, 3)  # into the second epoch
+    state = source.state_dict()
+    assert state == {"epoch": 1, "position": 1}
+    expected = _batches(source, 4)
+    resumed = PairedPatchSource(hr, Degradation("psf", 2), patch_size=16, batch_size=2, seed=3)
+    resumed.load_state_dict(state)
+    for a, b in zip(expected, _batches(resumed, 4), strict=True):
+        assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    # a worker process crops exactly what this process crops, in every epoch
+    worker = PairedPatchSource(
+        hr, Degradation("psf", 2), patch_size=16, batch_size=2, seed=3, workers=1
+    )
+    worker.load_state_dict(state)
+    assert torch.equal(_batches(worker, 4)[-1][1], expected[-1][1])
+    # a new epoch crops anew: the same image gives another patch
+    first = PairedPatchSource(hr, Degradation("psf", 2), patch_size=16, batch_size=5, seed=3)
+    epoch0, epoch1 = (torch.sort(b[1].flatten(1).sum(1)).values for b in _batches(first, 2))
+    assert not torch.equal(epoch0, epoch1)
+
+
 def test_patch_source_bad_arguments():
     images = synthetic_images(1, 32)
     for patch_size in (30, 0, -4):

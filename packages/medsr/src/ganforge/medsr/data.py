@@ -30,7 +30,9 @@ from monai.transforms import (
     RandRotate90d,
     ScaleIntensityRangePercentiles,
 )
+from torch.utils.data import Dataset
 
+from ganforge.core.training import LoaderBatches
 from ganforge.medsr.degradation import Degradation, crop_to_multiple
 
 #: Axial (z) slice ranges of the MNI152 template, half-open, with >= 6-slice gaps.
@@ -242,24 +244,86 @@ def paired_loader(
     )
 
 
+class PatchPairs(Dataset):
+    """Aligned LR/HR patch pairs: ``crops`` random crops of every image per epoch.
+
+    Item ``i`` is a crop of image ``i % len(hr)`` (an LR patch of ``patch_size //
+    scale`` and its HR patch of ``patch_size``, plus its ROI patch), with MONAI
+    flips / rot90. Its randomness comes from a generator seeded by ``(seed,
+    epoch, i)`` alone, so the item is the same in whatever process, worker or
+    order it is read, and after a resume; set :attr:`epoch` before reading an
+    epoch's items.
+    """
+
+    def __init__(
+        self,
+        hr: torch.Tensor,
+        lr: torch.Tensor,
+        roi: torch.Tensor | None,
+        patch_size: int,
+        crops: int,
+        seed: int = 0,
+        augment: bool = True,
+    ) -> None:
+        self.hr, self.lr, self.roi = hr, lr, roi
+        self.scale = hr.shape[2] // lr.shape[2]
+        self.lr_patch = patch_size // self.scale
+        self.crops, self.seed, self.epoch = crops, seed, 0
+        self.augment = _augmentation(hr.ndim - 2) if augment else None
+
+    def __len__(self) -> int:
+        return len(self.hr) * self.crops
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        """``(lr, hr)`` patches, ``(lr, hr, roi)`` with ROI masks."""
+        generator = torch.Generator().manual_seed(_item_seed(self.seed, self.epoch, index))
+        item = self._crop(index % len(self.hr), generator)
+        if self.augment is not None:
+            seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+            item = self.augment.set_random_state(seed=seed)(item)
+        keys = ("lr", "hr") if self.roi is None else ("lr", "hr", "roi")
+        return tuple(torch.as_tensor(np.asarray(item[key])) for key in keys)
+
+    def _crop(self, image: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        size, scale = self.lr_patch, self.scale
+        starts = [
+            int(torch.randint(0, n - size + 1, (1,), generator=generator))
+            for n in self.lr.shape[2:]
+        ]
+        lr_sl = (slice(None), *(slice(s, s + size) for s in starts))
+        hr_sl = (slice(None), *(slice(s * scale, (s + size) * scale) for s in starts))
+        item = {"lr": self.lr[image][lr_sl], "hr": self.hr[image][hr_sl]}
+        if self.roi is not None:
+            item["roi"] = self.roi[image][hr_sl]
+        return item
+
+
 class PairedPatchSource:
     """Random aligned LR/HR patches with MONAI flip / rot90 augmentation, for the trainer.
 
     The HR images are degraded whole (so the LR patches have no crop-border artefacts
-    of the degradation), then each batch picks images and aligned crops: an LR patch
-    of ``patch_size // scale`` and its HR patch of ``patch_size``. Implements the
-    trainer's BatchSource protocol; its state is the numpy RNG state, so a resumed run
-    draws the same batches.
+    of the degradation), then batches of :class:`PatchPairs` are read through the
+    core's :class:`~ganforge.core.training.LoaderBatches`: every epoch takes
+    ``ceil(batch_size * world_size / len(hr))`` crops of every image in a shuffled
+    order. Implements the trainer's BatchSource protocol; its state is the epoch and
+    the batches read in it, so a resumed run draws exactly the same batches.
+
+    With several processes (``torchrun``), each rank reads its contiguous share of
+    every global batch: the ``world_size`` ranks together draw exactly the patches one
+    process with a ``world_size`` times larger batch draws (same seed), and no two
+    ranks draw the same item.
 
     Args:
         hr: ``(N, 1, *spatial)`` HR images in [0, 1].
         degradation: the degradation model that makes the LR images.
         patch_size: HR patch size per axis (a multiple of ``degradation.scale``).
-        batch_size: patches per batch.
-        seed: seeds the degradation noise and the patch draws.
+        batch_size: patches per batch of this process.
+        seed: seeds the degradation noise, the epochs' order and every patch.
         augment: random flips and 90-degree in-plane rotations.
         roi: optional region-of-interest masks aligned with ``hr`` (same shape, values
             in [0, 1]); batches then are ``(lr, hr, roi)`` and the ROI loss term is on.
+        rank, world_size: this process's share of every global batch.
+        workers: DataLoader worker processes cropping the patches (0: this process).
     """
 
     def __init__(
@@ -271,71 +335,58 @@ class PairedPatchSource:
         seed: int = 0,
         augment: bool = True,
         roi: torch.Tensor | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        workers: int = 0,
     ) -> None:
-        dims = degradation.spatial_dims
-        if hr.ndim != dims + 2:
-            raise ValueError(f"hr must be (N, 1, {dims} spatial axes), got shape {tuple(hr.shape)}")
-        if patch_size < degradation.scale or patch_size % degradation.scale:
-            raise ValueError(
-                f"patch_size must be a positive multiple of the scale {degradation.scale}, "
-                f"got {patch_size}"
-            )
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if min(hr.shape[2:]) < patch_size:
-            raise ValueError(
-                f"images {tuple(hr.shape[2:])} are smaller than patch_size {patch_size}"
-            )
-        self.hr = hr.float()
-        self.roi = None if roi is None else _check_roi(roi, hr)
-        self.lr = torch.cat([degradation(hr[i : i + 1], seed=seed + i) for i in range(len(hr))])
-        self.scale, self.dims = degradation.scale, dims
-        self.patch_size, self.batch_size = patch_size, batch_size
-        self.rng = np.random.RandomState(seed)
-        self.augment = _augmentation(dims, seed) if augment else None
-
-    def _crop(self, index: int) -> dict[str, torch.Tensor]:
-        lr_patch = self.patch_size // self.scale
-        starts = [self.rng.randint(0, n - lr_patch + 1) for n in self.lr.shape[2:]]
-        lr_sl = tuple(slice(s, s + lr_patch) for s in starts)
-        hr_sl = tuple(slice(s * self.scale, (s + lr_patch) * self.scale) for s in starts)
-        item = {
-            "lr": self.lr[index][(slice(None),) + lr_sl],
-            "hr": self.hr[index][(slice(None),) + hr_sl],
-        }
-        if self.roi is not None:
-            item["roi"] = self.roi[index][(slice(None),) + hr_sl]
-        return item
+        _check_patches(hr, degradation, patch_size, batch_size)
+        hr = hr.float()
+        roi = None if roi is None else _check_roi(roi, hr)
+        lr = torch.cat([degradation(hr[i : i + 1], seed=seed + i) for i in range(len(hr))])
+        crops = -(-batch_size * world_size // len(hr))
+        self.pairs = PatchPairs(hr, lr, roi, patch_size, crops, seed, augment)
+        self.batches = LoaderBatches(
+            self.pairs, batch_size, seed, rank, world_size, workers, collate_fn=stack_pairs
+        )
 
     def next_batch(self) -> tuple[torch.Tensor, ...]:
         """A ``(lr, hr)`` batch of aligned patches, ``(lr, hr, roi)`` with ROI masks."""
-        items = []
-        for index in self.rng.randint(0, len(self.hr), size=self.batch_size):
-            item = self._crop(int(index))
-            if self.augment is not None:
-                self.augment.set_random_state(seed=int(self.rng.randint(0, 2**31 - 1)))
-                item = self.augment(item)
-            items.append(item)
-        keys = ("lr", "hr") if self.roi is None else ("lr", "hr", "roi")
-        return tuple(
-            torch.stack([torch.as_tensor(np.asarray(i[key])) for i in items]).contiguous()
-            for key in keys
-        )
+        batches = self.batches
+        self.pairs.epoch = batches.epoch + int(batches.position >= batches.batches_per_epoch)
+        return batches.next_batch()
 
-    def state_dict(self) -> dict[str, Any]:
-        name, keys, pos, has_gauss, cached = self.rng.get_state()
-        return {
-            "keys": torch.from_numpy(keys.astype(np.int64)),
-            "pos": int(pos),
-            "has_gauss": int(has_gauss),
-            "cached": float(cached),
-        }
+    def state_dict(self) -> dict[str, int]:
+        return self.batches.state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        keys = np.asarray(state["keys"], dtype=np.int64).astype(np.uint32)
-        self.rng.set_state(
-            ("MT19937", keys, int(state["pos"]), int(state["has_gauss"]), float(state["cached"]))
+        self.batches.load_state_dict(state)
+
+
+def stack_pairs(items: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+    """Collate :class:`PatchPairs` items into a tuple of batched tensors."""
+    return tuple(torch.stack(parts).contiguous() for parts in zip(*items, strict=True))
+
+
+def _item_seed(seed: int, epoch: int, index: int) -> int:
+    return ((seed * 1_000_003 + epoch) * 1_000_033 + index) % 2**63
+
+
+def _check_patches(
+    hr: torch.Tensor, degradation: Degradation, patch_size: int, batch_size: int
+) -> None:
+    """One-line errors for images, patch and batch sizes that do not fit together."""
+    dims = degradation.spatial_dims
+    if hr.ndim != dims + 2:
+        raise ValueError(f"hr must be (N, 1, {dims} spatial axes), got shape {tuple(hr.shape)}")
+    if patch_size < degradation.scale or patch_size % degradation.scale:
+        raise ValueError(
+            f"patch_size must be a positive multiple of the scale {degradation.scale}, "
+            f"got {patch_size}"
         )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if min(hr.shape[2:]) < patch_size:
+        raise ValueError(f"images {tuple(hr.shape[2:])} are smaller than patch_size {patch_size}")
 
 
 def _check_roi(roi: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
@@ -349,11 +400,11 @@ def _check_roi(roi: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
     return roi.float()
 
 
-def _augmentation(spatial_dims: int, seed: int) -> Compose:
+def _augmentation(spatial_dims: int) -> Compose:
     keys = ["lr", "hr", "roi"]
     flips = [
         RandFlipd(keys, prob=0.5, spatial_axis=axis, allow_missing_keys=True)
         for axis in range(spatial_dims)
     ]
     rotate = RandRotate90d(keys, prob=0.5, max_k=3, spatial_axes=(0, 1), allow_missing_keys=True)
-    return Compose([*flips, rotate]).set_random_state(seed=seed)
+    return Compose([*flips, rotate])
