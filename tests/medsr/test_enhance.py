@@ -204,3 +204,28 @@ def test_from_file(tmp_path):
     enhancer = Enhancer.from_file(tmp_path / "m.pt", tta=False)
     assert enhancer.scale == 2 and enhancer.degradation.kind == "kspace"
     assert enhancer.enhance(np.random.rand(16, 16)).image.shape == (32, 32)
+
+
+def test_save_writes_every_output_or_none(tmp_path, monkeypatch):
+    result = Enhancer(_generator(), Degradation("psf", 2), tta=False).enhance(np.random.rand(8, 8))
+    real_save = nib.save
+
+    def fail_on_the_uncertainty_map(image, path):
+        if "uncertainty" in str(path):
+            raise OSError("disk full")
+        real_save(image, path)
+
+    monkeypatch.setattr(nib, "save", fail_on_the_uncertainty_map)
+    with pytest.raises(OSError, match="disk full"):
+        result.save(tmp_path / "sr.nii.gz")
+    assert list(tmp_path.iterdir()) == []  # nor temporaries
+    monkeypatch.setattr(nib, "save", real_save)
+    (tmp_path / "sr.nii.gz").write_bytes(b"old")
+    paths = result.save(tmp_path / "sr.nii.gz", overwrite=True)
+    assert nib.load(paths["image"]).shape == (16, 16)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "sr.nii.gz",
+        "sr_hallucination.nii.gz",
+        "sr_report.json",
+        "sr_uncertainty.nii.gz",
+    ]

@@ -18,9 +18,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,7 @@ import numpy as np
 import torch
 from monai.inferers import SlidingWindowInferer
 
+from ganforge.core.files import atomic_files, write_json
 from ganforge.medsr.data import LoadedImage, load_image, validate_array
 from ganforge.medsr.degradation import Degradation, consistency_residual
 from ganforge.medsr.networks import SRGenerator
@@ -76,26 +74,10 @@ class EnhancementResult:
                 (without ``overwrite``).
         """
         targets = output_paths(path, self.source, overwrite)
-        path, suffix = targets["image"], _nifti_suffix(targets["image"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporaries = {}
-        try:
-            for key in targets:
-                fd, tmp = tempfile.mkstemp(
-                    suffix=suffix if key != "report" else ".json", dir=path.parent, prefix=".tmp-"
-                )
-                os.close(fd)
-                os.chmod(tmp, _new_file_mode())  # mkstemp alone: readable by the owner only
-                temporaries[key] = Path(tmp)
-                if key == "report":
-                    Path(tmp).write_text(json.dumps(self.metrics, indent=2))
-                else:
-                    nib.save(getattr(self, key), tmp)
-            for key, target in targets.items():
-                os.replace(temporaries[key], target)
-        finally:
-            for tmp in temporaries.values():
-                tmp.unlink(missing_ok=True)
+        with atomic_files(targets) as temporary:
+            for key in ("image", "hallucination", "uncertainty"):
+                nib.save(getattr(self, key), temporary[key])
+            write_json(temporary["report"], self.metrics)
         return targets
 
 
@@ -130,13 +112,6 @@ def output_paths(
     if existing and not overwrite:
         raise ValueError(f"{existing[0]} exists; choose another output or pass overwrite")
     return targets
-
-
-def _new_file_mode() -> int:
-    """What a plain ``open()`` gives a new file: 0o666 less the umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _nifti_suffix(path: Path) -> str:
