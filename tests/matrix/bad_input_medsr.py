@@ -64,6 +64,26 @@ CASES = {
         "medsr enhance --model {missing} --input {garbage} --out {out}",
         "missing",
     ),
+    "enhance with a model of another kind": (
+        "medsr enhance --model {other_kind} --input {scan} --out {out}.nii.gz",
+        "holds a tabular.DPTabularGAN model, not a medsr.MedicalSR model",
+    ),
+    "enhance with a truncated model": (
+        "medsr enhance --model {truncated} --input {scan} --out {out}.nii.gz",
+        "is not a loadable checkpoint",
+    ),
+    "enhance with a model of a newer format": (
+        "medsr enhance --model {newer} --input {scan} --out {out}.nii.gz",
+        "newer than this ganforge reads",
+    ),
+    "enhance on an unknown device": (
+        "medsr enhance --model {model} --input {scan} --out {out}.nii.gz --device tpu",
+        "unknown device 'tpu'",
+    ),
+    "enhance on an absent CUDA device": (
+        "medsr enhance --model {model} --input {scan} --out {out}.nii.gz --device cuda:99",
+        "'cuda:99'",
+    ),
     "enhance with roi size 0": (
         "medsr enhance --model {model} --input {scan} --out {out}.nii.gz --roi-size 0",
         "--roi-size: must be at least 1",
@@ -85,6 +105,22 @@ CASES = {
         "could not read it as an image",
     ),
     "evaluate garbage model": ("medsr evaluate --model {garbage} --out {out}", "garbage"),
+    "evaluate a model of another kind": (
+        "medsr evaluate --model {model} {other_kind} --out {out}",
+        "holds a tabular.DPTabularGAN model, not a medsr.MedicalSR model",
+    ),
+    "evaluate a truncated model": (
+        "medsr evaluate --model {truncated} --out {out}",
+        "is not a loadable checkpoint",
+    ),
+    "evaluate a model of a newer format": (
+        "medsr evaluate --model {newer} --out {out}",
+        "newer than this ganforge reads",
+    ),
+    "evaluate on an unknown device": (
+        "medsr evaluate --model {model} --out {out} --device tpu",
+        "unknown device 'tpu'",
+    ),
     "evaluate with threshold 0": (
         "medsr evaluate --model {model} --out {out} --threshold 0",
         "--threshold: must be > 0",
@@ -94,12 +130,13 @@ CASES = {
 
 
 def files(tmp: Path) -> dict[str, Path]:
-    """A model and a scan that are fine, and config / weights files that are not."""
+    """A model and a scan that are fine, and config / weights / model files that are not."""
     import nibabel as nib
     import numpy as np
     import torch
 
-    from ganforge.medsr import Degradation, GeneratorConfig, SRGenerator, save_model
+    from ganforge.core.modelfile import FORMAT_VERSION, save_model
+    from ganforge.medsr import GeneratorConfig, MedicalSR, SRGenerator
 
     config = tmp / "config.json"
     config.write_text(json.dumps({"batch_size": 0}))
@@ -109,8 +146,17 @@ def files(tmp: Path) -> dict[str, Path]:
     raw_pickle.write_bytes(pickle.dumps({"features.0.weight": [1.0, 2.0]}))
     no_tensors = tmp / "vgg_no_tensors.pth"
     torch.save({"features.0.weight": 1.0}, no_tensors)
-    generator = SRGenerator(GeneratorConfig(channels=4, num_blocks=1, block="residual"))
-    model = save_model(tmp / "model.pt", generator, Degradation("psf", 2), "adversarial")
+    tiny = GeneratorConfig(channels=4, num_blocks=1, block="residual")
+    sr = MedicalSR(degradation="psf", generator=tiny)
+    sr.generators = {"adversarial": SRGenerator(sr.spec.generator)}
+    model = sr.save(tmp / "model.pt")
+    truncated = tmp / "truncated.pt"
+    truncated.write_bytes(model.read_bytes()[:2000])
+    newer = tmp / "newer.pt"
+    torch.save(
+        {**torch.load(model, weights_only=True), "format_version": FORMAT_VERSION + 1}, newer
+    )
+    other_kind = save_model(tmp / "other.pt", "tabular.DPTabularGAN", {"epsilon": 1.0}, {})
     scan = tmp / "scan.nii.gz"
     image = np.random.default_rng(0).random((16, 16)).astype(np.float32)
     nib.save(nib.Nifti1Image(image, np.eye(4)), scan)
@@ -120,5 +166,8 @@ def files(tmp: Path) -> dict[str, Path]:
         "raw_pickle": raw_pickle,
         "no_tensors": no_tensors,
         "model": model,
+        "truncated": truncated,
+        "newer": newer,
+        "other_kind": other_kind,
         "scan": scan,
     }

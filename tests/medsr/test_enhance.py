@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from ganforge.medsr import Degradation
+from ganforge.medsr import Degradation, MedicalSR
 from ganforge.medsr.enhance import Enhancer, scaled_affine
 from ganforge.medsr.networks import GeneratorConfig, SRGenerator
-from ganforge.medsr.training import save_model
 
 
 def _generator(dims=2, scale=2, seed=0):
@@ -200,10 +199,26 @@ def test_bad_inputs_are_clear_errors_and_write_nothing(tmp_path):
 
 
 def test_from_file(tmp_path):
-    save_model(tmp_path / "m.pt", _generator(dims=2), Degradation("kspace", 2), "adversarial")
-    enhancer = Enhancer.from_file(tmp_path / "m.pt", tta=False)
+    generator = _generator(dims=2)
+    model = MedicalSR(degradation="kspace", generator=generator.config)
+    model.generators = {"adversarial": generator}
+    model.save(tmp_path / "m.pt")
+    enhancer = Enhancer.from_file(tmp_path / "m.pt", device="cpu", tta=False)
     assert enhancer.scale == 2 and enhancer.degradation.kind == "kspace"
+    assert enhancer.device == torch.device("cpu")
+    with torch.no_grad():
+        lr = torch.rand(1, 1, 16, 16)
+        assert torch.allclose(enhancer.predict(lr), generator(lr), atol=1e-6)
     assert enhancer.enhance(np.random.rand(16, 16)).image.shape == (32, 32)
+
+
+def test_one_device_rule():
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    assert Enhancer(_generator(), Degradation("kspace", 2)).device.type == auto
+    assert Enhancer(_generator(), Degradation("kspace", 2), device="cpu").device.type == "cpu"
+    for device, message in (("tpu", "unknown device 'tpu'"), ("cuda:99", "'cuda:99'")):
+        with pytest.raises(ValueError, match=message):
+            Enhancer(_generator(), Degradation("kspace", 2), device=device)
 
 
 def test_save_writes_every_output_or_none(tmp_path, monkeypatch):

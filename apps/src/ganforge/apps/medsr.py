@@ -24,17 +24,15 @@ from ganforge.apps.common import (
 from ganforge.apps.errors import UsageError
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.medsr import (
-    ADVERSARIAL_ITERATIONS,
-    PRETRAIN_ITERATIONS,
-    SUPPORTED_SCALES,
+    DEFAULT_THRESHOLD,
     Enhancer,
     GeneratorConfig,
     MedicalSR,
+    MedicalSRSpec,
     crop_to_multiple,
     evaluate,
     load_image,
     load_mask,
-    load_model,
     mni152_slab,
     mni152_slices,
     output_paths,
@@ -62,20 +60,12 @@ TRAIN_KEYS = (
     "seed",
     "device",
 )
+SPEC = MedicalSRSpec()  # every default comes from the spec
 TRAIN_DEFAULTS: dict[str, Any] = {
-    "scale": 2,
-    "degradation": "kspace",
-    "noise_std": 0.0,
-    "pretrain_iterations": PRETRAIN_ITERATIONS,
-    "adversarial_iterations": ADVERSARIAL_ITERATIONS,
-    "batch_size": 16,
-    "patch_size": 64,
-    "channels": 32,
-    "blocks": 4,
-    "block": "rrdb",
-    "vgg_weights": None,
-    "seed": 0,
-    "device": "auto",
+    **{key: getattr(SPEC, key) for key in TRAIN_KEYS if hasattr(SPEC, key)},
+    "channels": SPEC.generator.channels,
+    "blocks": SPEC.generator.num_blocks,
+    "block": SPEC.generator.block,
 }
 #: How each numeric option is read and checked, on the line and in a --config file.
 NUMBERS: dict[str, Callable[[str], Any]] = {
@@ -92,6 +82,8 @@ NUMBERS: dict[str, Callable[[str], Any]] = {
     "threshold": positive_float,
 }
 CHOICES = {"degradation": DEGRADATIONS, "block": BLOCKS}
+DEVICE_HELP = f"auto (CUDA when present), cpu, cuda or cuda:N (default {SPEC.device})"
+THRESHOLD_HELP = f"hallucination flag level (default {DEFAULT_THRESHOLD:g})"
 SWITCHES = ("no_project", "no_tta", "overwrite")
 
 
@@ -147,37 +139,54 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     )
     numbers = NUMBERS
     train.add_argument(
-        "--scale", type=numbers["scale"], help="upsampling factor: 2 or 4 (default 2)"
+        "--scale",
+        type=numbers["scale"],
+        help=f"upsampling factor: 2 or 4 (default {TRAIN_DEFAULTS['scale']})",
     )
     train.add_argument(
-        "--degradation", choices=DEGRADATIONS, help="how LR inputs are made (default kspace: MRI)"
+        "--degradation",
+        choices=DEGRADATIONS,
+        help=f"how LR inputs are made: kspace for MRI (default {TRAIN_DEFAULTS['degradation']})",
     )
     train.add_argument(
-        "--noise-std", type=numbers["noise_std"], help="LR noise std in [0,1] units (default 0)"
+        "--noise-std",
+        type=numbers["noise_std"],
+        help=f"LR noise std in [0,1] units (default {TRAIN_DEFAULTS['noise_std']:g})",
     )
     train.add_argument(
         "--pretrain-iterations",
         type=numbers["pretrain_iterations"],
-        help=f"PSNR stage length, 0 to skip it (default {PRETRAIN_ITERATIONS})",
+        help=f"PSNR stage length, 0 to skip it (default {TRAIN_DEFAULTS['pretrain_iterations']})",
     )
     train.add_argument(
         "--adversarial-iterations",
         type=numbers["adversarial_iterations"],
-        help=f"GAN stage length, 0 to skip it (default {ADVERSARIAL_ITERATIONS})",
+        help=f"GAN stage length, 0 to skip it (default {TRAIN_DEFAULTS['adversarial_iterations']})",
     )
     train.add_argument(
-        "--batch-size", type=numbers["batch_size"], help="patches per batch (default 16)"
+        "--batch-size",
+        type=numbers["batch_size"],
+        help=f"patches per batch (default {TRAIN_DEFAULTS['batch_size']})",
     )
     train.add_argument(
         "--patch-size",
         type=numbers["patch_size"],
-        help="HR patch size, a multiple of the scale; at least 24 with the GAN stage (default 64)",
+        help="HR patch size, a multiple of the scale; at least 24 with the GAN stage "
+        f"(default {TRAIN_DEFAULTS['patch_size']})",
     )
     train.add_argument(
-        "--channels", type=numbers["channels"], help="generator feature channels (default 32)"
+        "--channels",
+        type=numbers["channels"],
+        help=f"generator feature channels (default {TRAIN_DEFAULTS['channels']})",
     )
-    train.add_argument("--blocks", type=numbers["blocks"], help="generator blocks (default 4)")
-    train.add_argument("--block", choices=BLOCKS, help="block type (default rrdb)")
+    train.add_argument(
+        "--blocks",
+        type=numbers["blocks"],
+        help=f"generator blocks (default {TRAIN_DEFAULTS['blocks']})",
+    )
+    train.add_argument(
+        "--block", choices=BLOCKS, help=f"block type (default {TRAIN_DEFAULTS['block']})"
+    )
     train.add_argument(
         "--vgg-weights",
         type=Path,
@@ -185,8 +194,10 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "weights_only=True, or .safetensors) for the perceptual term "
         "(default: offline random-feature fallback)",
     )
-    train.add_argument("--seed", type=numbers["seed"], help="random seed (default 0)")
-    train.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+    train.add_argument(
+        "--seed", type=numbers["seed"], help=f"random seed (default {TRAIN_DEFAULTS['seed']})"
+    )
+    train.add_argument("--device", help=DEVICE_HELP)
     train.add_argument(
         "--config", type=Path, help=f"JSON of options ({', '.join(TRAIN_KEYS)}); flags override it"
     )
@@ -210,9 +221,8 @@ def _add_enhance(commands: argparse._SubParsersAction) -> None:
     enhance.add_argument(
         "--roi-size", type=positive_int, help="sliding window in LR voxels (default 64; 32 in 3-D)"
     )
-    enhance.add_argument(
-        "--threshold", type=positive_float, help="hallucination flag level (default 0.01)"
-    )
+    enhance.add_argument("--threshold", type=positive_float, help=THRESHOLD_HELP)
+    enhance.add_argument("--device", help=DEVICE_HELP)
     # default None, not False: a switch left off the line keeps the --config value
     switches = {"default": None, "action": "store_true"}
     enhance.add_argument("--no-project", **switches, help="skip data consistency")
@@ -239,10 +249,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "MNI152 test slab, as slices for 2-D models and as a volume for 3-D models)",
     )
     ev.add_argument("--out", type=output_file, required=True, help="JSON report to write")
-    ev.add_argument(
-        "--threshold", type=positive_float, help="hallucination flag level (default 0.01)"
-    )
-    ev.add_argument("--config", type=Path, help="JSON with threshold")
+    ev.add_argument("--threshold", type=positive_float, help=THRESHOLD_HELP)
+    ev.add_argument("--device", help=DEVICE_HELP)
+    ev.add_argument("--config", type=Path, help="JSON with threshold and device")
     ev.set_defaults(handler=run_evaluate)
 
 
@@ -259,6 +268,8 @@ def _merged(
             raise UsageError(f"{key} must be one of {', '.join(CHOICES[key])}, got {value!r}")
         elif key in SWITCHES and not isinstance(value, bool):
             raise UsageError(f"{key} must be true or false, got {value!r}")
+        elif key == "device" and not isinstance(value, str):
+            raise UsageError(f"device must be auto, cpu, cuda or cuda:N, got {value!r}")
     return options
 
 
@@ -346,26 +357,16 @@ def run_train(arguments: argparse.Namespace) -> int:
     options = _merged(arguments, TRAIN_KEYS, TRAIN_DEFAULTS)
     run = run_options(arguments)
     model = _train_model(options)
-    stages = model.check_fit_arguments(
-        options["pretrain_iterations"],
-        options["adversarial_iterations"],
-        options["batch_size"],
-        options["patch_size"],
-    )
-    targets = _model_targets(arguments.out, stages)
+    targets = _model_targets(arguments.out, model.spec.stages)
     roi = _train_roi(arguments)
     hr = _train_data(arguments, options["scale"])
     if options["vgg_weights"] is None:
         print("perceptual term: no VGG weights given, using the offline random-feature fallback")
     model.fit(
         hr,
-        pretrain_iterations=options["pretrain_iterations"],
-        adversarial_iterations=options["adversarial_iterations"],
-        batch_size=options["batch_size"],
-        patch_size=options["patch_size"],
-        run_dir=run.run_dir,
-        progress=not arguments.no_progress,
         roi=roi,
+        progress=not arguments.no_progress,
+        run_dir=run.run_dir,
         checkpoint_every=run.checkpoint_every,
         resume_from=run.resume_from,
     )
@@ -375,26 +376,12 @@ def run_train(arguments: argparse.Namespace) -> int:
 
 
 def _train_model(options: dict[str, Any]) -> MedicalSR:
-    """The model of the options; checks the scale, the device and the VGG weights file."""
-    if options["scale"] not in SUPPORTED_SCALES:
-        raise UsageError(f"--scale must be one of {SUPPORTED_SCALES}, got {options['scale']}")
-    if not isinstance(options["device"], str):
-        raise UsageError(f"device must be auto, cpu, cuda or cuda:N, got {options['device']!r}")
-    vgg_weights = options["vgg_weights"]
-    if vgg_weights is not None and not isinstance(vgg_weights, (str, Path)):
-        raise UsageError(f"vgg_weights must be a file path, got {vgg_weights!r}")
+    """The model of the options; its spec checks them, the device and the VGG weights file."""
     generator = GeneratorConfig(
         channels=options["channels"], num_blocks=options["blocks"], block=options["block"]
     )
-    return MedicalSR(
-        scale=options["scale"],
-        degradation=options["degradation"],
-        noise_std=options["noise_std"],
-        generator=generator,
-        vgg_weights=None if vgg_weights is None else Path(vgg_weights),
-        device=options["device"],
-        seed=options["seed"],
-    )
+    settings = {k: v for k, v in options.items() if k not in ("channels", "blocks", "block")}
+    return MedicalSR(generator=generator, **settings)
 
 
 def _model_targets(out: Path, stages: tuple[str, ...]) -> dict[str, Path]:
@@ -410,14 +397,16 @@ def _model_targets(out: Path, stages: tuple[str, ...]) -> dict[str, Path]:
     return {stage: out / MODEL_NAMES[stage] for stage in stages}
 
 
-ENHANCE_KEYS = ("roi_size", "threshold", "no_project", "no_tta", "overwrite")
+ENHANCE_KEYS = ("roi_size", "threshold", "no_project", "no_tta", "overwrite", "device")
+MODEL_DEFAULTS = {"threshold": DEFAULT_THRESHOLD, "device": SPEC.device}
 
 
 def run_enhance(arguments: argparse.Namespace) -> int:
     """Check the model, the input and the outputs, then enhance and write all outputs."""
-    options = _merged(arguments, ENHANCE_KEYS, {"threshold": 0.01})
+    options = _merged(arguments, ENHANCE_KEYS, MODEL_DEFAULTS)
     enhancer = Enhancer.from_file(
         arguments.model,
+        device=options["device"],
         roi_size=options.get("roi_size"),
         threshold=options["threshold"],
         project=not options.get("no_project", False),
@@ -442,19 +431,22 @@ def _evaluation_data(paths: list[Path] | None, scale: int, spatial_dims: int) ->
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:
-    options = _merged(arguments, ("threshold",), {"threshold": 0.01})
-    loaded = [load_model(path) for path in arguments.model]
-    degradations = {degradation for _, degradation, _ in loaded}
+    """Load every model, then degrade, enhance and compare the held-out images."""
+    options = _merged(arguments, tuple(MODEL_DEFAULTS), MODEL_DEFAULTS)
+    loaded = {path.stem: MedicalSR.load(path, options["device"]) for path in arguments.model}
+    degradations = {model.degradation for model in loaded.values()}
     if len(degradations) != 1:
         raise UsageError("the models use different degradations; evaluate them separately")
     degradation = degradations.pop()
     hr = _evaluation_data(arguments.hr, degradation.scale, degradation.spatial_dims)
-    models = {
-        f"{path.stem}": generator
-        for path, (generator, _, _) in zip(arguments.model, loaded, strict=True)
-    }
+    models = {name: model.generator() for name, model in loaded.items()}
     result = evaluate(
-        hr, models, degradation, threshold=options["threshold"], out_path=arguments.out
+        hr,
+        models,
+        degradation,
+        threshold=options["threshold"],
+        out_path=arguments.out,
+        device=options["device"],
     )
     print(json.dumps(result, indent=2))
     return 0
@@ -465,27 +457,24 @@ def demo(out_dir: Path) -> ReportSection:
     """A short x2 k-space run on the MNI152 train slabs, evaluated on the test slab."""
     import matplotlib.pyplot as plt
 
-    torch.manual_seed(0)
     model = MedicalSR(
         scale=2,
         degradation="kspace",
         generator=GeneratorConfig(channels=16, num_blocks=2, block="residual"),
-        device="cpu",
-    )
-    model.fit(
-        mni152_slices("train"),
         pretrain_iterations=60,
         adversarial_iterations=20,
         batch_size=4,
         patch_size=48,
-        progress=False,
         g_lr=1e-3,
+        device="cpu",
     )
+    model.fit(mni152_slices("train"), progress=False)
     test = mni152_slices("test")[8:12]
     metrics = evaluate(
         test,
-        {"psnr_model": model.generators["pretrain"], "gan_model": model.generators["adversarial"]},
+        {"psnr_model": model.generator("pretrain"), "gan_model": model.generator("adversarial")},
         model.degradation,
+        device="cpu",
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -518,8 +507,8 @@ def demo(out_dir: Path) -> ReportSection:
         metrics=flat,
         figures={
             "LR / SR / HR / hallucination map": figure,
-            "pretraining losses": loss_curves_figure(model.history["pretrain"]),
-            "adversarial losses": loss_curves_figure(model.history["adversarial"]),
+            "pretraining losses": loss_curves_figure(model.stage_history("pretrain")),
+            "adversarial losses": loss_curves_figure(model.stage_history("adversarial")),
         },
         text="A tiny generator trained for a few seconds on the MNI152 train slabs and "
         "evaluated on the held-out test slab; outputs are projected onto the measured "

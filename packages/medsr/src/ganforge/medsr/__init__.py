@@ -11,6 +11,7 @@ from ganforge.medsr.data import (
     MNI152_SLABS,
     LoadedImage,
     PairedPatchSource,
+    PatchPairs,
     load_image,
     load_mask,
     mni152_slab,
@@ -39,6 +40,7 @@ from ganforge.medsr.losses import (
     gradient_magnitude,
     roi_loss,
 )
+from ganforge.medsr.model import MedicalSR
 from ganforge.medsr.networks import GeneratorConfig, PatchLogits, SRGenerator
 from ganforge.medsr.quality import evaluate, image_metrics
 from ganforge.medsr.safety import (
@@ -48,14 +50,8 @@ from ganforge.medsr.safety import (
     hallucination_map,
     uncertainty_map,
 )
-from ganforge.medsr.training import (
-    ADVERSARIAL_ITERATIONS,
-    PRETRAIN_ITERATIONS,
-    MedicalSR,
-    MedSRModule,
-    load_model,
-    save_model,
-)
+from ganforge.medsr.spec import MedicalSRSpec
+from ganforge.medsr.training import ADVERSARIAL_ITERATIONS, PRETRAIN_ITERATIONS, MedSRModule
 
 __all__ = [
     "ADVERSARIAL_ITERATIONS",
@@ -68,6 +64,7 @@ __all__ = [
     "LossWeights",
     "MedSRModule",
     "MedicalSR",
+    "MedicalSRSpec",
     "PatchLogits",
     "PerceptualLoss",
     "SRGenerator",
@@ -78,10 +75,8 @@ __all__ = [
     "gradient_difference_loss",
     "gradient_magnitude",
     "hallucination_map",
-    "load_model",
     "output_paths",
     "roi_loss",
-    "save_model",
     "scaled_affine",
     "uncertainty_map",
     "MNI152_SLABS",
@@ -89,6 +84,7 @@ __all__ = [
     "Degradation",
     "LoadedImage",
     "PairedPatchSource",
+    "PatchPairs",
     "consistency_residual",
     "crop_to_multiple",
     "load_image",

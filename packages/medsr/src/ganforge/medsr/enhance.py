@@ -28,11 +28,12 @@ import torch
 from monai.inferers import SlidingWindowInferer
 
 from ganforge.core.files import atomic_files, write_json
+from ganforge.core.training import resolve_device
 from ganforge.medsr.data import LoadedImage, load_image, validate_array
 from ganforge.medsr.degradation import Degradation, consistency_residual
+from ganforge.medsr.model import MedicalSR
 from ganforge.medsr.networks import SRGenerator
 from ganforge.medsr.safety import DEFAULT_THRESHOLD, hallucination_map, uncertainty_map
-from ganforge.medsr.training import load_model
 
 ENHANCED_MARK = "ganforge-medsr enhanced x{scale}; not for primary diagnosis"
 
@@ -133,7 +134,8 @@ class Enhancer:
             uncertainty map its standard deviation; without it the uncertainty is 0.
         threshold: hallucination flag level (intensity units of [0, 1]-scaled images).
         normalize: map the 0.5 / 99.5 percentiles to 0 / 1 before the model.
-        device: where the generator runs (``"cpu"``, ``"cuda"``...).
+        device: where the generator runs: ``"auto"`` (CUDA when present), ``"cpu"``,
+            ``"cuda"`` or ``"cuda:N"``.
     """
 
     def __init__(
@@ -148,7 +150,7 @@ class Enhancer:
         tta: bool = True,
         threshold: float = DEFAULT_THRESHOLD,
         normalize: bool = True,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = "auto",
     ) -> None:
         if degradation.scale != generator.scale:
             raise ValueError(
@@ -165,7 +167,7 @@ class Enhancer:
             raise ValueError(f"sw_batch_size must be >= 1, got {sw_batch_size!r}")
         if not threshold > 0:
             raise ValueError(f"threshold must be > 0, got {threshold!r}")
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.generator = generator.to(self.device).eval()
         self.degradation = degradation
         if roi_size is None:
@@ -176,10 +178,16 @@ class Enhancer:
         self.sw_batch_size, self.overlap = sw_batch_size, overlap
 
     @classmethod
-    def from_file(cls, path: str | Path, **kwargs: Any) -> Enhancer:
-        """Load a model file written by ``MedicalSR.save`` / ``save_model``."""
-        generator, degradation, _ = load_model(path)
-        return cls(generator, degradation, **kwargs)
+    def from_file(
+        cls, path: str | Path, device: str | torch.device = "auto", **options: Any
+    ) -> Enhancer:
+        """An enhancer for a model file written by ``MedicalSR.save`` (options: as above).
+
+        Raises:
+            CheckpointError: one line for a missing, truncated or damaged file, a file
+                of another kind or a newer format.
+        """
+        return MedicalSR.load(path, device).enhancer(device=device, **options)
 
     @property
     def scale(self) -> int:

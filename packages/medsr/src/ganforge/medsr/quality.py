@@ -55,6 +55,7 @@ def evaluate(
     project: bool = True,
     seed: int = 0,
     out_path: str | Path | None = None,
+    device: str | torch.device = "auto",
 ) -> dict[str, dict[str, float]]:
     """PSNR, SSIM, flagged area, consistency residual and edge sharpness per method.
 
@@ -66,6 +67,7 @@ def evaluate(
         project: apply the data-consistency projection to the models' outputs.
         seed: seeds the degradation noise.
         out_path: also write the result as JSON there.
+        device: where the generators run (``"auto"``: CUDA when present).
 
     Returns:
         ``{"bicubic": {...}, <name>: {...}}`` with keys ``psnr``, ``ssim``,
@@ -78,7 +80,9 @@ def evaluate(
     baseline = conservative_upsample(lr, degradation).float()
     results = {"bicubic": _summary(baseline, lr, hr, degradation, threshold)}
     for name, generator in models.items():
-        enhancer = Enhancer(generator, degradation, tta=False, project=project, normalize=False)
+        enhancer = Enhancer(
+            generator, degradation, tta=False, project=project, normalize=False, device=device
+        )
         sr = torch.cat([enhancer.predict(lr[i : i + 1]) for i in range(len(lr))])
         if project:
             sr = degradation.project(sr, lr)

@@ -1,0 +1,160 @@
+"""The settings of :class:`~ganforge.medsr.MedicalSR`: one dataclass, checked when it is made.
+
+Every setting has its one default here; the model, its training module and the
+command line take theirs from this class. A bad value is a one-line
+``ValueError`` before any data is read or any file is written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from ganforge.core.losses import get_loss
+from ganforge.core.training import resolve_device
+from ganforge.medsr.degradation import Degradation, check_scale
+from ganforge.medsr.losses import LossWeights
+from ganforge.medsr.networks import GeneratorConfig, patch_min_size
+
+STAGES = ("pretrain", "adversarial")
+
+
+@dataclass
+class MedicalSRSpec:
+    """Settings of a two-stage medical SR model (see :class:`~ganforge.medsr.MedicalSR`).
+
+    Args:
+        scale: 2 or 4.
+        spatial_dims: 2 (slices / images) or 3 (volumes).
+        degradation: ``"kspace"`` (MRI), ``"psf"`` (CT / X-ray) or ``"bicubic"`` (2-D):
+            how the LR training images are made.
+        noise_std: noise of the degradation, in [0, 1] intensity units.
+        generator: generator sizes; its ``scale`` and ``spatial_dims`` are taken from above.
+        weights: loss weights.
+        adversarial_loss: a core loss name (``ganforge.core.losses``).
+        r1_weight: R1 penalty weight of the discriminator (0: off).
+        vgg_weights: local torchvision VGG19 weights for the perceptual term; ``None``:
+            the offline random-feature fallback.
+        pretrain_iterations: length of the pixel-loss pretraining stage (0: skip it).
+        adversarial_iterations: length of the adversarial stage (0: skip it).
+        batch_size: patches per batch (per process).
+        patch_size: HR patch size per axis, a multiple of ``scale``; at least
+            24 with the adversarial stage (the discriminator's minimum).
+        g_lr: the generator's learning rate in pretraining; half of it in the
+            adversarial stage, with a fresh optimizer.
+        d_lr: the discriminator's learning rate.
+        seed: seeds the degradation noise, the patch draws, initialisation and training.
+        device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    """
+
+    scale: int = 2
+    spatial_dims: int = 2
+    degradation: str = "kspace"
+    noise_std: float = 0.0
+    generator: GeneratorConfig | None = None
+    weights: LossWeights = field(default_factory=LossWeights)
+    adversarial_loss: str = "relativistic_average"
+    r1_weight: float = 0.0
+    vgg_weights: str | None = None
+    pretrain_iterations: int = 2000
+    adversarial_iterations: int = 1000
+    batch_size: int = 16
+    patch_size: int = 64
+    g_lr: float = 2e-4
+    d_lr: float = 1e-4
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_scale(self.scale)
+        self.generator = replace(
+            _as(GeneratorConfig, self.generator), scale=self.scale, spatial_dims=self.spatial_dims
+        )
+        self.weights = _as(LossWeights, self.weights)
+        if not (_number(self.noise_std) and math.isfinite(self.noise_std)):
+            raise ValueError(f"noise_std must be a finite number >= 0, got {self.noise_std!r}")
+        self.make_degradation()  # checks the kind, the noise and 2-D-only bicubic
+        get_loss(self.adversarial_loss)
+        for name in ("g_lr", "d_lr"):
+            _positive(name, getattr(self, name))
+        if not (_number(self.r1_weight) and self.r1_weight >= 0):
+            raise ValueError(f"r1_weight must be >= 0, got {self.r1_weight!r}")
+        if self.vgg_weights is not None:
+            if not isinstance(self.vgg_weights, (str, os.PathLike)):
+                raise ValueError(f"vgg_weights must be a file path, got {self.vgg_weights!r}")
+            self.vgg_weights = os.fspath(self.vgg_weights)
+        self._check_schedule()
+        _integer("seed", self.seed, 0)
+        if not isinstance(self.device, str):
+            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        resolve_device(self.device)
+
+    def _check_schedule(self) -> None:
+        for name in ("pretrain_iterations", "adversarial_iterations"):
+            _integer(name, getattr(self, name), 0)
+        if not self.stages:
+            raise ValueError(
+                "nothing to train: pretrain_iterations and adversarial_iterations are both 0"
+            )
+        _integer("batch_size", self.batch_size, 1)
+        size = self.patch_size
+        if not _is_int(size) or size < self.scale or size % self.scale:
+            raise ValueError(
+                f"patch_size must be a positive multiple of the scale {self.scale}, got {size!r}"
+            )
+        if "adversarial" in self.stages and size < patch_min_size():
+            raise ValueError(
+                f"patch_size {size} is too small for the discriminator of the "
+                f"adversarial stage: use at least {patch_min_size()}"
+            )
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages that train, in order (those with more than 0 iterations)."""
+        lengths = (self.pretrain_iterations, self.adversarial_iterations)
+        return tuple(stage for stage, n in zip(STAGES, lengths, strict=True) if n > 0)
+
+    @property
+    def iterations(self) -> int:
+        """Both stages together: the length of the one training run."""
+        return self.pretrain_iterations + self.adversarial_iterations
+
+    def make_degradation(self) -> Degradation:
+        """The degradation model the settings describe."""
+        return Degradation(self.degradation, self.scale, self.spatial_dims, self.noise_std)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The setting names, in order."""
+        return tuple(f.name for f in fields(cls))
+
+
+def _as(kind: type, value: Any) -> Any:
+    """``value`` as a ``kind`` dataclass: a copy, the defaults (None) or from a dict."""
+    if value is None:
+        return kind()
+    if isinstance(value, dict):
+        return kind(**value)
+    if not isinstance(value, kind):
+        raise ValueError(f"expected a {kind.__name__}, got {value!r}")
+    return kind(**asdict(value))  # checked again, and never shared with the caller
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive(name: str, value: Any) -> None:
+    if not (_number(value) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def _integer(name: str, value: Any, minimum: int) -> None:
+    if not (_is_int(value) and value >= minimum):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
