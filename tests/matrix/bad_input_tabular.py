@@ -29,7 +29,24 @@ def files(tmp: Path) -> dict[str, Path]:
     for name, text in tables.items():
         made[name] = tmp / f"{name}.csv"
         made[name].write_text(text)
+    made.update(bad_model_files(tmp))
     return made
+
+
+def bad_model_files(tmp: Path) -> dict[str, Path]:
+    """A model file of another kind, one from a newer format, and a truncated one."""
+    import torch
+
+    from ganforge.core.modelfile import FORMAT_VERSION, save_model
+
+    other = save_model(tmp / "other.pt", "finance.TimeGAN", {}, {"G": {"w": torch.zeros(1)}})
+    newer = save_model(tmp / "newer.pt", "tabular.DPTabularGAN", {}, {})
+    raw = torch.load(newer, weights_only=True)
+    raw["format_version"] = FORMAT_VERSION + 1
+    torch.save(raw, newer)
+    truncated = tmp / "truncated.pt"
+    truncated.write_bytes(other.read_bytes()[:200])
+    return {"other_kind": other, "newer_format": newer, "truncated_model": truncated}
 
 
 CASES = {
@@ -93,6 +110,18 @@ CASES = {
     "sample a CSV as model": (
         "tabular sample --model {good_csv} --rows 10 --out {out}",
         "good_csv",
+    ),
+    "sample a model of another kind": (
+        "tabular sample --model {other_kind} --rows 10 --out {out}",
+        "holds a finance.TimeGAN model, not a tabular.DPTabularGAN",
+    ),
+    "sample a newer model format": (
+        "tabular sample --model {newer_format} --rows 10 --out {out}",
+        "upgrade ganforge",
+    ),
+    "sample a truncated model": (
+        "tabular sample --model {truncated_model} --rows 10 --out {out}",
+        "not a loadable checkpoint",
     ),
     "sample zero rows": ("tabular sample --model {garbage} --rows 0 --out {out}", "at least 1"),
     "sample into a folder": (

@@ -79,3 +79,18 @@ def test_two_fits_with_the_same_seed_in_one_process_sample_the_same_rows(table):
     pd.testing.assert_frame_equal(first, second)
     third = tiny(epsilon=None, seed=4).fit(table).sample(50)
     assert not first.equals(third)
+
+
+def test_model_files_of_another_kind_or_damaged_are_one_line_errors(table, tmp_path):
+    from ganforge.core.modelfile import save_model
+
+    other = save_model(tmp_path / "o.pt", "medsr.MedicalSR", {}, {})
+    with pytest.raises(CheckpointError, match="holds a medsr.MedicalSR model"):
+        DPTabularGAN.load(other)
+    path = tiny(epsilon=None).fit(table).save(tmp_path / "s.pt")
+    raw = torch.load(path, weights_only=True)
+    del raw["extra"]["transformer"]
+    torch.save(raw, path)
+    with pytest.raises(CheckpointError, match="damaged tabular.DPTabularGAN model") as caught:
+        DPTabularGAN.load(path)
+    assert "\n" not in str(caught.value)
