@@ -179,7 +179,7 @@ class MedicalSR(GANModel[MedicalSRSpec]):
         if stage is None:
             return list(self.generators)[-1]
         if stage not in self.generators:
-            trained = sorted(self.generators) or "none"
+            trained = ", ".join(self.generators)
             raise ValueError(f"stage {stage!r} has not been trained (trained: {trained})")
         return stage
 
