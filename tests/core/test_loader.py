@@ -127,3 +127,18 @@ def test_two_gloo_ranks_read_disjoint_batches(tmp_path):
     for k in range(4):
         whole = [i for i in indices(single.next_batch())]
         assert first[4 * k : 4 * k + 4] + second[4 * k : 4 * k + 4] == whole
+
+
+def test_a_dataset_with_set_epoch_is_told_the_epoch_in_its_workers():
+    class EpochTagged(Numbers):
+        epoch = -1
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def __getitem__(self, index: int) -> torch.Tensor:
+            return torch.tensor([float(index), float(self.epoch)])
+
+    source = LoaderBatches(EpochTagged(8), 4, seed=0, workers=2)
+    epochs = [source.next_batch()[:, 1].unique().tolist() for _ in range(5)]
+    assert epochs == [[0.0], [0.0], [1.0], [1.0], [2.0]]

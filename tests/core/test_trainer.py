@@ -350,3 +350,34 @@ def test_phase_on_enter_runs_once_in_order_and_before_a_resumed_state_loads(tmp_
     for name, net in trainer.module.networks.items():
         for key, value in net.state_dict().items():
             assert torch.equal(value, resumed.module.networks[name].state_dict()[key])
+
+
+def test_a_resume_exactly_at_a_phase_boundary_enters_the_next_phase_as_the_run_did(tmp_path):
+    events = []
+
+    class Staged(CountingModule):
+        def phases(self):
+            def enter(name):
+                def run():
+                    events.append(name)
+                    if name == "second":
+                        return {"D": torch.optim.SGD(self.networks["D"].parameters(), lr=0.5)}
+                    return None
+
+                return run
+
+            steps = [Step("D", self.d_step, "D"), Step("G", self.g_step, "G")]
+            return [
+                Phase("first", steps, iterations=2, on_enter=enter("first")),
+                Phase("second", steps, on_enter=enter("second")),
+            ]
+
+    straight = Trainer(Staged(), config(iterations=4, run_dir=tmp_path, checkpoint_every=2))
+    straight.fit(data())
+    events.clear()
+    resumed = Trainer(Staged(), config(iterations=4, run_dir=tmp_path / "b"))
+    resumed.fit(data(), resume_from=tmp_path / "checkpoint_00000002.pt")  # end of "first"
+    assert events == ["first", "second"]
+    for name, net in straight.module.networks.items():
+        for key, value in net.state_dict().items():
+            assert torch.equal(value, resumed.module.networks[name].state_dict()[key]), key

@@ -165,7 +165,8 @@ class GANModel(Generic[SpecT]):
         try:
             model.restore(file, target)
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
-            raise CheckpointError(f"{path} is a damaged {cls.kind} model: {error}") from None
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise CheckpointError(f"{path} is a damaged {cls.kind} model: {first_line}") from None
         return model
 
 

@@ -12,9 +12,11 @@ The state is two integers, the epoch and the number of batches consumed in
 it, saved in the trainer's checkpoint: a resumed run reads exactly the
 batches the killed one would have, from the middle of an epoch too.
 Prefetched batches a killed run never consumed are read again. A dataset
-that augments at random should draw its randomness from the index it gets
-(e.g. ``torch.Generator().manual_seed(seed * 1_000_003 + index)``), not from
-a worker's global RNG, so that its samples survive a resume too.
+with a ``set_epoch(epoch)`` method is told the epoch before its workers start.
+A dataset that augments at random should draw its randomness from the epoch
+and the index it gets (e.g. a ``torch.Generator`` seeded with
+``(seed * 1_000_003 + epoch) * 100_003 + index``), not from a worker's global
+RNG, so that its samples survive a resume too.
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ class LoaderBatches:
         return next(self._iterator)
 
     def _loader(self) -> DataLoader:
+        if hasattr(self.dataset, "set_epoch"):  # before the workers take their copies
+            self.dataset.set_epoch(self.epoch)
         remaining = self.rank_indices(self.epoch)[self.position :].reshape(-1)
         options: dict[str, Any] = {}
         if self.collate_fn is not None:

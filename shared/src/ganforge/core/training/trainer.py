@@ -139,8 +139,9 @@ class Trainer:
             state = load_checkpoint(resume_from, map_location=self.device)
             if state.get("format") != CHECKPOINT_FORMAT:
                 raise CheckpointError(f"{resume_from} is not a ganforge training checkpoint")
-        # phases entered before the resumed iteration act first, then their state loads
-        self._enter_phases_until(0 if state is None else int(state["iteration"]))
+        # the phases the killed run had entered act first, then their state loads: a
+        # checkpoint after iteration K was written inside the phase of iteration K - 1
+        self._enter_phases_until(0 if state is None else max(0, int(state["iteration"]) - 1))
         if state is not None:
             self.load_state_dict(state)
             self.log_event("resumed", checkpoint=str(resume_from))
