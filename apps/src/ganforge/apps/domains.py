@@ -32,8 +32,11 @@ def installed_domains() -> dict[str, ModuleType]:
             continue
         try:
             module = importlib.import_module(f"ganforge.apps.{name}")
-        except ImportError as error:
-            print(f"ganforge: warning: domain {name!r} is unavailable: {error}", file=sys.stderr)
+        except Exception as error:  # a broken installation must not take every domain down
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            print(
+                f"ganforge: warning: domain {name!r} is unavailable: {first_line}", file=sys.stderr
+            )
             continue
         if hasattr(module, "add_commands"):
             found[name] = module
