@@ -58,3 +58,24 @@ def test_console_script_is_installed():
         [sys.executable, "-m", "ganforge.apps.cli", "--version"], capture_output=True, text=True
     )
     assert result.returncode == 0 and result.stdout.startswith("ganforge ")
+
+
+def test_a_domain_that_fails_to_import_is_left_out_with_one_warning(monkeypatch, capsys):
+    from ganforge.apps import domains
+
+    def broken(name: str):
+        raise RuntimeError("half-installed\nsecond line")
+
+    monkeypatch.setattr(domains, "domain_names", lambda: ["tabular"])
+    monkeypatch.setattr(domains.importlib, "import_module", broken)
+    assert domains.installed_domains() == {}
+    err = capsys.readouterr().err.strip()
+    assert err == "ganforge: warning: domain 'tabular' is unavailable: half-installed"
+
+
+def test_domains_are_found_by_listing_the_apps_package():
+    from ganforge.apps.domains import domain_names, installed_domains
+
+    assert {"finance", "medsr", "tabular"} <= set(domain_names())
+    assert not {"cli", "common", "demo", "doctor", "specs"} & set(domain_names())
+    assert set(installed_domains()) == {"finance", "medsr", "tabular"}
