@@ -317,15 +317,16 @@ def test_handoff_lives_for_one_iteration_and_saves_forwards():
     assert module.generator_forwards == 3 * 2
 
 
-def test_phase_on_enter_runs_once_in_order_and_before_a_resumed_state_loads(tmp_path):
-    events = []
+def staged_module(events: list[str]) -> type[CountingModule]:
+    """Two phases ("first" for two iterations, then "second") whose entries are recorded
+    in ``events``; entering "second" replaces D's optimizer, as a stage change would."""
 
     class Staged(CountingModule):
         def phases(self):
             def enter(name):
                 def run():
                     events.append(name)
-                    if name == "second":  # a new optimizer for D, as a stage change would
+                    if name == "second":
                         return {"D": torch.optim.SGD(self.networks["D"].parameters(), lr=0.5)}
                     return None
 
@@ -336,6 +337,13 @@ def test_phase_on_enter_runs_once_in_order_and_before_a_resumed_state_loads(tmp_
                 Phase("first", steps, iterations=2, on_enter=enter("first")),
                 Phase("second", steps, on_enter=enter("second")),
             ]
+
+    return Staged
+
+
+def test_phase_on_enter_runs_once_in_order_and_before_a_resumed_state_loads(tmp_path):
+    events = []
+    Staged = staged_module(events)
 
     trainer = Trainer(Staged(), config(iterations=4, run_dir=tmp_path, checkpoint_every=3))
     trainer.fit(data())
@@ -354,23 +362,7 @@ def test_phase_on_enter_runs_once_in_order_and_before_a_resumed_state_loads(tmp_
 
 def test_a_resume_exactly_at_a_phase_boundary_enters_the_next_phase_as_the_run_did(tmp_path):
     events = []
-
-    class Staged(CountingModule):
-        def phases(self):
-            def enter(name):
-                def run():
-                    events.append(name)
-                    if name == "second":
-                        return {"D": torch.optim.SGD(self.networks["D"].parameters(), lr=0.5)}
-                    return None
-
-                return run
-
-            steps = [Step("D", self.d_step, "D"), Step("G", self.g_step, "G")]
-            return [
-                Phase("first", steps, iterations=2, on_enter=enter("first")),
-                Phase("second", steps, on_enter=enter("second")),
-            ]
+    Staged = staged_module(events)
 
     straight = Trainer(Staged(), config(iterations=4, run_dir=tmp_path, checkpoint_every=2))
     straight.fit(data())
