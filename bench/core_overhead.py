@@ -88,23 +88,27 @@ def build_recipe(args: argparse.Namespace) -> AdversarialRecipe:
     )
 
 
-def run_trainer(args: argparse.Namespace, images: Tensor, device: torch.device) -> dict[str, Any]:
-    """One block through the Trainer; seconds per iteration and the final networks."""
+def timed_fit(
+    module: GANModule, data: Any, iterations: int, batch: int, seed: int, device: torch.device
+) -> dict[str, Any]:
+    """Train ``module`` through the Trainer; seconds per iteration and the final networks."""
     stamps: list[float] = []
-
-    def stamp(_: Trainer) -> None:
-        stamps.append(clock(device))
-
     config = TrainerConfig(
-        iterations=args.iterations,
-        batch_size=args.batch,
-        seed=args.seed,
+        iterations=iterations,
+        batch_size=batch,
+        seed=seed,
         device=str(device),
         progress=False,
         tensorboard=False,
     )
-    trainer = Trainer(build_recipe(args), config, callbacks=[Callback(1, stamp)]).fit(images)
+    callback = Callback(1, lambda _: stamps.append(clock(device)))
+    trainer = Trainer(module, config, callbacks=[callback]).fit(data)
     return {"seconds": steady_seconds_per_step(stamps), "networks": trainer.module.networks}
+
+
+def run_trainer(args: argparse.Namespace, images: Tensor, device: torch.device) -> dict[str, Any]:
+    """One block of the DCGAN through the Trainer."""
+    return timed_fit(build_recipe(args), images, args.iterations, args.batch, args.seed, device)
 
 
 def plain_batches(images: Tensor, batch: int, seed: int) -> Iterator[Tensor]:
@@ -265,19 +269,8 @@ def _wave_critic() -> torch.nn.Module:
 
 def run_vocoder(shared: bool, args: argparse.Namespace, data: Any, device: torch.device) -> dict:
     """One block of the vocoder-shaped case; seconds per iteration and the networks."""
-    stamps: list[float] = []
-    config = TrainerConfig(
-        iterations=args.iterations,
-        batch_size=args.vocoder_batch,
-        seed=args.seed,
-        device=str(device),
-        progress=False,
-        tensorboard=False,
-    )
     module = VocoderShaped(shared, args.frames)
-    callback = Callback(1, lambda _: stamps.append(clock(device)))
-    trainer = Trainer(module, config, callbacks=[callback]).fit(data)
-    return {"seconds": steady_seconds_per_step(stamps), "networks": trainer.module.networks}
+    return timed_fit(module, data, args.iterations, args.vocoder_batch, args.seed, device)
 
 
 def vocoder_case(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
