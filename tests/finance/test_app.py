@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-from ganforge.apps.cli import main
-from ganforge.finance import TimeGAN, sp500_log_returns
+from ganforge.apps.cli import build_parser, installed_domains, main
+from ganforge.apps.finance import _train_config
+from ganforge.finance import TimeGAN, TimeGANConfig, sp500_log_returns
 
 TINY = {"hidden_dim": 4, "num_layers": 1, "batch_size": 16}
 
@@ -166,6 +167,8 @@ def test_conditional_levels_model_samples_a_regime(tmp_path, tiny_config):
                 "2",
                 "--regime",
                 "stressed",
+                "--device",
+                "cpu",
                 "--out",
                 str(csv),
             ]
@@ -177,6 +180,23 @@ def test_conditional_levels_model_samples_a_regime(tmp_path, tiny_config):
     # the CSV holds the model's stressed samples, in price units, path after path
     expected = TimeGAN.load(model).sample(2, "stressed").reshape(-1, 2)
     np.testing.assert_allclose(frame[["Close", "Volume"]].to_numpy(), expected, rtol=1e-12)
+
+
+def test_model_options_layer_defaults_config_iterations_and_flags(tmp_path):
+    config = tmp_path / "options.json"
+    config.write_text(json.dumps({"hidden_dim": 5, "seed": 2, "joint_iterations": 7, "lr": 0.01}))
+    argv = ["finance", "train", "--mode", "returns", "--config", str(config), "--seed", "4"]
+    argv += ["--iterations", "3", "--embed-iterations", "9", "--device", "cpu", "--out", "m.pt"]
+    spec = _train_config(build_parser(installed_domains()).parse_args(argv))
+    assert (spec.hidden_dim, spec.lr, spec.seed, spec.device) == (5, 0.01, 4, "cpu")
+    # --iterations over the config file, a phase's own flag over --iterations
+    assert (spec.embed_iterations, spec.supervise_iterations, spec.joint_iterations) == (9, 3, 3)
+    # --mode returns defaults to the stepwise model; the rest are the spec's defaults
+    assert (spec.generation, spec.scaling) == ("stepwise", "standardize")
+    assert (spec.num_layers, spec.batch_size) == (
+        TimeGANConfig.num_layers,
+        TimeGANConfig.batch_size,
+    )
 
 
 def test_bad_input_gives_one_line_errors(tmp_path, tiny_config, capsys):
@@ -254,7 +274,7 @@ def _model_tensors(path):
     state = torch.load(path, weights_only=True)
     return state, {
         f"{name}/{key}": value
-        for name, network in state["networks"].items()
+        for name, network in state["state"].items()
         for key, value in network.items()
     }
 
@@ -278,10 +298,12 @@ def test_train_resumes_from_a_checkpoint_to_the_identical_model(tmp_path, mode, 
     assert expected_tensors.keys() == actual_tensors.keys()
     for key, value in expected_tensors.items():
         assert torch.equal(value, actual_tensors[key]), key
-    assert {k: v for k, v in expected.items() if k != "networks"} == {
-        k: v for k, v in actual.items() if k != "networks"
+    assert {k: v for k, v in expected.items() if k != "state"} == {
+        k: v for k, v in actual.items() if k != "state"
     }
-    assert expected["config"]["generation"] == ("stepwise" if mode == "returns" else "paper")
+    assert json.loads(expected["spec"])["generation"] == (
+        "stepwise" if mode == "returns" else "paper"
+    )
     # resuming with other options is refused before anything is written
     other = tmp_path / "other.pt"
     resume = [*argv, "--run-dir", str(killed), "--out", str(other), "--resume"]

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from ganforge.core.training import Callback, Trainer, TrainerConfig
+from ganforge.finance import StepwiseTimeGANModule, TimeGAN, TimeGANConfig
 from ganforge.finance.innovations import skewed_t_mean, skewed_t_noise
 from ganforge.finance.networks import RecurrentBlock
-from ganforge.finance.timegan import TimeGAN, TimeGANConfig, TimeGANModule
 
 
 def _config(**overrides):
@@ -47,7 +47,7 @@ def test_stepwise_needs_gaussianised_returns_and_a_known_generation():
 
 
 def test_supervisor_outputs_a_mean_and_a_positive_scale_per_feature():
-    module = TimeGANModule(_config())
+    module = StepwiseTimeGANModule(_config())
     nets = module.networks
     assert nets["supervisor"].linear.out_features == 2 * 2 and not nets["supervisor"].sigmoid
     x = torch.randn(3, 8, 2)
@@ -56,7 +56,7 @@ def test_supervisor_outputs_a_mean_and_a_positive_scale_per_feature():
 
 
 def test_next_step_distribution_depends_only_on_the_past():
-    module = TimeGANModule(_config())
+    module = StepwiseTimeGANModule(_config())
     x = torch.randn(2, 8, 2)
     changed = x.clone()
     changed[:, 5:] += 3.0
@@ -69,7 +69,7 @@ def test_next_step_distribution_depends_only_on_the_past():
 
 
 def test_untrained_generator_passes_skewed_t_noise_through_the_predicted_scale():
-    module = TimeGANModule(_config())
+    module = StepwiseTimeGANModule(_config())
     z = torch.randn(3, 8, 2)
     paths = module.rollout(z, None)
     # the generator's shaping starts at zero, so the steps are mean + scale * t-noise(z)
@@ -92,7 +92,7 @@ def test_untrained_generator_passes_skewed_t_noise_through_the_predicted_scale()
 
 
 def test_rollout_is_causal_in_the_noise():
-    module = TimeGANModule(_config())
+    module = StepwiseTimeGANModule(_config())
     z = torch.randn(2, 8, 2)
     changed = z.clone()
     changed[:, 4] += 2.0
@@ -102,7 +102,9 @@ def test_rollout_is_causal_in_the_noise():
 
 
 def test_stepwise_phases_train_their_own_networks():
-    module = TimeGANModule(_config(embed_iterations=1, supervise_iterations=1, joint_iterations=1))
+    module = StepwiseTimeGANModule(
+        _config(embed_iterations=1, supervise_iterations=1, joint_iterations=1)
+    )
     names = [(p.name, [s.name for s in p.steps]) for p in module.phases()]
     assert names == [
         ("embed", ["autoencoder"]),
@@ -139,7 +141,7 @@ def test_likelihood_phase_learns_a_volatility_that_follows_the_last_return():
         supervise_iterations=400,
         lr=5e-3,
     )
-    module = TimeGANModule(config)
+    module = StepwiseTimeGANModule(config)
     data = torch.as_tensor(x, dtype=torch.float32)
     Trainer(module, TrainerConfig(iterations=550, batch_size=64, progress=False)).fit(data)
     with torch.no_grad():

@@ -5,15 +5,11 @@ import pytest
 import torch
 
 from ganforge.core.checkpoint import CheckpointError
+from ganforge.core.modelfile import save_model
 from ganforge.core.training import Trainer, TrainerConfig
+from ganforge.finance import PaperTimeGANModule, TimeGAN, TimeGANConfig
+from ganforge.finance.losses import moment_loss, supervised_loss
 from ganforge.finance.networks import RecurrentBlock, build_timegan_networks
-from ganforge.finance.timegan import (
-    TimeGAN,
-    TimeGANConfig,
-    TimeGANModule,
-    moment_loss,
-    supervised_loss,
-)
 
 
 def _tiny(**overrides):
@@ -74,14 +70,14 @@ def test_supervised_and_moment_losses_by_hand():
 
 
 def test_autoencoder_loss_is_ten_root_mse():
-    module = TimeGANModule(_tiny())
+    module = PaperTimeGANModule(_tiny())
     x = torch.rand(8, 6, 2)
     out = module.autoencoder_step((x,), None)
     assert out["loss"].item() == pytest.approx(10 * np.sqrt(out["reconstruction_mse"].item()))
 
 
 def test_three_phases_switch_and_train_the_right_networks():
-    module = TimeGANModule(_tiny())
+    module = PaperTimeGANModule(_tiny())
     assert [(p.name, p.iterations) for p in module.phases()] == [
         ("embed", 2),
         ("supervise", 2),
@@ -126,7 +122,9 @@ def test_three_phases_switch_and_train_the_right_networks():
 
 @pytest.mark.parametrize(("threshold", "updated"), [(1e9, False), (0.0, True)])
 def test_discriminator_updates_only_while_its_loss_exceeds_the_threshold(threshold, updated):
-    module = TimeGANModule(_tiny(embed_iterations=0, supervise_iterations=0, d_threshold=threshold))
+    module = PaperTimeGANModule(
+        _tiny(embed_iterations=0, supervise_iterations=0, d_threshold=threshold)
+    )
     before = _params(module, "discriminator")
     trainer = Trainer(
         module,
@@ -193,12 +191,90 @@ def test_samples_are_reproducible_and_join_into_days():
 
 
 def test_save_and_load_give_the_same_samples(tmp_path):
-    model = TimeGAN(_tiny(), batch_size=8, device="cpu").fit(_windows(), progress=False)
+    model = TimeGAN(_tiny(), batch_size=8, device="cpu", metadata={"columns": ["a", "b"]})
+    model.fit(_windows(), progress=False)
     loaded = TimeGAN.load(model.save(tmp_path / "model.pt"))
     np.testing.assert_allclose(loaded.sample(4, seed=1), model.sample(4, seed=1))
-    torch.save({"format": "something-else"}, tmp_path / "other.pt")
-    with pytest.raises(CheckpointError, match="not a TimeGAN model"):
-        TimeGAN.load(tmp_path / "other.pt")
+    assert loaded.config == model.config and loaded.metadata == {"columns": ["a", "b"]}
+    assert isinstance(loaded.module, PaperTimeGANModule)
+    assert next(loaded.module.networks["generator"].parameters()).device.type == "cpu"
+
+
+def _model_file(tmp_path, name, edit):
+    """A copy of a good model file's contents, changed by ``edit``."""
+    model = TimeGAN(_tiny(), batch_size=8, device="cpu").fit(_windows(n=8), progress=False)
+    raw = torch.load(model.save(tmp_path / "good.pt"), weights_only=True)
+    edit(raw)
+    torch.save(raw, tmp_path / name)
+    return tmp_path / name
+
+
+def _truncated(tmp_path):
+    model = TimeGAN(_tiny(), batch_size=8, device="cpu").fit(_windows(n=8), progress=False)
+    data = model.save(tmp_path / "good.pt").read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(data[: len(data) // 2])
+    return tmp_path / "truncated.pt"
+
+
+def _finance_format_v1(tmp_path):
+    """A file of finance's earlier format, which had no kind tag."""
+    torch.save({"format": "ganforge-finance-timegan-v1", "networks": {}}, tmp_path / "old.pt")
+    return tmp_path / "old.pt"
+
+
+BAD_MODEL_FILES = {
+    "another kind": (
+        lambda tmp: save_model(tmp / "tabular.pt", "tabular.DPTabularGAN", {"epsilon": 1.0}, {}),
+        "holds a tabular.DPTabularGAN model, not a finance.TimeGAN model",
+    ),
+    "truncated": (_truncated, "truncated.pt is not a loadable checkpoint"),
+    "a newer format": (
+        lambda tmp: _model_file(tmp, "newer.pt", lambda raw: raw.update(format_version=99)),
+        "has model format 99, newer than this ganforge reads (1): upgrade ganforge",
+    ),
+    "not a model file": (_finance_format_v1, "old.pt is not a ganforge model file"),
+    "a missing network": (
+        lambda tmp: _model_file(tmp, "partial.pt", lambda raw: raw["state"].pop("generator")),
+        "partial.pt is a damaged finance.TimeGAN model",
+    ),
+    "a bad setting": (
+        lambda tmp: _model_file(
+            tmp,
+            "spec.pt",
+            lambda raw: raw.update(spec=raw["spec"].replace('"cell": "gru"', '"cell": "rnn"')),
+        ),
+        "spec.pt has a spec this version cannot use: cell must be 'gru' or 'lstm'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MODEL_FILES))
+def test_a_bad_model_file_is_one_checkpoint_error_line(tmp_path, case):
+    make, fragment = BAD_MODEL_FILES[case]
+    with pytest.raises(CheckpointError) as error:
+        TimeGAN.load(make(tmp_path))
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("generation", ["paper", "stepwise"])
+def test_one_seed_gives_identical_fits_whatever_the_global_rng_held(generation):
+    scaling = "minmax" if generation == "paper" else "standardize"
+    config = _tiny(generation=generation, scaling=scaling, seed=7)
+    torch.manual_seed(0)
+    first = TimeGAN(config, batch_size=8, device="cpu").fit(_windows(), progress=False)
+    torch.manual_seed(123)
+    torch.rand(1000)
+    np.random.seed(5)
+    second = TimeGAN(config, batch_size=8, device="cpu").fit(_windows(), progress=False)
+    other = TimeGAN(config, seed=8, batch_size=8, device="cpu").fit(_windows(), progress=False)
+    weights = [dict(m.module.networks["generator"].named_parameters()) for m in (first, second)]
+    for name, value in weights[0].items():
+        assert torch.equal(value, weights[1][name]), name
+    assert not _same(_params(first.module, "embedder"), _params(other.module, "embedder"))
+    # a second fit of the same model starts afresh from the seed's networks
+    again = first.fit(_windows(), progress=False)
+    for name in second.module.networks:
+        assert _same(_params(again.module, name), _params(second.module, name)), name
 
 
 def test_resume_mid_phase_continues_exactly(tmp_path):
@@ -281,7 +357,7 @@ def test_conditioning_on_a_series_reaches_the_output():
 
 
 def test_gaussianize_mode_has_a_linear_recovery_and_a_noise_skip():
-    module = TimeGANModule(_tiny(scaling="gaussianize"))
+    module = PaperTimeGANModule(_tiny(scaling="gaussianize"))
     nets = module.networks
     assert not nets["recovery"].sigmoid and nets["embedder"].sigmoid
     assert nets["generator"].input_skip and not nets["supervisor"].input_skip

@@ -2,8 +2,9 @@
 
 ``files(tmp)`` writes the inputs these cases name: price tables (whole, cut
 mid-row, with an infinite price...), synthetic path tables (truncated, with
-NaN or infinite returns...), JSON configs with bad values, and a tiny
-unconditional levels model for the options a model refuses.
+NaN or infinite returns...), JSON configs with bad values, a tiny
+unconditional levels model for the options a model refuses, and bad model
+files (a core model file of another kind, a truncated one, a newer format).
 """
 
 from __future__ import annotations
@@ -66,11 +67,14 @@ CASES = {
     ),
     "train an unknown regime kind": (f"{TRAIN} --regimes panic", "argument --regimes"),
     # -- train: sizes and paths
-    "train a one-day window": (f"{TRAIN} --seq-len 1", "--seq-len: must be at least 2"),
+    "train a one-day window": (f"{TRAIN} --seq-len 1", "seq_len must be an integer >= 2, got 1"),
     "train a zero stride": (f"{TRAIN} --stride 0", "--stride: must be at least 1"),
     "train zero iterations": (f"{TRAIN} --iterations 0", "--iterations: must be at least 1"),
     "train a non-integer iteration count": (f"{TRAIN} --iterations 1.5", "must be an integer"),
-    "train a negative seed": (f"{TRAIN} --seed -1", "--seed: must be 0 or more"),
+    "train a negative seed": (f"{TRAIN} --seed -1", "seed must be an integer >= 0, got -1"),
+    "train a text hidden size": (f"{TRAIN} --hidden-dim two", "--hidden-dim: must be an integer"),
+    "train an unknown cell": (f"{TRAIN} --cell rnn", "argument --cell: invalid choice: 'rnn'"),
+    "train on an unknown device": (f"{TRAIN} --device tpu", "unknown device 'tpu'"),
     "train into a folder": (
         "finance train --out {folder} --run-dir {run} --no-progress",
         "is a folder: give a file name",
@@ -82,7 +86,10 @@ CASES = {
     "train a NaN learning rate": (f"{TRAIN} --config {{nan_lr}}", "lr must be a finite number"),
     "train a zero batch size": (f"{TRAIN} --config {{zero_batch}}", "batch_size must be"),
     "train a text layer count": (f"{TRAIN} --config {{text_layers}}", "num_layers must be"),
-    "train an unknown cell": (f"{TRAIN} --config {{bad_cell}}", "cell must be 'gru' or 'lstm'"),
+    "train an unknown cell in the config": (
+        f"{TRAIN} --config {{bad_cell}}",
+        "cell must be 'gru' or 'lstm'",
+    ),
     "train an unknown device": (f"{TRAIN} --config {{bad_device}}", "unknown device 'tpu'"),
     "train stepwise on min-max scaling": (
         f"{TRAIN} --config {{stepwise_minmax}}",
@@ -110,6 +117,19 @@ CASES = {
     "sample garbage model": ("finance sample --model {garbage} --out {out}", "garbage"),
     "sample missing model": ("finance sample --model {missing} --out {out}", "missing"),
     "sample a CSV as a model": (f"{SAMPLE} --model {{prices}}", "prices.csv is not a loadable"),
+    "sample a model of another kind": (
+        f"{SAMPLE} --model {{tabular_model}}",
+        "holds a tabular.DPTabularGAN model, not a finance.TimeGAN model",
+    ),
+    "sample a truncated model": (
+        f"{SAMPLE} --model {{truncated_model}}",
+        "truncated_model.pt is not a loadable checkpoint",
+    ),
+    "sample a model of a newer format": (
+        f"{SAMPLE} --model {{newer_model}}",
+        "newer than this ganforge reads (1): upgrade ganforge",
+    ),
+    "sample on an unknown device": (f"{SAMPLE} --model {{model}} --device tpu", "unknown device"),
     "sample zero paths": (f"{SAMPLE} --model {{model}} --paths 0", "--paths: must be at least 1"),
     "sample negative days": (f"{SAMPLE} --model {{model}} --days -5", "--days: must be at least"),
     "sample a negative seed": (f"{SAMPLE} --model {{model}} --seed -2", "--seed: must be 0"),
@@ -190,7 +210,7 @@ def files(tmp: Path) -> dict[str, Path]:
     """Write every input the cases name under ``tmp``."""
     made = {**_price_tables(tmp), **_path_tables(tmp), **_configs(tmp)}
     made["model"] = _tiny_model(tmp / "model.pt")
-    return made
+    return {**made, **_bad_models(tmp, made["model"])}
 
 
 def _price_rows(n: int = 40) -> list[str]:
@@ -258,6 +278,25 @@ def _configs(tmp: Path) -> dict[str, Path]:
         made[name] = tmp / f"{name}.json"
         made[name].write_text(json.dumps(config))  # json writes NaN as the literal NaN
     return made
+
+
+def _bad_models(tmp: Path, model: Path) -> dict[str, Path]:
+    """Model files ``TimeGAN.load`` refuses: another kind, truncated, a newer format."""
+    import torch
+
+    from ganforge.core.modelfile import FORMAT_VERSION, save_model
+
+    tabular = save_model(tmp / "tabular_model.pt", "tabular.DPTabularGAN", {"epsilon": 1.0}, {})
+    data = model.read_bytes()
+    (tmp / "truncated_model.pt").write_bytes(data[: len(data) // 2])
+    newer = torch.load(model, weights_only=True)
+    newer["format_version"] = FORMAT_VERSION + 1
+    torch.save(newer, tmp / "newer_model.pt")
+    return {
+        "tabular_model": tabular,
+        "truncated_model": tmp / "truncated_model.pt",
+        "newer_model": tmp / "newer_model.pt",
+    }
 
 
 def _tiny_model(path: Path) -> Path:

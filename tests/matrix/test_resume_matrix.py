@@ -53,7 +53,7 @@ def medsr_case() -> tuple[GANModule, Any]:
 
 
 def finance_case() -> tuple[GANModule, Any]:
-    from ganforge.finance import TimeGANConfig, TimeGANModule
+    from ganforge.finance import PaperTimeGANModule, TimeGANConfig
 
     config = TimeGANConfig(
         seq_len=6,
@@ -64,11 +64,11 @@ def finance_case() -> tuple[GANModule, Any]:
         supervise_iterations=1,
         joint_iterations=3,
     )
-    return TimeGANModule(config), torch.rand(32, 6, 2)
+    return PaperTimeGANModule(config), torch.rand(32, 6, 2)
 
 
 def finance_stepwise_case() -> tuple[GANModule, Any]:
-    from ganforge.finance import TimeGANConfig, TimeGANModule
+    from ganforge.finance import StepwiseTimeGANModule, TimeGANConfig
 
     config = TimeGANConfig(
         seq_len=6,
@@ -81,7 +81,7 @@ def finance_stepwise_case() -> tuple[GANModule, Any]:
         scaling="standardize",
         generation="stepwise",
     )
-    return TimeGANModule(config), torch.randn(32, 6, 1)
+    return StepwiseTimeGANModule(config), torch.randn(32, 6, 1)
 
 
 def tabular_case() -> tuple[GANModule, Any]:

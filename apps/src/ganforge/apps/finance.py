@@ -6,21 +6,21 @@ import argparse
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ganforge.apps.common import (
     add_run_options,
+    merge_options,
     nonnegative_int,
     output_file,
     positive_int,
-    read_json_object,
     run_options,
     write_csv,
 )
 from ganforge.apps.errors import UsageError
+from ganforge.apps.specs import add_spec_options, spec_fields
 from ganforge.core.csvfile import read_csv
 from ganforge.core.files import write_json
 from ganforge.core.report import ReportSection, loss_curves_figure
@@ -42,24 +42,11 @@ from ganforge.finance import (
 )
 
 DERIVED_KEYS = ("feature_dim", "n_conditions")  # set from the data and --regimes
-CONFIG_KEYS = tuple(
-    f.name for f in dataclasses.fields(TimeGANConfig) if f.name not in DERIVED_KEYS
-) + (
-    "batch_size",
-    "seed",
-    "device",
-)
-FLAG_KEYS = ("hidden_dim", "num_layers", "batch_size", "seed")  # flags that override --config
-MODEL_KEYS = ("batch_size", "seed", "device")  # TimeGAN's own arguments, not config fields
+MODEL_KEYS = tuple(k for k in spec_fields(TimeGANConfig) if k not in DERIVED_KEYS)
+PHASE_KEYS = ("embed_iterations", "supervise_iterations", "joint_iterations")
+RETURNS_DEFAULTS = {"generation": "stepwise", "scaling": "standardize"}  # for --mode returns
+DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
 PATH_COLUMNS = ("path", "step")
-
-
-def window_length(text: str) -> int:
-    """An argparse type: a window of at least 2 days."""
-    value = positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2 days, got {text}")
-    return value
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -110,11 +97,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         choices=("levels", "returns"),
         default="levels",
         help="windows of min-max-scaled prices (paper) or of log returns (default model for "
-        "returns: the stepwise return-path TimeGAN; set 'generation' and 'scaling' in --config "
-        "for the paper's)",
-    )
-    train.add_argument(
-        "--seq-len", type=window_length, help="window length in days, at least 2 (default: 24)"
+        "returns: the stepwise return-path TimeGAN with --scaling standardize; give "
+        "--generation paper for the paper's sampling)",
     )
     train.add_argument(
         "--stride", type=positive_int, default=1, help="days between windows (default 1)"
@@ -129,23 +113,18 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--iterations",
         type=positive_int,
-        help="iterations of each of the three phases (default: 1000)",
+        help="iterations of each of the three phases (over --config; a phase's own flag "
+        "wins; default: 1000)",
     )
     train.add_argument(
         "--config",
         type=Path,
-        help=f"JSON of model options ({', '.join(CONFIG_KEYS)}); command-line flags override it",
+        help="JSON of model options (any of the flags below, with underscores); flags given "
+        "on the line override it",
     )
-    train.add_argument(
-        "--hidden-dim", type=positive_int, help="latent size and recurrent width (default: 24)"
-    )
-    train.add_argument(
-        "--num-layers", type=positive_int, help="recurrent layers per network (default: 3)"
-    )
-    train.add_argument("--batch-size", type=positive_int, help="windows per batch (default: 128)")
-    train.add_argument("--seed", type=nonnegative_int, help="random seed (default: 0)")
     train.add_argument("--out", type=output_file, required=True, help="model file to write (.pt)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_spec_options(train, TimeGANConfig, skip=DERIVED_KEYS)
     add_run_options(train, default_every=500)
     train.set_defaults(handler=run_train)
 
@@ -169,6 +148,7 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
     )
     sample.add_argument("--regime", choices=REGIME_NAMES, help="regime of a conditional model")
     sample.add_argument("--seed", type=nonnegative_int, help="sampling seed (default: the model's)")
+    sample.add_argument("--device", default="auto", help=f"device to sample on: {DEVICE_HELP}")
     sample.add_argument("--out", type=output_file, required=True, help="CSV file to write")
     sample.set_defaults(handler=run_sample)
 
@@ -200,18 +180,16 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
 
 
 # ----------------------------------------------------------------- handlers
-def _read_config(path: Path | None) -> dict[str, Any]:
-    return read_json_object(path, "config", CONFIG_KEYS)
-
-
-def _training_windows(arguments: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray]:
+def _training_windows(
+    arguments: argparse.Namespace, seq_len: int
+) -> tuple[pd.DataFrame, np.ndarray]:
     columns = arguments.columns.split(",") if arguments.columns else None
     if columns is None and arguments.mode == "returns" and arguments.data is None:
         columns = ["Adj Close"]
     prices = load_prices(arguments.data, columns, arguments.date_column, arguments.missing)
     try:
         table = log_returns(prices) if arguments.mode == "returns" else prices
-        return table, sliding_windows(table.to_numpy(), arguments.seq_len, arguments.stride)
+        return table, sliding_windows(table.to_numpy(), seq_len, arguments.stride)
     except ValueError as error:
         raise UsageError(f"{_data_name(arguments)}: {error}") from None
 
@@ -222,7 +200,7 @@ def _data_name(arguments: argparse.Namespace) -> str:
 
 
 def _regime_labels(
-    arguments: argparse.Namespace, table: pd.DataFrame, windows: np.ndarray
+    arguments: argparse.Namespace, table: pd.DataFrame, windows: np.ndarray, seq_len: int
 ) -> tuple[np.ndarray | None, np.ndarray]:
     if arguments.regimes == "none":
         return None, windows
@@ -237,8 +215,8 @@ def _regime_labels(
     except ValueError as error:
         raise UsageError(f"{_data_name(arguments)}: {error}") from None
     covered = table.loc[daily.index]
-    windows = sliding_windows(covered.to_numpy(), arguments.seq_len, arguments.stride)
-    labels = label_windows(daily.to_numpy(), arguments.seq_len, arguments.stride)
+    windows = sliding_windows(covered.to_numpy(), seq_len, arguments.stride)
+    labels = label_windows(daily.to_numpy(), seq_len, arguments.stride)
     if labels.min() == labels.max():
         raise UsageError("every window has the same VIX regime; use --regimes volatility")
     return labels, windows
@@ -246,15 +224,25 @@ def _regime_labels(
 
 def run_train(arguments: argparse.Namespace) -> int:
     run = run_options(arguments)
-    options = _train_options(arguments)
-    table, windows = _training_windows(arguments)
-    labels, windows = _regime_labels(arguments, table, windows)
-    model = _new_model(arguments, options, table, windows, labels)
-    if len(windows) < model.batch_size:
+    config = _train_config(arguments)  # every option checked before any data is read
+    table, windows = _training_windows(arguments, config.seq_len)
+    labels, windows = _regime_labels(arguments, table, windows, config.seq_len)
+    if len(windows) < config.batch_size:
         raise UsageError(
             f"{_data_name(arguments)} gives {len(windows)} windows, fewer than batch_size "
-            f"{model.batch_size}: lower --batch-size, --seq-len or --stride, or give more data"
+            f"{config.batch_size}: lower --batch-size, --seq-len or --stride, or give more data"
         )
+    config = dataclasses.replace(
+        config,
+        feature_dim=windows.shape[-1],
+        n_conditions=0 if labels is None else len(REGIME_NAMES),
+    )
+    metadata = {
+        "mode": arguments.mode,
+        "columns": [str(c) for c in table.columns],
+        "regimes": arguments.regimes,
+    }
+    model = TimeGAN(config, metadata=metadata)
     model.fit(
         windows,
         labels,
@@ -265,58 +253,21 @@ def run_train(arguments: argparse.Namespace) -> int:
     )
     model.save(arguments.out)
     print(
-        f"wrote {arguments.out}: {len(windows)} windows of {model.config.seq_len} days, "
-        f"{model.config.total_iterations} iterations in {model.seconds:.0f} s"
+        f"wrote {arguments.out}: {len(windows)} windows of {config.seq_len} days, "
+        f"{config.total_iterations} iterations in {model.seconds:.0f} s"
     )
     return 0
 
 
-def _train_options(arguments: argparse.Namespace) -> dict[str, Any]:
-    """The --config file overridden by the flags, checked before any data is read."""
-    options = _read_config(arguments.config)
-    if arguments.seq_len is not None:
-        options["seq_len"] = arguments.seq_len
-    arguments.seq_len = options.setdefault("seq_len", 24)
+def _train_config(arguments: argparse.Namespace) -> TimeGANConfig:
+    """The spec's defaults (the stepwise return model for --mode returns), then --config,
+    then --iterations, then the flags given on the line."""
+    defaults = RETURNS_DEFAULTS if arguments.mode == "returns" else {}
+    options = merge_options(arguments, MODEL_KEYS, defaults)
     if arguments.iterations is not None:
-        for phase in ("embed", "supervise", "joint"):
-            options[f"{phase}_iterations"] = arguments.iterations
-    for key in FLAG_KEYS:
-        if getattr(arguments, key) is not None:
-            options[key] = getattr(arguments, key)
-    if arguments.mode == "returns":
-        options.setdefault("generation", "stepwise")
-        options.setdefault("scaling", "standardize")
-    model_options, config_options = _split_options(options)
-    TimeGANConfig(**config_options)  # every value checked before any data is read
-    TimeGAN.check_options(**model_options)
-    return options
-
-
-def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(TimeGAN arguments, TimeGANConfig fields)`` of the merged options."""
-    model = {k: v for k, v in options.items() if k in MODEL_KEYS}
-    return model, {k: v for k, v in options.items() if k not in MODEL_KEYS}
-
-
-def _new_model(
-    arguments: argparse.Namespace,
-    options: dict[str, Any],
-    table: pd.DataFrame,
-    windows: np.ndarray,
-    labels: np.ndarray | None,
-) -> TimeGAN:
-    model_options, config_options = _split_options(options)
-    config = TimeGANConfig(
-        **config_options,
-        feature_dim=windows.shape[-1],
-        n_conditions=0 if labels is None else len(REGIME_NAMES),
-    )
-    metadata = {
-        "mode": arguments.mode,
-        "columns": [str(c) for c in table.columns],
-        "regimes": arguments.regimes,
-    }
-    return TimeGAN(config, metadata=metadata, **model_options)
+        given = {key for key in PHASE_KEYS if getattr(arguments, key) is not None}
+        options.update({key: arguments.iterations for key in PHASE_KEYS if key not in given})
+    return TimeGANConfig(**options)
 
 
 def paths_frame(paths: np.ndarray, columns: list[str]) -> pd.DataFrame:
@@ -329,7 +280,7 @@ def paths_frame(paths: np.ndarray, columns: list[str]) -> pd.DataFrame:
 
 
 def run_sample(arguments: argparse.Namespace) -> int:
-    model = TimeGAN.load(arguments.model)
+    model = TimeGAN.load(arguments.model, device=arguments.device)
     metadata = model.metadata
     if arguments.regime is not None and not model.config.n_conditions:
         raise UsageError("this model was trained without --regimes; drop --regime")
@@ -404,12 +355,9 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
 # --------------------------------------------------------------------- demo
 def demo(out_dir: Path) -> ReportSection:
     """A short TimeGAN run on S&P 500 return paths; stylized facts vs GARCH-t and bootstrap."""
-    import torch
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    torch.manual_seed(0)
     real = sp500_log_returns()
     config = TimeGANConfig(
         seq_len=32,
@@ -421,14 +369,11 @@ def demo(out_dir: Path) -> ReportSection:
         joint_iterations=20,
         scaling="standardize",
         generation="stepwise",
-    )
-    model = TimeGAN(
-        config,
         batch_size=32,
         seed=0,
-        device="cpu",
-        metadata={"mode": "returns", "columns": ["Adj Close"], "regimes": "none"},
     )
+    metadata = {"mode": "returns", "columns": ["Adj Close"], "regimes": "none"}
+    model = TimeGAN(config, metadata=metadata)
     model.fit(sliding_windows(real, 32, stride=4), progress=False, log_every=10)
     model.save(out_dir / "timegan.pt")
     synthetic = model.sample_days(256, n_paths=50, seed=1)  # one pass of 256 days per path

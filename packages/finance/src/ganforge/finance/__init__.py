@@ -2,6 +2,7 @@
 and a stylized-facts evaluation suite."""
 
 from ganforge.finance.baselines import GarchT, bootstrap_returns
+from ganforge.finance.config import TimeGANConfig
 from ganforge.finance.data import (
     REGIME_NAMES,
     MinMaxScaler,
@@ -31,14 +32,17 @@ from ganforge.finance.facts import (
     facts_table,
     stylized_facts,
 )
+from ganforge.finance.module import TimeGANModule
 from ganforge.finance.networks import RecurrentBlock, build_timegan_networks
+from ganforge.finance.paper import PaperTimeGANModule
+from ganforge.finance.stepwise import StepwiseTimeGANModule
 from ganforge.finance.testing import (
     StylizedFactsError,
     assert_stylized_facts,
     moment_errors,
     sp500_log_returns,
 )
-from ganforge.finance.timegan import TimeGAN, TimeGANConfig, TimeGANModule
+from ganforge.finance.timegan import TimeGAN, build_module
 from ganforge.finance.transforms import GaussianizingScaler
 
 __all__ = [
@@ -59,10 +63,13 @@ __all__ = [
     "GarchT",
     "GaussianizingScaler",
     "MinMaxScaler",
+    "PaperTimeGANModule",
     "RecurrentBlock",
+    "StepwiseTimeGANModule",
     "TimeGAN",
     "TimeGANConfig",
     "TimeGANModule",
+    "build_module",
     "build_timegan_networks",
     "bootstrap_returns",
     "clustering_and_leverage_scores",

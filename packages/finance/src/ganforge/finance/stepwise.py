@@ -44,13 +44,20 @@ import torch.nn.functional as F
 
 from ganforge.core.losses import non_saturating_d_loss, non_saturating_g_loss
 from ganforge.core.training import Phase, Step, StepContext
+from ganforge.finance.config import TimeGANConfig
 from ganforge.finance.innovations import skewed_t_mean, skewed_t_nll, skewed_t_noise
+from ganforge.finance.module import AUTOENCODER, TimeGANModule, split_batch
 from ganforge.finance.networks import RecurrentBlock, RecurrentState
 
-AUTOENCODER = ("embedder", "recovery")
 MIN_SCALE = 1e-3
 MIN_DOF = 2.5
 INITIAL_RAW_DOF = 5.0  # about 7.5 degrees of freedom
+OPTIMIZED = {
+    "E": AUTOENCODER,
+    "G": ("generator",),
+    "S": ("supervisor",),
+    "D": ("discriminator",),
+}
 
 
 def build_stepwise_networks(
@@ -112,15 +119,42 @@ def _slice(condition: torch.Tensor | None, t: int) -> torch.Tensor | None:
     return None if condition is None else condition[:, t : t + 1]
 
 
-class StepwiseTimeGAN:
-    """The stepwise mode's losses, steps and sampler; mixed into the TimeGAN module.
-
-    Expects ``self.networks`` built by :func:`build_stepwise_networks` and
-    ``self.config`` a :class:`~ganforge.finance.timegan.TimeGANConfig`.
-    """
+class StepwiseTimeGANModule(TimeGANModule):
+    """The stepwise mode's networks, losses, phases and sampler (see the module docstring)."""
 
     networks: dict[str, RecurrentBlock]
-    config: Any
+
+    def __init__(self, config: TimeGANConfig) -> None:
+        networks = build_stepwise_networks(
+            config.feature_dim,
+            config.hidden_dim,
+            config.num_layers,
+            config.cell,
+            config.n_conditions,
+        )
+        super().__init__(config, networks)
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Adam for the autoencoder, the generator, the supervisor, the discriminator."""
+        return {key: self.adam(names) for key, names in OPTIMIZED.items()}
+
+    def phases(self) -> list[Phase]:
+        supervisor = Step("supervisor", self.supervisor_step, "S", networks=("supervisor",))
+        joint = [
+            Step("generator", self.generator_step, "G", repeat=2, networks=("generator",)),
+            supervisor,
+            Step("embedder", self.embedder_step, "E", networks=AUTOENCODER),
+            Step("discriminator", self.discriminator_step, "D", networks=("discriminator",)),
+        ]
+        return [
+            self.embed_phase(),
+            Phase("supervise", [supervisor], iterations=self.config.supervise_iterations),
+            Phase("joint", joint),
+        ]
+
+    def generate(self, z: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+        """Paths generated one step at a time (:meth:`rollout`)."""
+        return self.rollout(z, condition)
 
     # -- the predictive distribution -------------------------------------------------
     def _shifted_inputs(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -190,86 +224,38 @@ class StepwiseTimeGAN:
             steps.append(x_t)
         return torch.cat(steps, dim=1), torch.cat(expectations, dim=1)
 
-    # -- phases ----------------------------------------------------------------------
-    def stepwise_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
-        """Adam for the autoencoder, the generator, the supervisor, the discriminator."""
-        groups = {
-            "E": AUTOENCODER,
-            "G": ("generator",),
-            "S": ("supervisor",),
-            "D": ("discriminator",),
-        }
-        return {
-            key: torch.optim.Adam(
-                [p for name in names for p in self.networks[name].parameters()], lr=lr
-            )
-            for key, names in groups.items()
-        }
-
-    def stepwise_phases(self) -> list[Phase]:
-        cfg = self.config
-        supervisor = Step(
-            "supervisor", self.stepwise_supervisor_step, "S", networks=("supervisor",)
-        )
-        joint = [
-            Step("generator", self.stepwise_generator_step, "G", repeat=2, networks=("generator",)),
-            supervisor,
-            Step("embedder", self.stepwise_embedder_step, "E", networks=AUTOENCODER),
-            Step(
-                "discriminator",
-                self.stepwise_discriminator_step,
-                "D",
-                networks=("discriminator",),
-            ),
-        ]
-        return [
-            Phase(
-                "embed",
-                [Step("autoencoder", self.autoencoder_step, "E", networks=AUTOENCODER)],
-                iterations=cfg.embed_iterations,
-            ),
-            Phase("supervise", [supervisor], iterations=cfg.supervise_iterations),
-            Phase("joint", joint),
-        ]
-
-    def stepwise_supervisor_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+    # -- steps -----------------------------------------------------------------------
+    def supervisor_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
         """Phases 2 and 3: the supervisor's likelihood of real next steps (embedder fixed)."""
-        x, c = self._batch(batch)
+        x, c = split_batch(batch)
         with torch.no_grad():
             h = self.networks["embedder"](x, c)
         nll = self.likelihood_loss(x, h, c)
         return {"loss": nll, "nll": nll.detach()}
 
-    def stepwise_generator_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+    def generator_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
         """Joint phase: ``adv + 100 * drift`` for the generator (the innovations' shape)."""
-        x, c = self._batch(batch)
-        x_hat, expected = self.rollout_with_expectations(ctx.randn(*x.shape), c)
+        x, c = split_batch(batch)
+        x_hat, expected = self.rollout_with_expectations(self.noise(ctx, x), c)
         h_hat = self.networks["embedder"](x_hat, c)
         adversarial = non_saturating_g_loss(self.networks["discriminator"](h_hat, c))
         drift = drift_loss(expected)
         loss = adversarial + 100.0 * drift
         return {"loss": loss, "adversarial": adversarial.detach(), "drift": drift.detach()}
 
-    def stepwise_embedder_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
+    def embedder_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
         """Joint phase: ``10 * sqrt(MSE) + 0.1 * NLL`` for the embedder and recovery."""
-        x, c = self._batch(batch)
+        x, c = split_batch(batch)
         h = self.networks["embedder"](x, c)
         mse = F.mse_loss(self.networks["recovery"](h, c), x)
         nll = self.likelihood_loss(x, h, c)
         return {"loss": 10.0 * torch.sqrt(mse) + 0.1 * nll, "reconstruction_mse": mse.detach()}
 
-    def stepwise_discriminator_step(self, batch: Any, ctx: StepContext) -> dict[str, Any]:
+    def discriminator_step(self, batch: Any, ctx: StepContext) -> dict[str, Any]:
         """Joint phase: ``E(x)`` against ``E(x^)``; no update at or below ``d_threshold``."""
-        x, c = self._batch(batch)
+        x, c = split_batch(batch)
+        embedder, discriminator = self.networks["embedder"], self.networks["discriminator"]
         with torch.no_grad():
-            h = self.networks["embedder"](x, c)
-            h_hat = self.networks["embedder"](self.rollout(ctx.randn(*x.shape), c), c)
-        loss = non_saturating_d_loss(
-            self.networks["discriminator"](h, c), self.networks["discriminator"](h_hat, c)
-        )
-        if float(loss.detach()) > self.config.d_threshold:
-            return {"loss": loss, "updated": 1.0}
-        return {"skipped_loss": loss.detach(), "updated": 0.0}
-
-    def _batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
-        raise NotImplementedError
+            h = embedder(x, c)
+            h_hat = embedder(self.rollout(self.noise(ctx, x), c), c)
+        return self.thresholded(non_saturating_d_loss(discriminator(h, c), discriminator(h_hat, c)))
