@@ -340,6 +340,10 @@ def test_bad_input_is_refused_clearly():
         conditional.sample(2, condition="panic")
     with pytest.raises(ValueError, match="n_conditions must be an integer >= 0"):
         TimeGANConfig(n_conditions=-1)
+    with pytest.raises(ValueError, match=r"unknown options \['batch'\]"):
+        TimeGAN(_tiny(), batch=8)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        TimeGAN(_tiny(), batch_size=0)
 
 
 def test_conditioning_on_a_series_reaches_the_output():
