@@ -123,6 +123,10 @@ CASES = {
         "tabular sample --model {truncated_model} --rows 10 --out {out}",
         "not a loadable checkpoint",
     ),
+    "sample on an unknown device": (
+        "tabular sample --model {garbage} --rows 10 --out {out} --device tpu",
+        "unknown device",
+    ),
     "sample zero rows": ("tabular sample --model {garbage} --rows 0 --out {out}", "at least 1"),
     "sample into a folder": (
         "tabular sample --model {garbage} --rows 10 --out {folder}",

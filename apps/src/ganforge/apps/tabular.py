@@ -93,6 +93,7 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
     sample.add_argument("--rows", type=positive_int, required=True, help="number of rows to sample")
     sample.add_argument("--out", type=output_file, required=True, help="CSV file to write")
     sample.add_argument("--seed", type=nonnegative_int, default=None, help="sampling seed")
+    sample.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     sample.set_defaults(handler=run_sample)
 
 
@@ -152,7 +153,7 @@ def run_fit(arguments: argparse.Namespace) -> int:
 
 
 def run_sample(arguments: argparse.Namespace) -> int:
-    synth = DPTabularGAN.load(arguments.model)
+    synth = DPTabularGAN.load(arguments.model, device=arguments.device)
     write_csv(synth.sample(arguments.rows, seed=arguments.seed), arguments.out)
     print(f"wrote {arguments.rows} rows to {arguments.out}")
     return 0
