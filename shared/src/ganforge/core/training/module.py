@@ -43,14 +43,20 @@ class Step:
         name: label used in logs (``"D"``, ``"G"``, ``"embedder"``...).
         fn: ``fn(batch, ctx) -> {"loss": tensor, ...}``.
         optimizer: key of the optimizer (in ``build_optimizers()``) to step,
-            or ``None`` for a step that optimises by itself (e.g. an RL policy
-            update); then ``fn`` must not return a ``"loss"`` that needs backward.
+            or ``None`` for a step that owns its backward and update (an RL policy
+            update, a step through a frozen target model): the narrow seam where a
+            step does its own forward and backward; nothing is frozen for it and
+            a ``"loss"`` it returns is only logged.
         repeat: how many times the step runs per iteration (n_critic / k-step);
             each repetition draws a fresh batch.
         every: run only on iterations divisible by ``every`` (lazy updates).
-        networks: the networks whose gradients the step produces; used for
-            gradient clipping, gradient averaging across processes and the EMA.
-            Defaults to ``(optimizer,)``.
+        networks: the names of the networks the step updates (default
+            ``(optimizer,)``). The trainer reads it for one thing: after a step
+            whose networks include the module's ``generator_name`` it updates the
+            generator's EMA. Which parameters are trained, clipped and averaged
+            across processes is decided by the step's optimizer alone (its
+            parameter groups); the trainer freezes every other parameter while
+            the step runs.
         after: optional hook run after the optimizer step (weight clipping...).
         needs_batch: draw a batch for this step (``False`` gives ``None``).
         log_outputs: log what the step returns (progress bar, run log, history).
