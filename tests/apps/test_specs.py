@@ -83,3 +83,70 @@ def test_unknown_config_keys_are_refused(tmp_path):
     config.write_text(json.dumps({"widht": 3}))
     with pytest.raises(UsageError, match="unknown config keys"):
         merge_options(parse(["--config", str(config)]), spec_fields(Spec), {})
+
+
+@dataclass
+class Weights:
+    """Nested weights.
+
+    Args:
+        pixel: weight of the pixel loss.
+        edge: weight of the edge loss.
+    """
+
+    pixel: float = 1.0
+    edge: float = 0.5
+
+
+@dataclass
+class Sizes:
+    """Sizes with fixed choices.
+
+    Args:
+        scale: 2 or 4.
+        num_blocks: blocks.
+    """
+
+    scale: Literal[2, 4] = 2
+    num_blocks: int = 4
+
+
+def nested_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config")
+    add_spec_options(parser, Spec, skip=("sizes", "tied"))
+    add_spec_options(parser, Weights, prefix="weight_", skip=("edge",))
+    add_spec_options(parser, Sizes, aliases={"num_blocks": "--blocks"})
+    return parser
+
+
+def test_a_prefix_gives_a_nested_spec_its_own_flags_and_keys(tmp_path):
+    keys = spec_fields(Weights, prefix="weight_")
+    assert keys == ("weight_pixel", "weight_edge")
+    assert spec_fields(Weights, skip=("edge",), prefix="weight_") == ("weight_pixel",)
+    parser = nested_parser()
+    assert "weight of the pixel loss. (default: 1.0)" in " ".join(parser.format_help().split())
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"weight_edge": 0.25}))
+    arguments = parser.parse_args(["--config", str(config), "--weight-pixel", "2"])
+    assert arguments.weight_pixel == 2.0 and not hasattr(arguments, "pixel")
+    options = merge_options(arguments, keys, {})
+    assert options == {"weight_pixel": 2.0, "weight_edge": 0.25}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--weight-edge", "1"])  # skipped: no flag
+
+
+def test_an_alias_is_one_more_spelling_of_the_same_option():
+    parser = nested_parser()
+    assert parser.parse_args(["--blocks", "2"]).num_blocks == 2
+    assert parser.parse_args(["--num-blocks", "3"]).num_blocks == 3
+    assert "--num-blocks INT, --blocks INT" in parser.format_help()
+
+
+def test_number_literals_are_read_as_numbers_and_checked_as_choices(capsys):
+    parser = nested_parser()
+    assert parser.parse_args(["--scale", "4"]).scale == 4
+    for bad, message in (("3", "invalid choice: 3"), ("x", "must be an integer")):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--scale", bad])
+        assert message in capsys.readouterr().err

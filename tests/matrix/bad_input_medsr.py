@@ -14,9 +14,12 @@ TRAIN = "medsr train --dataset synthetic --out {out} --run-dir {run} --no-progre
 
 CASES = {
     "train on garbage": ("medsr train --images {garbage} --out {out} --no-progress", "garbage"),
-    "train with batch size 0": (f"{TRAIN} --batch-size 0", "--batch-size: must be at least 1"),
-    "train with patch size 0": (f"{TRAIN} --patch-size 0", "--patch-size: must be at least 1"),
-    "train with a negative patch size": (f"{TRAIN} --patch-size -8", "--patch-size"),
+    "train with batch size 0": (f"{TRAIN} --batch-size 0", "batch_size must be an integer >= 1"),
+    "train with patch size 0": (
+        f"{TRAIN} --patch-size 0",
+        "patch_size must be a positive multiple of the scale 2, got 0",
+    ),
+    "train with a negative patch size": (f"{TRAIN} --patch-size -8", "patch_size must be"),
     "train with a patch size not a multiple of the scale": (
         f"{TRAIN} --scale 4 --patch-size 30",
         "positive multiple of the scale 4",
@@ -31,9 +34,28 @@ CASES = {
     ),
     "train with negative iterations": (
         f"{TRAIN} --adversarial-iterations -5",
-        "--adversarial-iterations: must be 0 or more",
+        "adversarial_iterations must be an integer >= 0, got -5",
     ),
     "train with a zero batch size in the config": (f"{TRAIN} --config {{config}}", "batch_size"),
+    "train with an unsupported scale": (f"{TRAIN} --scale 3", "--scale: invalid choice: 3"),
+    "train with an unknown block": (f"{TRAIN} --block nope", "--block: invalid choice: 'nope'"),
+    "train with zero generator blocks": (f"{TRAIN} --blocks 0", "num_blocks must be >= 1"),
+    "train with a negative loss weight": (
+        f"{TRAIN} --weight-l1 -1",
+        "loss weight l1 must be >= 0, got -1.0",
+    ),
+    "train with an infinite loss weight": (
+        f"{TRAIN} --weight-perceptual inf",
+        "loss weight perceptual must be a finite number",
+    ),
+    "train with a loss weight that is no number in the config": (
+        f"{TRAIN} --config {{text_weight}}",
+        "loss weight roi must be a finite number, got 'high'",
+    ),
+    "train with an unknown adversarial loss": (
+        f"{TRAIN} --adversarial-loss l2",
+        "unknown loss 'l2'",
+    ),
     "train with a pickled model as VGG weights": (
         f"{TRAIN} --vgg-weights {{pickled}}",
         "weights_only",
@@ -140,6 +162,8 @@ def files(tmp: Path) -> dict[str, Path]:
 
     config = tmp / "config.json"
     config.write_text(json.dumps({"batch_size": 0}))
+    text_weight = tmp / "text_weight.json"
+    text_weight.write_text(json.dumps({"weight_roi": "high"}))
     pickled = tmp / "vgg_pickled.pth"
     torch.save(torch.nn.Linear(2, 2), pickled)  # a whole module: unpickling would run code
     raw_pickle = tmp / "vgg_raw.pkl"
@@ -162,6 +186,7 @@ def files(tmp: Path) -> dict[str, Path]:
     nib.save(nib.Nifti1Image(image, np.eye(4)), scan)
     return {
         "config": config,
+        "text_weight": text_weight,
         "pickled": pickled,
         "raw_pickle": raw_pickle,
         "no_tensors": no_tensors,

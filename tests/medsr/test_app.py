@@ -1,5 +1,6 @@
 import json
 import re
+from typing import get_args, get_type_hints
 
 import nibabel as nib
 import numpy as np
@@ -10,9 +11,19 @@ from skimage.io import imsave
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from ganforge.apps import medsr as app
-from ganforge.apps.cli import main
+from ganforge.apps.cli import build_parser, main
 from ganforge.apps.errors import UsageError
-from ganforge.medsr import Degradation, GeneratorConfig, MedicalSR, SRGenerator
+from ganforge.apps.specs import field_docs
+from ganforge.medsr import (
+    Degradation,
+    GeneratorConfig,
+    LossWeights,
+    MedicalSR,
+    MedicalSRSpec,
+    SRGenerator,
+)
+from ganforge.medsr.degradation import KINDS, SUPPORTED_SCALES
+from ganforge.medsr.networks import BLOCKS
 
 
 def _run(argv):
@@ -74,7 +85,7 @@ def _train_config(tmp_path, **changes):
         "batch_size": 2,
         "patch_size": 32,
         "channels": 4,
-        "blocks": 1,
+        "num_blocks": 1,
         "block": "residual",
         "device": "cpu",
         "degradation": "psf",
@@ -158,7 +169,7 @@ def test_train_with_a_run_folder_and_resume(tmp_path):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["medsr", "train", "--out", "x", "--scale", "3"], "scale must be one of (2, 4), got 3"),
+        (["medsr", "train", "--out", "x", "--scale", "3"], "invalid choice: 3 (choose from 2, 4)"),
         (["medsr", "train", "--out", "x", "--config", "missing.json"], "no such config file"),
         (
             ["medsr", "enhance", "--model", "missing.pt", "--input", "a.nii", "--out", "b.nii"],
@@ -168,6 +179,10 @@ def test_train_with_a_run_folder_and_resume(tmp_path):
         (["medsr", "train", "--out", "x", "--batch-size", "two"], "must be an integer, got 'two'"),
         (["medsr", "train", "--out", "x", "--noise-std", "nan"], "must be a finite number"),
         (["medsr", "train", "--out", "x", "--device", "tpu"], "unknown device 'tpu'"),
+        (["medsr", "train", "--out", "x", "--block", "nope"], "invalid choice: 'nope'"),
+        (["medsr", "train", "--out", "x", "--blocks", "0"], "num_blocks must be >= 1, got 0"),
+        (["medsr", "train", "--out", "x", "--weight-l1", "-1"], "loss weight l1 must be >= 0"),
+        (["medsr", "train", "--out", "x", "--adversarial-loss", "l2"], "unknown loss 'l2'"),
     ],
 )
 def test_bad_input_is_a_one_line_error(tmp_path, monkeypatch, capsys, argv, message):
@@ -180,11 +195,21 @@ def test_bad_input_is_a_one_line_error(tmp_path, monkeypatch, capsys, argv, mess
     "config,message",
     [
         ({"epochs": 3}, "unknown config keys ['epochs']"),
-        ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
-        ({"patch_size": "big"}, "patch_size must be a number, got 'big'"),
-        ({"pretrain_iterations": 2.5}, "pretrain_iterations must be an integer, got '2.5'"),
-        ({"adversarial_iterations": True}, "adversarial_iterations must be a number"),
-        ({"block": "dense"}, "block must be one of rrdb, residual, got 'dense'"),
+        ({"blocks": 2}, "unknown config keys ['blocks']"),  # the key is num_blocks
+        ({"spatial_dims": 3}, "unknown config keys ['spatial_dims']"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"patch_size": "big"}, "patch_size must be a positive multiple of the scale 2, got 'big'"),
+        ({"pretrain_iterations": 2.5}, "pretrain_iterations must be an integer >= 0, got 2.5"),
+        ({"adversarial_iterations": True}, "adversarial_iterations must be an integer >= 0"),
+        ({"scale": "2"}, "scale must be one of (2, 4), got '2'"),
+        ({"degradation": "jpeg"}, "degradation kind must be one of"),
+        ({"block": "dense"}, "block must be one of ('rrdb', 'residual'), got 'dense'"),
+        ({"channels": "wide"}, "generator channels must be an integer, got 'wide'"),
+        ({"num_blocks": 1.5}, "generator num_blocks must be an integer, got 1.5"),
+        ({"residual_scale": None}, "generator residual_scale must be a finite number"),
+        ({"weight_l1": "x"}, "loss weight l1 must be a finite number, got 'x'"),
+        ({"weight_perceptual": -0.1}, "loss weight perceptual must be >= 0, got -0.1"),
+        ({"adversarial_loss": ["hinge"]}, "adversarial_loss must be a loss name"),
         ({"device": 0}, "device must be auto, cpu, cuda or cuda:N"),
     ],
 )
@@ -241,7 +266,7 @@ def _tiny_train_config(tmp_path):
                 "batch_size": 2,
                 "patch_size": 16,
                 "channels": 4,
-                "blocks": 1,
+                "num_blocks": 1,
                 "block": "residual",
                 "device": "cpu",
                 "degradation": "psf",
@@ -317,3 +342,27 @@ def test_evaluate_a_2d_model_slice_by_slice_and_a_3d_model_needs_volumes(tmp_pat
     imsave(tmp_path / "slice.png", (np.random.rand(16, 16) * 255).astype(np.uint8))
     with pytest.raises(UsageError, match="a 3-D model needs 3-D volumes"):
         app._evaluation_data([tmp_path / "slice.png"], 2, 3)
+
+
+def test_train_options_are_the_spec_fields_nested_as_the_spec_nests_them(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"num_blocks": 3, "weight_gradient": 0.5, "g_lr": 1e-3}))
+    argv = ["medsr", "train", "--out", "x", "--config", config, "--blocks", "2"]
+    argv += ["--block", "residual", "--weight-l1", "2", "--scale", "4", "--channels", "8"]
+    arguments = build_parser({"medsr": app}).parse_args([str(a) for a in argv])
+    options = app.merge_options(arguments, app.MODEL_KEYS, {})
+    spec = MedicalSR(**app._train_settings(options)).spec
+    assert (spec.scale, spec.g_lr) == (4, 1e-3)
+    assert (spec.generator.scale, spec.generator.channels) == (4, 8)
+    assert (spec.generator.num_blocks, spec.generator.block) == (2, "residual")
+    assert (spec.weights.l1, spec.weights.gradient, spec.weights.roi) == (2.0, 0.5, 1.0)
+
+
+def test_every_train_option_has_help_from_the_spec_docstrings():
+    documented = {**field_docs(MedicalSRSpec), **field_docs(GeneratorConfig)}
+    documented.update({f"weight_{k}": v for k, v in field_docs(LossWeights).items()})
+    assert set(app.MODEL_KEYS) <= set(documented)
+    hints = get_type_hints(MedicalSRSpec)
+    assert get_args(hints["scale"]) == SUPPORTED_SCALES
+    assert get_args(hints["degradation"]) == KINDS
+    assert get_args(get_type_hints(GeneratorConfig)["block"]) == BLOCKS

@@ -14,19 +14,19 @@ import torch
 from ganforge.apps.common import (
     add_run_options,
     merge_options,
-    nonnegative_float,
-    nonnegative_int,
     output_file,
     positive_float,
     positive_int,
     run_options,
 )
 from ganforge.apps.errors import UsageError
+from ganforge.apps.specs import add_spec_options, spec_fields
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.medsr import (
     DEFAULT_THRESHOLD,
     Enhancer,
     GeneratorConfig,
+    LossWeights,
     MedicalSR,
     MedicalSRSpec,
     crop_to_multiple,
@@ -42,46 +42,21 @@ from ganforge.medsr import (
 )
 
 DATASETS = ("mni152", "shepp_logan", "synthetic")
-DEGRADATIONS = ("kspace", "psf", "bicubic")
-BLOCKS = ("rrdb", "residual")
 MODEL_NAMES = {"pretrain": "psnr_model.pt", "adversarial": "gan_model.pt"}
-TRAIN_KEYS = (
-    "scale",
-    "degradation",
-    "noise_std",
-    "pretrain_iterations",
-    "adversarial_iterations",
-    "batch_size",
-    "patch_size",
-    "channels",
-    "blocks",
-    "block",
-    "vgg_weights",
-    "seed",
-    "device",
-)
-SPEC = MedicalSRSpec()  # every default comes from the spec
-TRAIN_DEFAULTS: dict[str, Any] = {
-    **{key: getattr(SPEC, key) for key in TRAIN_KEYS if hasattr(SPEC, key)},
-    "channels": SPEC.generator.channels,
-    "blocks": SPEC.generator.num_blocks,
-    "block": SPEC.generator.block,
-}
-#: How each numeric option is read and checked, on the line and in a --config file.
-NUMBERS: dict[str, Callable[[str], Any]] = {
-    "scale": positive_int,
-    "noise_std": nonnegative_float,
-    "pretrain_iterations": nonnegative_int,
-    "adversarial_iterations": nonnegative_int,
-    "batch_size": positive_int,
-    "patch_size": positive_int,
-    "channels": positive_int,
-    "blocks": positive_int,
-    "seed": nonnegative_int,
-    "roi_size": positive_int,
-    "threshold": positive_float,
-}
-CHOICES = {"degradation": DEGRADATIONS, "block": BLOCKS}
+# train's model options: the fields of MedicalSRSpec, GeneratorConfig and LossWeights.
+# The data options make 2-D slices of one channel, so spatial_dims and in_channels
+# keep their defaults; the generator takes scale and spatial_dims from the spec.
+SPEC_SKIP = ("generator", "weights", "spatial_dims")
+GENERATOR_SKIP = ("scale", "spatial_dims", "in_channels")
+GENERATOR_ALIASES = {"num_blocks": "--blocks"}
+WEIGHT_PREFIX = "weight_"
+SPEC_KEYS = spec_fields(MedicalSRSpec, SPEC_SKIP)
+GENERATOR_KEYS = spec_fields(GeneratorConfig, GENERATOR_SKIP)
+WEIGHT_KEYS = spec_fields(LossWeights, prefix=WEIGHT_PREFIX)
+MODEL_KEYS = SPEC_KEYS + GENERATOR_KEYS + WEIGHT_KEYS
+SPEC = MedicalSRSpec()
+#: How enhance and evaluate read and check their numbers, on the line and in a --config file.
+NUMBERS: dict[str, Callable[[str], Any]] = {"roi_size": positive_int, "threshold": positive_float}
 DEVICE_HELP = f"auto (CUDA when present), cpu, cuda or cuda:N (default {SPEC.device})"
 THRESHOLD_HELP = f"hallucination flag level (default {DEFAULT_THRESHOLD:g})"
 SWITCHES = ("no_project", "no_tta", "overwrite")
@@ -137,73 +112,23 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="folder for psnr_model.pt and gan_model.pt, or a .pt file for the final model "
         "only (the GAN model; the PSNR model with --adversarial-iterations 0)",
     )
-    numbers = NUMBERS
     train.add_argument(
-        "--scale",
-        type=numbers["scale"],
-        help=f"upsampling factor: 2 or 4 (default {TRAIN_DEFAULTS['scale']})",
-    )
-    train.add_argument(
-        "--degradation",
-        choices=DEGRADATIONS,
-        help=f"how LR inputs are made: kspace for MRI (default {TRAIN_DEFAULTS['degradation']})",
-    )
-    train.add_argument(
-        "--noise-std",
-        type=numbers["noise_std"],
-        help=f"LR noise std in [0,1] units (default {TRAIN_DEFAULTS['noise_std']:g})",
-    )
-    train.add_argument(
-        "--pretrain-iterations",
-        type=numbers["pretrain_iterations"],
-        help=f"PSNR stage length, 0 to skip it (default {TRAIN_DEFAULTS['pretrain_iterations']})",
-    )
-    train.add_argument(
-        "--adversarial-iterations",
-        type=numbers["adversarial_iterations"],
-        help=f"GAN stage length, 0 to skip it (default {TRAIN_DEFAULTS['adversarial_iterations']})",
-    )
-    train.add_argument(
-        "--batch-size",
-        type=numbers["batch_size"],
-        help=f"patches per batch (default {TRAIN_DEFAULTS['batch_size']})",
-    )
-    train.add_argument(
-        "--patch-size",
-        type=numbers["patch_size"],
-        help="HR patch size, a multiple of the scale; at least 24 with the GAN stage "
-        f"(default {TRAIN_DEFAULTS['patch_size']})",
-    )
-    train.add_argument(
-        "--channels",
-        type=numbers["channels"],
-        help=f"generator feature channels (default {TRAIN_DEFAULTS['channels']})",
-    )
-    train.add_argument(
-        "--blocks",
-        type=numbers["blocks"],
-        help=f"generator blocks (default {TRAIN_DEFAULTS['blocks']})",
-    )
-    train.add_argument(
-        "--block", choices=BLOCKS, help=f"block type (default {TRAIN_DEFAULTS['block']})"
-    )
-    train.add_argument(
-        "--vgg-weights",
+        "--config",
         type=Path,
-        help="local torchvision VGG19 weights (.pth state dict loadable with "
-        "weights_only=True, or .safetensors) for the perceptual term "
-        "(default: offline random-feature fallback)",
-    )
-    train.add_argument(
-        "--seed", type=numbers["seed"], help=f"random seed (default {TRAIN_DEFAULTS['seed']})"
-    )
-    train.add_argument("--device", help=DEVICE_HELP)
-    train.add_argument(
-        "--config", type=Path, help=f"JSON of options ({', '.join(TRAIN_KEYS)}); flags override it"
+        help="JSON of model options (the flags from --scale to --weight-roi, with "
+        "underscores: num_blocks, weight_l1, ...); flags given on the line override it",
     )
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_model_options(train)
     add_run_options(train)
     train.set_defaults(handler=run_train)
+
+
+def _add_model_options(train: argparse.ArgumentParser) -> None:
+    """One flag per model setting: the spec's, the generator's and the loss weights."""
+    add_spec_options(train, MedicalSRSpec, skip=SPEC_SKIP)
+    add_spec_options(train, GeneratorConfig, skip=GENERATOR_SKIP, aliases=GENERATOR_ALIASES)
+    add_spec_options(train, LossWeights, prefix=WEIGHT_PREFIX)
 
 
 def _add_enhance(commands: argparse._SubParsersAction) -> None:
@@ -259,13 +184,12 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
 def _merged(
     arguments: argparse.Namespace, keys: tuple[str, ...], defaults: dict[str, Any]
 ) -> dict[str, Any]:
-    """Defaults < --config < flags, each number and choice checked as its flag is."""
+    """Defaults < --config < flags, each number and switch checked as its flag is
+    (enhance and evaluate: their options are no spec's fields)."""
     options = merge_options(arguments, keys, defaults)
     for key, value in options.items():
         if key in NUMBERS:
             options[key] = _number(key, value, NUMBERS[key])
-        elif key in CHOICES and value not in CHOICES[key]:
-            raise UsageError(f"{key} must be one of {', '.join(CHOICES[key])}, got {value!r}")
         elif key in SWITCHES and not isinstance(value, bool):
             raise UsageError(f"{key} must be true or false, got {value!r}")
         elif key == "device" and not isinstance(value, str):
@@ -354,13 +278,13 @@ def _train_data(arguments: argparse.Namespace, scale: int) -> torch.Tensor:
 
 def run_train(arguments: argparse.Namespace) -> int:
     """Check every option and file, then train and write the model file(s)."""
-    options = _merged(arguments, TRAIN_KEYS, TRAIN_DEFAULTS)
+    settings = _train_settings(merge_options(arguments, MODEL_KEYS, {}))
     run = run_options(arguments)
-    model = _train_model(options)
+    model = MedicalSR(**settings)
     targets = _model_targets(arguments.out, model.spec.stages)
     roi = _train_roi(arguments)
-    hr = _train_data(arguments, options["scale"])
-    if options["vgg_weights"] is None:
+    hr = _train_data(arguments, model.spec.scale)
+    if model.spec.vgg_weights is None:
         print("perceptual term: no VGG weights given, using the offline random-feature fallback")
     model.fit(
         hr,
@@ -375,13 +299,15 @@ def run_train(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _train_model(options: dict[str, Any]) -> MedicalSR:
-    """The model of the options; its spec checks them, the device and the VGG weights file."""
-    generator = GeneratorConfig(
-        channels=options["channels"], num_blocks=options["blocks"], block=options["block"]
-    )
-    settings = {k: v for k, v in options.items() if k not in ("channels", "blocks", "block")}
-    return MedicalSR(generator=generator, **settings)
+def _train_settings(options: dict[str, Any]) -> dict[str, Any]:
+    """The merged flat options as MedicalSR settings, with the generator's and the
+    loss weights' nested; the spec checks them all when the model is made."""
+    settings = dict(options)
+    generator = {key: settings.pop(key) for key in GENERATOR_KEYS if key in settings}
+    weights = {
+        key.removeprefix(WEIGHT_PREFIX): settings.pop(key) for key in WEIGHT_KEYS if key in settings
+    }
+    return {**settings, "generator": generator, "weights": weights}
 
 
 def _model_targets(out: Path, stages: tuple[str, ...]) -> dict[str, Path]:

@@ -12,6 +12,10 @@ Example::
     add_spec_options(parser, SynthConfig)            # --epochs, --batch-size, --hidden ...
     options = merge_options(arguments, spec_fields(SynthConfig), {})
     spec = SynthConfig(**options)
+
+A nested spec's fields take a ``prefix`` (``add_spec_options(parser, LossWeights,
+prefix="weight_")``: ``--weight-l1``, config key ``weight_l1``) and the command
+builds the nested spec from them.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ganforge.apps.common import GIVEN_NONE
@@ -30,28 +34,52 @@ from ganforge.apps.common import GIVEN_NONE
 NONE_WORDS = ("none", "null")
 
 
-def spec_fields(spec_type: type) -> tuple[str, ...]:
-    """The field names of a spec dataclass."""
-    return tuple(f.name for f in dataclasses.fields(spec_type))
+def spec_fields(spec_type: type, skip: Iterable[str] = (), prefix: str = "") -> tuple[str, ...]:
+    """The field names of a spec dataclass, less ``skip``, each after ``prefix``.
+
+    With the same ``skip`` and ``prefix`` these are the ``dest`` names that
+    :func:`add_spec_options` gives the flags, and so the ``--config`` keys.
+    """
+    skipped = set(skip)
+    return tuple(prefix + f.name for f in dataclasses.fields(spec_type) if f.name not in skipped)
 
 
 def add_spec_options(
-    parser: argparse.ArgumentParser, spec_type: type, skip: Iterable[str] = ()
+    parser: argparse.ArgumentParser,
+    spec_type: type,
+    skip: Iterable[str] = (),
+    prefix: str = "",
+    aliases: Mapping[str, str] | None = None,
 ) -> None:
-    """Add one option per field of ``spec_type`` (less ``skip``) to ``parser``."""
+    """Add one option per field of ``spec_type`` (less ``skip``) to ``parser``.
+
+    Args:
+        parser: the command's parser.
+        spec_type: the spec dataclass.
+        skip: fields that get no flag (set by the command or nested specs).
+        prefix: put before every field name, in the flag and its ``dest``, so the
+            fields of a nested spec do not clash with others: ``prefix="weight_"``
+            makes ``--weight-l1`` with ``dest="weight_l1"``.
+        aliases: one more spelling of a field's flag, ``{"num_blocks": "--blocks"}``
+            (the ``dest`` stays the field's).
+    """
     hints = typing.get_type_hints(spec_type)
     docs = field_docs(spec_type)
+    skipped = set(skip)
+    aliases = aliases or {}
     for field in dataclasses.fields(spec_type):
-        if field.name in set(skip):
+        if field.name in skipped:
             continue
-        flag = "--" + field.name.replace("_", "-")
-        default = _default(field)
+        dest = prefix + field.name
+        flags = ["--" + dest.replace("_", "-")]
+        if field.name in aliases:
+            flags.append(aliases[field.name])
         text = docs.get(field.name, field.name.replace("_", " "))
         parser.add_argument(
-            flag,
-            dest=field.name,
+            *flags,
+            dest=dest,
             default=None,
-            help=f"{text} (default: {default})",
+            help=f"{text} (default: {_default(field)})",
             **_argument(hints[field.name]),
         )
 
@@ -99,11 +127,20 @@ def _argument(hint: Any) -> dict[str, Any]:
     if base is bool:
         return {"action": argparse.BooleanOptionalAction}
     if origin is typing.Literal:
-        return {"choices": list(typing.get_args(base))}
+        return _choices(typing.get_args(base), optional)
     if origin is tuple:
         item = typing.get_args(base)[0]
         return {"nargs": "+", "type": _parser(item, optional), "metavar": item.__name__.upper()}
     return {"type": _parser(base, optional), "metavar": base.__name__.upper()}
+
+
+def _choices(values: tuple[Any, ...], optional: bool) -> dict[str, Any]:
+    """argparse keywords for a ``Literal``: its values; numbers (``Literal[2, 4]``) are
+    read as their type first, so ``--scale 2`` is the choice ``2``."""
+    kind = type(values[0])
+    if kind is str or any(type(value) is not kind for value in values):
+        return {"choices": list(values)}
+    return {"choices": list(values), "type": _parser(kind, optional)}
 
 
 def _strip_none(hint: Any) -> tuple[bool, Any]:

@@ -29,7 +29,16 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the generator's loss terms (defaults from the seed recipe)."""
+    """Weights of the generator's loss terms (defaults from the seed recipe), each >= 0.
+
+    Args:
+        l1: weight of the L1 pixel loss.
+        perceptual: weight of the perceptual (VGG19 or random-feature) loss; adversarial
+            stage only.
+        adversarial: weight of the generator's adversarial loss; adversarial stage only.
+        gradient: weight of the gradient-difference (edge) loss.
+        roi: weight of the ROI-weighted MSE; used only with region-of-interest masks.
+    """
 
     l1: float = 1.0
     perceptual: float = 0.1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -90,9 +91,9 @@ class GeneratorConfig:
         spatial_dims: 2 (images / slices) or 3 (volumes).
         scale: upsampling factor, 2 or 4.
         in_channels: image channels.
-        channels: feature channels of the body.
-        num_blocks: number of RRDB or residual blocks.
-        block: ``"rrdb"`` (ESRGAN) or ``"residual"`` (SRGAN / EDSR).
+        channels: feature channels of the generator's body.
+        num_blocks: number of generator blocks (RRDB or residual).
+        block: generator block type: ``"rrdb"`` (ESRGAN) or ``"residual"`` (SRGAN / EDSR).
         growth: growth channels of the dense blocks (RRDB only).
         residual_scale: scale of every residual branch (0.2 as in ESRGAN).
     """
@@ -102,7 +103,7 @@ class GeneratorConfig:
     in_channels: int = 1
     channels: int = 32
     num_blocks: int = 4
-    block: str = "rrdb"
+    block: Literal["rrdb", "residual"] = "rrdb"
     growth: int = 16
     residual_scale: float = 0.2
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import os
+import typing
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Literal
 
 from ganforge.core.losses import get_loss
 from ganforge.core.training import resolve_device
@@ -26,17 +27,20 @@ class MedicalSRSpec:
     """Settings of a two-stage medical SR model (see :class:`~ganforge.medsr.MedicalSR`).
 
     Args:
-        scale: 2 or 4.
+        scale: upsampling factor, 2 or 4.
         spatial_dims: 2 (slices / images) or 3 (volumes).
-        degradation: ``"kspace"`` (MRI), ``"psf"`` (CT / X-ray) or ``"bicubic"`` (2-D):
-            how the LR training images are made.
-        noise_std: noise of the degradation, in [0, 1] intensity units.
-        generator: generator sizes; its ``scale`` and ``spatial_dims`` are taken from above.
-        weights: loss weights.
-        adversarial_loss: a core loss name (``ganforge.core.losses``).
+        degradation: how the LR training images are made: ``"kspace"`` (MRI), ``"psf"``
+            (CT / X-ray) or ``"bicubic"`` (2-D only).
+        noise_std: LR noise std of the degradation, in [0, 1] intensity units.
+        generator: generator sizes (:class:`GeneratorConfig` or a dict of its fields);
+            its ``scale`` and ``spatial_dims`` are taken from above.
+        weights: loss weights (:class:`LossWeights` or a dict of its fields).
+        adversarial_loss: a core loss name (``ganforge.core.losses``: hinge,
+            least_squares, relativistic_average, ...).
         r1_weight: R1 penalty weight of the discriminator (0: off).
-        vgg_weights: local torchvision VGG19 weights for the perceptual term; ``None``:
-            the offline random-feature fallback.
+        vgg_weights: local torchvision VGG19 weights for the perceptual term (a ``.pth``
+            state dict loadable with ``weights_only=True``, or ``.safetensors``);
+            ``None``: the offline random-feature fallback.
         pretrain_iterations: length of the pixel-loss pretraining stage (0: skip it).
         adversarial_iterations: length of the adversarial stage (0: skip it).
         batch_size: patches per batch (per process).
@@ -49,9 +53,9 @@ class MedicalSRSpec:
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     """
 
-    scale: int = 2
-    spatial_dims: int = 2
-    degradation: str = "kspace"
+    scale: Literal[2, 4] = 2
+    spatial_dims: Literal[2, 3] = 2
+    degradation: Literal["kspace", "psf", "bicubic"] = "kspace"
     noise_std: float = 0.0
     generator: GeneratorConfig | None = None
     weights: LossWeights = field(default_factory=LossWeights)
@@ -69,13 +73,14 @@ class MedicalSRSpec:
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
-        self.generator = replace(
-            _as(GeneratorConfig, self.generator), scale=self.scale, spatial_dims=self.spatial_dims
-        )
-        self.weights = _as(LossWeights, self.weights)
+        generator = _as(GeneratorConfig, self.generator, "generator")
+        self.generator = replace(generator, scale=self.scale, spatial_dims=self.spatial_dims)
+        self.weights = _as(LossWeights, self.weights, "loss weight")
         if not (_number(self.noise_std) and math.isfinite(self.noise_std)):
             raise ValueError(f"noise_std must be a finite number >= 0, got {self.noise_std!r}")
         self.make_degradation()  # checks the kind, the noise and 2-D-only bicubic
+        if not isinstance(self.adversarial_loss, str):
+            raise ValueError(f"adversarial_loss must be a loss name, got {self.adversarial_loss!r}")
         get_loss(self.adversarial_loss)
         for name in ("g_lr", "d_lr"):
             _positive(name, getattr(self, name))
@@ -131,15 +136,34 @@ class MedicalSRSpec:
         return tuple(f.name for f in fields(cls))
 
 
-def _as(kind: type, value: Any) -> Any:
-    """``value`` as a ``kind`` dataclass: a copy, the defaults (None) or from a dict."""
+def _as(kind: type, value: Any, what: str) -> Any:
+    """``value`` as a ``kind`` dataclass: a copy, the defaults (None) or from a dict.
+
+    The names and number types of the fields are checked first (``what`` names
+    them in the messages), so a bad value is a one-line ``ValueError``; ``kind``
+    checks their ranges.
+    """
     if value is None:
         return kind()
-    if isinstance(value, dict):
-        return kind(**value)
-    if not isinstance(value, kind):
+    if isinstance(value, kind):
+        value = asdict(value)  # checked again, and never shared with the caller
+    if not isinstance(value, dict):
         raise ValueError(f"expected a {kind.__name__}, got {value!r}")
-    return kind(**asdict(value))  # checked again, and never shared with the caller
+    _check_numbers(kind, value, what)
+    return kind(**value)
+
+
+def _check_numbers(kind: type, values: dict[str, Any], what: str) -> None:
+    """Known field names; an integer for each ``int`` field, a finite number for each ``float``."""
+    hints = typing.get_type_hints(kind)
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise ValueError(f"unknown {what} settings {unknown}: use {', '.join(hints)}")
+    for name, value in values.items():
+        if hints[name] is int and not _is_int(value):
+            raise ValueError(f"{what} {name} must be an integer, got {value!r}")
+        if hints[name] is float and not (_number(value) and math.isfinite(value)):
+            raise ValueError(f"{what} {name} must be a finite number, got {value!r}")
 
 
 def _number(value: Any) -> bool:
