@@ -118,8 +118,8 @@ CASES = {
     "sample missing model": ("finance sample --model {missing} --out {out}", "missing"),
     "sample a CSV as a model": (f"{SAMPLE} --model {{prices}}", "prices.csv is not a loadable"),
     "sample a model of another kind": (
-        f"{SAMPLE} --model {{tabular_model}}",
-        "holds a tabular.DPTabularGAN model, not a finance.TimeGAN model",
+        f"{SAMPLE} --model {{foreign_model}}",
+        "holds a elsewhere.Model model, not a finance.TimeGAN model",
     ),
     "sample a truncated model": (
         f"{SAMPLE} --model {{truncated_model}}",
@@ -210,7 +210,7 @@ def files(tmp: Path) -> dict[str, Path]:
     """Write every input the cases name under ``tmp``."""
     made = {**_price_tables(tmp), **_path_tables(tmp), **_configs(tmp)}
     made["model"] = _tiny_model(tmp / "model.pt")
-    return {**made, **_bad_models(tmp, made["model"])}
+    return made
 
 
 def _price_rows(n: int = 40) -> list[str]:
@@ -278,25 +278,6 @@ def _configs(tmp: Path) -> dict[str, Path]:
         made[name] = tmp / f"{name}.json"
         made[name].write_text(json.dumps(config))  # json writes NaN as the literal NaN
     return made
-
-
-def _bad_models(tmp: Path, model: Path) -> dict[str, Path]:
-    """Model files ``TimeGAN.load`` refuses: another kind, truncated, a newer format."""
-    import torch
-
-    from ganforge.core.modelfile import FORMAT_VERSION, save_model
-
-    tabular = save_model(tmp / "tabular_model.pt", "tabular.DPTabularGAN", {"epsilon": 1.0}, {})
-    data = model.read_bytes()
-    (tmp / "truncated_model.pt").write_bytes(data[: len(data) // 2])
-    newer = torch.load(model, weights_only=True)
-    newer["format_version"] = FORMAT_VERSION + 1
-    torch.save(newer, tmp / "newer_model.pt")
-    return {
-        "tabular_model": tabular,
-        "truncated_model": tmp / "truncated_model.pt",
-        "newer_model": tmp / "newer_model.pt",
-    }
 
 
 def _tiny_model(path: Path) -> Path:

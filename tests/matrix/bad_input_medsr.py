@@ -87,15 +87,15 @@ CASES = {
         "missing",
     ),
     "enhance with a model of another kind": (
-        "medsr enhance --model {other_kind} --input {scan} --out {out}.nii.gz",
-        "holds a tabular.DPTabularGAN model, not a medsr.MedicalSR model",
+        "medsr enhance --model {foreign_model} --input {scan} --out {out}.nii.gz",
+        "holds a elsewhere.Model model, not a medsr.MedicalSR model",
     ),
     "enhance with a truncated model": (
-        "medsr enhance --model {truncated} --input {scan} --out {out}.nii.gz",
+        "medsr enhance --model {truncated_model} --input {scan} --out {out}.nii.gz",
         "is not a loadable checkpoint",
     ),
     "enhance with a model of a newer format": (
-        "medsr enhance --model {newer} --input {scan} --out {out}.nii.gz",
+        "medsr enhance --model {newer_model} --input {scan} --out {out}.nii.gz",
         "newer than this ganforge reads",
     ),
     "enhance on an unknown device": (
@@ -128,15 +128,15 @@ CASES = {
     ),
     "evaluate garbage model": ("medsr evaluate --model {garbage} --out {out}", "garbage"),
     "evaluate a model of another kind": (
-        "medsr evaluate --model {model} {other_kind} --out {out}",
-        "holds a tabular.DPTabularGAN model, not a medsr.MedicalSR model",
+        "medsr evaluate --model {model} {foreign_model} --out {out}",
+        "holds a elsewhere.Model model, not a medsr.MedicalSR model",
     ),
     "evaluate a truncated model": (
-        "medsr evaluate --model {truncated} --out {out}",
+        "medsr evaluate --model {truncated_model} --out {out}",
         "is not a loadable checkpoint",
     ),
     "evaluate a model of a newer format": (
-        "medsr evaluate --model {newer} --out {out}",
+        "medsr evaluate --model {newer_model} --out {out}",
         "newer than this ganforge reads",
     ),
     "evaluate on an unknown device": (
@@ -157,7 +157,6 @@ def files(tmp: Path) -> dict[str, Path]:
     import numpy as np
     import torch
 
-    from ganforge.core.modelfile import FORMAT_VERSION, save_model
     from ganforge.medsr import GeneratorConfig, MedicalSR, SRGenerator
 
     config = tmp / "config.json"
@@ -174,13 +173,6 @@ def files(tmp: Path) -> dict[str, Path]:
     sr = MedicalSR(degradation="psf", generator=tiny)
     sr.generators = {"adversarial": SRGenerator(sr.spec.generator)}
     model = sr.save(tmp / "model.pt")
-    truncated = tmp / "truncated.pt"
-    truncated.write_bytes(model.read_bytes()[:2000])
-    newer = tmp / "newer.pt"
-    torch.save(
-        {**torch.load(model, weights_only=True), "format_version": FORMAT_VERSION + 1}, newer
-    )
-    other_kind = save_model(tmp / "other.pt", "tabular.DPTabularGAN", {"epsilon": 1.0}, {})
     scan = tmp / "scan.nii.gz"
     image = np.random.default_rng(0).random((16, 16)).astype(np.float32)
     nib.save(nib.Nifti1Image(image, np.eye(4)), scan)
@@ -191,8 +183,5 @@ def files(tmp: Path) -> dict[str, Path]:
         "raw_pickle": raw_pickle,
         "no_tensors": no_tensors,
         "model": model,
-        "truncated": truncated,
-        "newer": newer,
-        "other_kind": other_kind,
         "scan": scan,
     }

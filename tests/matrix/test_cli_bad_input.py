@@ -6,9 +6,12 @@ of text the one-line error must contain, and may define ``files(tmp) ->
 {key: path}`` for inputs of its own (a truncated CSV, a pickle...). Templates
 name ``{garbage}`` (a binary file that is no image, CSV or model),
 ``{missing}`` (a path that does not exist), ``{folder}`` (an existing folder),
-``{out}`` (an output that must not appear) and ``{run}`` (a run folder that
-must not appear). Every command the ``ganforge`` parser offers must have at
-least one case, so a new domain joins the table as soon as it is installed.
+``{out}`` (an output that must not appear), ``{run}`` (a run folder that
+must not appear) and three model files every ``--model`` option must refuse:
+``{foreign_model}`` (a core model file of the kind ``elsewhere.Model``),
+``{newer_model}`` (a newer format) and ``{truncated_model}`` (cut in half).
+Every command the ``ganforge`` parser offers must have at least one case, so
+a new domain joins the table as soon as it is installed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import runpy
 from pathlib import Path
 
 import pytest
+import torch
 
 from ganforge.apps.cli import build_parser, installed_domains, main
 
@@ -57,6 +61,7 @@ def paths(tmp_path: Path) -> dict[str, Path]:
     folder = tmp_path / "folder"
     folder.mkdir()
     return {
+        **bad_model_files(tmp_path),
         "garbage": garbage,
         "missing": tmp_path / "missing.csv",
         "folder": folder,
@@ -64,6 +69,20 @@ def paths(tmp_path: Path) -> dict[str, Path]:
         "run": tmp_path / "run",
         "tmp": tmp_path,
     }
+
+
+def bad_model_files(folder: Path) -> dict[str, Path]:
+    """A model file of another kind, one of a newer format and a truncated one."""
+    from ganforge.core.modelfile import FORMAT_VERSION, save_model
+
+    foreign = save_model(folder / "foreign_model.pt", "elsewhere.Model", {}, {"G": {}})
+    newer = folder / "newer_model.pt"
+    torch.save(
+        {**torch.load(foreign, weights_only=True), "format_version": FORMAT_VERSION + 1}, newer
+    )
+    truncated = folder / "truncated_model.pt"
+    truncated.write_bytes(foreign.read_bytes()[:200])
+    return {"foreign_model": foreign, "newer_model": newer, "truncated_model": truncated}
 
 
 def _outputs_absent(paths: dict[str, Path]) -> bool:

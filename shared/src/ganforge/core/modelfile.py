@@ -77,14 +77,14 @@ def load_model(path: str | os.PathLike[str], kind: str, map_location: Any = "cpu
     found = raw.get("ganforge_model")
     if not isinstance(found, str):
         raise CheckpointError(f"{path} is not a ganforge model file")
-    if found != kind:
-        raise CheckpointError(f"{path} holds a {found} model, not a {kind} model")
     version = raw.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has model format {version}, newer than this ganforge reads "
             f"({FORMAT_VERSION}): upgrade ganforge"
         )
+    if found != kind:  # after the version: a newer format may name kinds otherwise
+        raise CheckpointError(f"{path} holds a {found} model, not a {kind} model")
     missing = [key for key in REQUIRED if key not in raw]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}: the model file is damaged")
