@@ -373,3 +373,18 @@ def test_a_resume_exactly_at_a_phase_boundary_enters_the_next_phase_as_the_run_d
     for name, net in straight.module.networks.items():
         for key, value in net.state_dict().items():
             assert torch.equal(value, resumed.module.networks[name].state_dict()[key]), key
+
+
+def test_a_resumed_run_log_keeps_the_killed_runs_records_once(tmp_path):
+    straight = Trainer(CountingModule(), config(iterations=6, run_dir=tmp_path, checkpoint_every=2))
+    straight.fit(data())
+    log = tmp_path / "metrics.jsonl"
+    with log.open("a") as stream:  # what a killed run wrote after checkpoint 4, torn at the end
+        stream.write('{"iteration": 5, "D/loss": 1.0}\n{"iteration": 6, "D/lo')
+    resumed = Trainer(CountingModule(), config(iterations=6, run_dir=tmp_path))
+    resumed.fit(data(), resume_from=tmp_path / "checkpoint_00000004.pt")
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    iterations = [line["iteration"] for line in lines if "event" not in line]
+    assert iterations == [1, 2, 3, 4, 5, 6]  # each logged once: 5 and 6 by the resumed run
+    assert [line["event"] for line in lines if "event" in line] == ["resumed"]
+    assert [r["iteration"] for r in resumed.history] == [1, 2, 3, 4, 5, 6]

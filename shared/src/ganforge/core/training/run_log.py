@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ganforge.core.files import atomic_write
+
 LOGGER = logging.getLogger("ganforge")
 
 
@@ -51,6 +53,21 @@ class RunLog:
         LOGGER.warning("iteration %d: %s %s", iteration, name, info or "")
         return record
 
+    def continue_from(self, iteration: int) -> None:
+        """Resume the log of a killed run at ``iteration``: keep what it logged up to
+        there (in ``metrics.jsonl`` and in memory) and drop what it logged after its
+        last checkpoint, which the resumed run logs again; a torn last line goes too."""
+        if self._jsonl is None:
+            return
+        path = self.run_dir / "metrics.jsonl"
+        self._jsonl.close()
+        kept = [e for e in _entries(path) if int(e.get("iteration", 0)) <= iteration]
+        with atomic_write(path, "w", encoding="utf-8") as stream:
+            stream.writelines(json.dumps(entry, default=float) + "\n" for entry in kept)
+        self.records = [e for e in kept if "event" not in e] + self.records
+        self.events = [e for e in kept if "event" in e] + self.events
+        self._jsonl = path.open("a", encoding="utf-8")
+
     def _write(self, record: dict[str, Any]) -> None:
         if self._jsonl is not None:
             self._jsonl.write(json.dumps(record, default=float) + "\n")
@@ -76,8 +93,19 @@ def _open_tensorboard(folder: Path) -> Any:
 def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Read a run's ``metrics.jsonl`` back as (scalar records, events)."""
     records, events = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            (events if "event" in entry else records).append(entry)
+    for entry in _entries(path):
+        (events if "event" in entry else records).append(entry)
     return records, events
+
+
+def _entries(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSONL file; a line cut by a kill is left out."""
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries

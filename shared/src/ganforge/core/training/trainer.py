@@ -144,6 +144,7 @@ class Trainer:
         self._enter_phases_until(0 if state is None else max(0, int(state["iteration"]) - 1))
         if state is not None:
             self.load_state_dict(state)
+            self.log.continue_from(self.iteration)
             self.log_event("resumed", checkpoint=str(resume_from))
         self._remember_good_state()
         bar = tqdm(
