@@ -100,6 +100,25 @@ def tabular_case() -> tuple[GANModule, Any]:
     return module, PoissonBatches(rows, 0.1)  # OS entropy; its state is in the checkpoint
 
 
+def vocoder_case() -> tuple[GANModule, Any]:
+    from ganforge.core.training.loader import LoaderBatches
+    from ganforge.vocoder import Discriminators, build_generator
+    from ganforge.vocoder.audio import SegmentDataset
+    from ganforge.vocoder.training import VocoderModule
+
+    generator = build_generator("hifigan_v3", channels=16)
+    discriminators = Discriminators(
+        ("msd", "mpd"),
+        msd={"scales": 2, "channels": 4, "max_channels": 16},
+        mpd={"periods": (2, 3), "channels": (4, 8)},
+    )
+    module = VocoderModule(generator, discriminators, lr_decay=0.99)
+    clips = [torch.randn(3000, generator=torch.Generator().manual_seed(n)).numpy() * 0.1
+             for n in range(3)]  # fmt: skip
+    segments = SegmentDataset(clips, 1024, seed=1)  # random crops drawn per epoch
+    return module, LoaderBatches(segments, 2, seed=3, pin_memory=False)
+
+
 CASES = {
     "core-ring": Case(ring_case, 16),
     "core-dcgan": Case(dcgan_case, 4),
@@ -107,6 +126,7 @@ CASES = {
     "finance": Case(finance_case, 8, iterations=6, checkpoint_at=3),
     "finance-stepwise": Case(finance_stepwise_case, 8, iterations=6, checkpoint_at=2),
     "tabular-dp": Case(tabular_case, 20),
+    "vocoder": Case(vocoder_case, 2, iterations=5, checkpoint_at=2),
 }
 
 
