@@ -7,6 +7,7 @@ and the mel L1 and multi-resolution STFT losses with the published loss weights
 expressed in the core's conventions (:data:`PUBLISHED_WEIGHTS`).
 """
 
+from ganforge.vocoder.audio import SegmentDataset
 from ganforge.vocoder.discriminators import (
     DISCRIMINATOR_KINDS,
     HIFIGAN_PERIODS,
@@ -46,6 +47,8 @@ from ganforge.vocoder.losses import (
     stft_magnitude,
 )
 from ganforge.vocoder.mel import MelConfig, MelSpectrogram
+from ganforge.vocoder.model import Vocoder, VocoderSpec
+from ganforge.vocoder.training import VocoderModule
 
 __all__ = [
     "DEFAULT_GENERATOR",
@@ -71,7 +74,11 @@ __all__ = [
     "MultiScaleDiscriminator",
     "PeriodDiscriminator",
     "STFTResolution",
+    "SegmentDataset",
     "ScaleDiscriminator",
+    "Vocoder",
+    "VocoderModule",
+    "VocoderSpec",
     "build_generator",
     "check_hop",
     "concatenate",
