@@ -48,6 +48,7 @@ from ganforge.vocoder.losses import (
 )
 from ganforge.vocoder.mel import MelConfig, MelSpectrogram
 from ganforge.vocoder.model import Vocoder, VocoderSpec
+from ganforge.vocoder.streaming import StreamingVocoder, receptive_field, synthesize_streaming
 from ganforge.vocoder.training import VocoderModule
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "MultiScaleDiscriminator",
     "PeriodDiscriminator",
     "STFTResolution",
+    "StreamingVocoder",
     "SegmentDataset",
     "ScaleDiscriminator",
     "Vocoder",
@@ -87,6 +89,8 @@ __all__ = [
     "generator_config",
     "generator_loss",
     "log_magnitude_l1",
+    "receptive_field",
     "spectral_convergence",
     "stft_magnitude",
+    "synthesize_streaming",
 ]
