@@ -75,13 +75,14 @@ class VocoderSpec:
     discriminator_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     loss_weights: str = "hifigan"
     stft_weight: float | None = None
-    sample_rate: int = 22050
-    n_fft: int = 1024
-    hop_length: int = 256
-    win_length: int = 1024
-    n_mels: int = 80
-    fmin: float = 0.0
-    fmax: float | None = 8000.0
+    # the front end's settings, with MelConfig's defaults (the one place they are set)
+    sample_rate: int = MelConfig.sample_rate
+    n_fft: int = MelConfig.n_fft
+    hop_length: int = MelConfig.hop_length
+    win_length: int = MelConfig.win_length
+    n_mels: int = MelConfig.n_mels
+    fmin: float = MelConfig.fmin
+    fmax: float | None = MelConfig.fmax
     segment_length: int = SEGMENT_LENGTH
     batch_size: int = 16
     iterations: int = 10_000
