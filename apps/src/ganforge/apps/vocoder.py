@@ -1,0 +1,434 @@
+"""`ganforge vocoder train | synthesize | evaluate`: MelGAN / HiFi-GAN vocoders, WAV in and out."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganforge.apps.common import (
+    add_run_options,
+    merge_options,
+    output_file,
+    positive_int,
+    run_options,
+)
+from ganforge.apps.errors import UsageError
+from ganforge.apps.specs import add_spec_options, spec_fields
+from ganforge.core.files import atomic_files, atomic_write, write_json
+from ganforge.core.report import ReportSection, loss_curves_figure
+from ganforge.core.training.distributed import resolve_device
+from ganforge.vocoder import (
+    MelConfig,
+    MelSpectrogram,
+    MultiResolutionSTFTLoss,
+    Vocoder,
+    VocoderSpec,
+    synthesize_streaming,
+)
+from ganforge.vocoder.audio import load_audio, load_audio_folder
+from ganforge.vocoder.corpus import SAMPLE_RATE, SIZES, load_corpus
+
+DICT_KEYS = ("generator_options", "discriminator_options")  # --config only: no flag
+SPEC_KEYS = spec_fields(VocoderSpec)
+DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
+GRIFFIN_LIM_ITERATIONS = 32
+NOT_COMPUTED = (
+    "PESQ-WB and STOI are not computed yet (the pesq and pystoi packages are not used here); "
+    "the distances below are mel L1 and multi-resolution STFT"
+)
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `ganforge vocoder` group with train, synthesize and evaluate."""
+    group = subparsers.add_parser(
+        "vocoder",
+        help="MelGAN / HiFi-GAN neural vocoders (mel spectrogram to waveform)",
+        description="Train a vocoder on an embedded eSpeak corpus or a folder of WAV/FLAC "
+        "files, resynthesise WAVs or vocode mel .npy files, and compare it with Griffin-Lim.",
+    )
+    commands = group.add_subparsers(
+        dest="vocoder_command", metavar="<subcommand>", parser_class=type(group)
+    )
+    commands.required = True
+    _add_train(commands)
+    _add_synthesize(commands)
+    _add_evaluate(commands)
+
+
+def _add_data_options(parser: argparse.ArgumentParser, corpus_help: str) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--corpus", choices=tuple(SIZES), help=corpus_help)
+    source.add_argument(
+        "--data",
+        type=Path,
+        help="a folder of WAV/FLAC files (searched recursively) or an LJSpeech folder",
+    )
+    parser.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="with --data: skip unreadable, silent or too short files (one warning each)",
+    )
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a vocoder on speech",
+        description="Train a vocoder on the embedded eSpeak corpus (train split) or on a "
+        "folder of audio; writes one model file. generator_options and discriminator_options "
+        "(JSON objects) can be given in --config.",
+    )
+    _add_data_options(train, "embedded eSpeak NG corpus size (default: small)")
+    train.add_argument("--out", type=output_file, required=True, help="model file to write (.pt)")
+    train.add_argument(
+        "--config",
+        type=Path,
+        help="JSON of model options (any of the flags below with underscores, and "
+        "generator_options / discriminator_options); flags given on the line override it",
+    )
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_spec_options(train, VocoderSpec, skip=DICT_KEYS)
+    add_run_options(train, default_every=500)
+    train.set_defaults(handler=run_train)
+
+
+def _add_synthesize(commands: argparse._SubParsersAction) -> None:
+    synth = commands.add_parser(
+        "synthesize",
+        help="write WAVs from WAV files (resynthesis) or mel .npy files",
+        description="Each --input is a WAV/FLAC file (its mel is computed and vocoded back) "
+        "or a .npy log-mel of shape (n_mels, frames) in the model's convention; one WAV per "
+        "input is written to --out, all or none.",
+    )
+    synth.add_argument("--model", type=Path, required=True, help="model file written by train")
+    synth.add_argument(
+        "--input", type=Path, nargs="+", required=True, help="WAV/FLAC or mel .npy files"
+    )
+    synth.add_argument("--out", type=Path, required=True, help="folder for the WAV files")
+    synth.add_argument("--device", default="auto", help=DEVICE_HELP)
+    synth.add_argument(
+        "--streaming",
+        action="store_true",
+        help="synthesise in chunks of --chunk-frames with context (same audio as batch)",
+    )
+    synth.add_argument(
+        "--chunk-frames", type=positive_int, default=32, help="mel frames per chunk (default 32)"
+    )
+    synth.set_defaults(handler=run_synthesize)
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    ev = commands.add_parser(
+        "evaluate",
+        help="mel L1 and multi-resolution STFT distance, against Griffin-Lim",
+        description="Resynthesise held-out speech (the corpus test split and its unseen "
+        f"voice, or every file of --data) with the model and with Griffin-Lim "
+        f"({GRIFFIN_LIM_ITERATIONS} iterations) from the same mels; writes a JSON report.",
+    )
+    ev.add_argument("--model", type=Path, required=True, help="model file written by train")
+    _add_data_options(
+        ev, "embedded corpus whose test and unseen-voice splits to use (default: small)"
+    )
+    ev.add_argument("--out", type=output_file, required=True, help="JSON report to write")
+    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
+    ev.set_defaults(handler=run_evaluate)
+
+
+# ----------------------------------------------------------------- handlers
+def _check_data_options(arguments: argparse.Namespace) -> None:
+    if arguments.skip_bad and arguments.data is None:
+        raise UsageError("--skip-bad needs --data")
+    if arguments.data is not None and not arguments.data.exists():
+        raise UsageError(f"no such file or folder: {arguments.data}")
+
+
+def run_train(arguments: argparse.Namespace) -> int:
+    run = run_options(arguments)
+    _check_data_options(arguments)
+    options = merge_options(arguments, SPEC_KEYS, {})
+    spec = VocoderSpec(**options)  # every setting checked before any data is read
+    vocoder = Vocoder(spec)
+    device = vocoder.device  # an unknown device is an error now, not after the data
+    if arguments.data is not None:
+        audio = load_audio_folder(
+            arguments.data,
+            spec.sample_rate,
+            segment_length=spec.segment_length,
+            skip_bad=arguments.skip_bad,
+        )
+        waveforms, source = audio.waveforms(), f"{len(audio)} files under {arguments.data}"
+    else:
+        if spec.sample_rate != SAMPLE_RATE:
+            raise UsageError(
+                f"the embedded corpus is at {SAMPLE_RATE} Hz; --sample-rate {spec.sample_rate} "
+                "needs --data"
+            )
+        size = arguments.corpus or "small"
+        waveforms = load_corpus(size=size).waveforms("train")
+        source = f"the {size} corpus ({len(waveforms)} training clips)"
+    started = time.perf_counter()
+    vocoder.fit(
+        waveforms,
+        progress=not arguments.no_progress,
+        run_dir=run.run_dir,
+        checkpoint_every=run.checkpoint_every,
+        resume_from=run.resume_from,
+    )
+    vocoder.save(arguments.out)
+    mel = vocoder.history[-1].get("G/mel") if vocoder.history else None
+    detail = f", last mel L1 {mel:.3f}" if isinstance(mel, float) else ""
+    print(
+        f"wrote {arguments.out}: {spec.generator}, {spec.iterations} iterations on {source} "
+        f"({device}, {time.perf_counter() - started:.1f} s{detail})"
+    )
+    return 0
+
+
+def read_mel(path: Path, n_mels: int) -> np.ndarray:
+    """A log-mel ``(n_mels, frames)`` from a .npy file, or a one-line error."""
+    try:
+        mel = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UsageError(f"no such mel file: {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder, not a .npy file") from None
+    except (ValueError, OSError, EOFError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise UsageError(f"{path}: not a readable .npy array ({reason})") from None
+    if not isinstance(mel, np.ndarray) or mel.dtype.kind not in "fiu":
+        raise UsageError(f"{path}: a mel must hold real numbers, got dtype {mel.dtype}")
+    if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] < 1:
+        raise UsageError(f"{path}: a mel must be ({n_mels}, frames), got shape {mel.shape}")
+    if not np.isfinite(mel).all():
+        raise UsageError(f"{path}: the mel holds NaN or infinite values")
+    return mel.astype(np.float32)
+
+
+def _mels(vocoder: Vocoder, inputs: list[Path]) -> list[np.ndarray]:
+    spec = vocoder.spec
+    mels = []
+    for path in inputs:
+        if path.is_dir():
+            raise UsageError(f"--input {path} is a folder: give WAV or .npy files")
+        if path.suffix.lower() == ".npy":
+            mels.append(read_mel(path, spec.n_mels))
+        else:
+            audio = load_audio(path, spec.sample_rate, min_samples=vocoder.front_end.config.n_fft)
+            mels.append(vocoder.mel(audio).numpy())
+    return mels
+
+
+def _vocode(vocoder: Vocoder, mel: np.ndarray, streaming: bool, chunk: int) -> np.ndarray:
+    if not streaming:
+        return vocoder(mel)
+    generator = vocoder.inference_generator()
+    device = next(generator.parameters()).device
+    with torch.no_grad():
+        audio = synthesize_streaming(generator, torch.as_tensor(mel)[None].to(device), chunk)
+    return audio[0].cpu().numpy()
+
+
+def write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    """A float waveform as 16-bit PCM WAV (``path`` is written as it is: use a temporary)."""
+    import soundfile
+
+    soundfile.write(
+        str(path), np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV"
+    )
+
+
+def run_synthesize(arguments: argparse.Namespace) -> int:
+    resolve_device(arguments.device)
+    out: Path = arguments.out
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file: give a folder for the WAVs")
+    names = [path.stem + ".wav" for path in arguments.input]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UsageError(f"two inputs would both write {repeated[0]}: rename one")
+    vocoder = Vocoder.from_file(arguments.model, arguments.device)
+    mels = _mels(vocoder, list(arguments.input))
+    audio = [_vocode(vocoder, mel, arguments.streaming, arguments.chunk_frames) for mel in mels]
+    out.mkdir(parents=True, exist_ok=True)
+    targets = {name: out / name for name in names}
+    with atomic_files(targets) as temporary:
+        for name, waveform in zip(names, audio, strict=True):
+            write_wav(temporary[name], waveform, vocoder.spec.sample_rate)
+    seconds = sum(len(a) for a in audio) / vocoder.spec.sample_rate
+    mode = "streaming" if arguments.streaming else "batch"
+    print(f"wrote {len(names)} WAV file(s), {seconds:.1f} s of audio ({mode}), to {out}")
+    return 0
+
+
+# ------------------------------------------------------------------ evaluation
+def griffin_lim(mel: torch.Tensor, config: MelConfig, iterations: int = GRIFFIN_LIM_ITERATIONS):
+    """Griffin-Lim audio ``(frames * hop,)`` from a log-mel ``(n_mels, frames)``.
+
+    The mel is mapped back to a linear magnitude with the filter bank's
+    pseudo-inverse and phase is estimated by torchaudio's Griffin-Lim; the
+    output is shifted by half a hop so its frames line up with the front end's
+    (which pads by ``(n_fft - hop) / 2`` and does not centre).
+    """
+    import torchaudio
+
+    basis = MelSpectrogram(config).mel_basis
+    magnitude = (torch.linalg.pinv(basis) @ torch.exp(mel.float())).clamp_min(0.0)
+    frames, hop = mel.size(-1), config.hop_length
+    transform = torchaudio.transforms.GriffinLim(
+        n_fft=config.n_fft,
+        n_iter=iterations,
+        win_length=config.win_length,
+        hop_length=hop,
+        power=1.0,
+    )
+    with torch.no_grad():
+        audio = transform(magnitude)
+    shifted = torch.cat([audio.new_zeros(hop // 2), audio])[: frames * hop]
+    return torch.nn.functional.pad(shifted, (0, frames * hop - shifted.numel()))
+
+
+def distances(vocoder: Vocoder, waveforms: list[np.ndarray]) -> dict[str, Any]:
+    """Mean mel L1 and MR-STFT distance of the model and of Griffin-Lim on ``waveforms``."""
+    config = vocoder.spec.mel_config()
+    front_end = MelSpectrogram(config)
+    stft = MultiResolutionSTFTLoss()
+    totals = {"mel_l1": 0.0, "mrstft": 0.0, "griffin_lim_mel_l1": 0.0, "griffin_lim_mrstft": 0.0}
+    torch.manual_seed(0)  # Griffin-Lim's random initial phase
+    for waveform in waveforms:
+        real = torch.as_tensor(np.asarray(waveform, dtype=np.float32))
+        mel = front_end(real)
+        real = real[: mel.size(-1) * config.hop_length]
+        outputs = {
+            "": torch.as_tensor(vocoder(mel.numpy())).float().cpu(),
+            "griffin_lim_": griffin_lim(mel, config),
+        }
+        with torch.no_grad():
+            for prefix, fake in outputs.items():
+                totals[prefix + "mel_l1"] += float((front_end(fake) - mel).abs().mean())
+                totals[prefix + "mrstft"] += float(stft(fake[None], real[None]))
+    count = max(1, len(waveforms))
+    return {
+        "clips": len(waveforms),
+        "seconds": round(sum(len(w) for w in waveforms) / config.sample_rate, 2),
+        **{name: round(total / count, 4) for name, total in totals.items()},
+    }
+
+
+def run_evaluate(arguments: argparse.Namespace) -> int:
+    _check_data_options(arguments)
+    resolve_device(arguments.device)
+    vocoder = Vocoder.from_file(arguments.model, arguments.device)
+    spec = vocoder.spec
+    report: dict[str, Any] = {"model": str(arguments.model), "generator": spec.generator}
+    if arguments.data is not None:
+        audio = load_audio_folder(
+            arguments.data,
+            spec.sample_rate,
+            skip_bad=arguments.skip_bad,
+            segment_length=spec.n_fft,
+        )
+        report["data"] = str(arguments.data)
+        report["held_out"] = distances(vocoder, audio.waveforms())
+    else:
+        if spec.sample_rate != SAMPLE_RATE:
+            raise UsageError(
+                f"the model runs at {spec.sample_rate} Hz, the corpus at {SAMPLE_RATE} Hz: "
+                "give --data"
+            )
+        size = arguments.corpus or "small"
+        corpus = load_corpus(size=size)
+        report["data"] = f"{size} corpus: test split and the unseen voice {corpus.held_out_voice}"
+        report["held_out"] = distances(vocoder, corpus.waveforms("test"))
+        if corpus.held_out_voice is not None:
+            report["unseen_voice"] = {
+                "voice": corpus.held_out_voice,
+                **distances(vocoder, corpus.waveforms("unseen")),
+            }
+    report["griffin_lim_iterations"] = GRIFFIN_LIM_ITERATIONS
+    report["pesq_wb"] = report["stoi"] = None
+    report["not_computed"] = NOT_COMPUTED
+    write_json(arguments.out, report)
+    held = report["held_out"]
+    print(
+        f"wrote {arguments.out}: held-out mel L1 {held['mel_l1']} "
+        f"(Griffin-Lim {held['griffin_lim_mel_l1']}), MR-STFT {held['mrstft']} "
+        f"(Griffin-Lim {held['griffin_lim_mrstft']})"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------- demo
+DEMO_SPEC = {
+    "generator": "melgan",
+    "generator_options": {"channels": 64},
+    "discriminators": ("msd",),
+    "discriminator_options": {"msd": {"channels": 4, "max_channels": 32}},
+    "segment_length": 4096,
+    "batch_size": 2,
+    "iterations": 250,
+    "lr": 1e-3,
+}
+
+
+def demo(out_dir: Path) -> ReportSection:
+    """A short MelGAN run on the tiny eSpeak corpus, compared with Griffin-Lim on a test clip."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    corpus = load_corpus(size="tiny")
+    vocoder = Vocoder(VocoderSpec(**DEMO_SPEC, device="cpu"))
+    started = time.perf_counter()
+    vocoder.fit(corpus.waveforms("train"))
+    seconds = time.perf_counter() - started
+    vocoder.save(out_dir / "vocoder.pt")
+    held = distances(vocoder, corpus.waveforms("test"))
+    unseen = distances(vocoder, corpus.waveforms("unseen"))
+    clip = corpus.waveforms("test")[0]
+    mel = vocoder.mel(clip)
+    audio = vocoder(mel.numpy())
+    wav = out_dir / "generated.wav"
+    with atomic_write(wav, "wb") as stream:
+        import soundfile
+
+        soundfile.write(
+            stream, np.clip(audio, -1, 1), vocoder.spec.sample_rate, subtype="PCM_16", format="WAV"
+        )
+    generated = vocoder.mel(audio).numpy()
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+    panels = ((mel.numpy(), "real"), (generated, "generated"))
+    for axis, (image, title) in zip(axes, panels, strict=True):
+        axis.imshow(image, origin="lower", aspect="auto", vmin=mel.min(), vmax=mel.max())
+        axis.set_title(f"{title} log-mel")
+        axis.set_xlabel("frame")
+    axes[0].set_ylabel("mel band")
+    figure.tight_layout()
+    metrics = {
+        "generator": f"MelGAN (channels {DEMO_SPEC['generator_options']['channels']})",
+        "iterations": vocoder.spec.iterations,
+        "training seconds": round(seconds, 1),
+        "held-out mel L1 (model)": held["mel_l1"],
+        f"held-out mel L1 (Griffin-Lim {GRIFFIN_LIM_ITERATIONS})": held["griffin_lim_mel_l1"],
+        "held-out MR-STFT (model)": held["mrstft"],
+        "held-out MR-STFT (Griffin-Lim)": held["griffin_lim_mrstft"],
+        "unseen-voice mel L1 (model)": unseen["mel_l1"],
+        "unseen-voice mel L1 (Griffin-Lim)": unseen["griffin_lim_mel_l1"],
+    }
+    figures = {"real and generated mel spectrograms": figure}
+    if vocoder.history:
+        figures["training curves"] = loss_curves_figure(vocoder.history)
+    text = (
+        f"A {vocoder.spec.iterations}-iteration MelGAN on the tiny eSpeak NG corpus "
+        f"({len(corpus.split('train'))} training clip(s)), far from a trained vocoder: "
+        "Griffin-Lim on the same mels is the baseline. The held-out sentence resynthesised "
+        f"by the model is {wav}. PESQ-WB and STOI are not computed yet."
+    )
+    return ReportSection("Vocoder: MelGAN on eSpeak speech", metrics, figures, text)
