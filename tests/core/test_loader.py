@@ -120,7 +120,9 @@ def test_two_gloo_ranks_read_disjoint_batches(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    first, second = (torch.load(tmp_path / f"rank{r}.pt").tolist() for r in range(2))
+    first, second = (
+        torch.load(tmp_path / f"rank{r}.pt", weights_only=True).tolist() for r in range(2)
+    )
     assert len(first) == len(second) == 16
     assert not set(first) & set(second)  # no sample read twice in the same batches
     single = LoaderBatches(Numbers(40), 8, seed=3)  # the worker's dataset and seed, one process
