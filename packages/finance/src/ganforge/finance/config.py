@@ -9,12 +9,10 @@ options from it; a bad value is a one-line ``ValueError`` before any data is rea
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
-
+from ganforge.core.settings import check_at_least, check_integer, check_positive
 from ganforge.core.training import resolve_device
 from ganforge.finance.networks import Cell
 
@@ -81,8 +79,7 @@ class TimeGANConfig:
         _check_ints(self, {f"{phase}_iterations": 0 for phase in PHASES})
         _check_ints(self, {"n_conditions": 0, "batch_size": 1, "seed": 0})
         _check_floats(self, {"gamma": 0.0, "d_threshold": 0.0})
-        if not _is_number(self.lr) or not self.lr > 0:
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        check_positive("lr", self.lr)
         _check_choice("cell", self.cell, ("gru", "lstm"))
         _check_choice("scaling", self.scaling, SCALINGS)
         _check_choice("generation", self.generation, ("paper", "stepwise"))
@@ -98,32 +95,16 @@ class TimeGANConfig:
         return self.embed_iterations + self.supervise_iterations + self.joint_iterations
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, int | float | np.number)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-
-
 def _check_ints(owner: Any, minimums: dict[str, int]) -> None:
     """Each named attribute must be an integer of at least its minimum."""
     for name, minimum in minimums.items():
-        value = getattr(owner, name)
-        if not _is_int(value) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        check_integer(name, getattr(owner, name), minimum)
 
 
 def _check_floats(owner: Any, minimums: dict[str, float]) -> None:
     """Each named attribute must be a finite number of at least its minimum."""
     for name, minimum in minimums.items():
-        value = getattr(owner, name)
-        if not _is_number(value) or value < minimum:
-            raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}")
+        check_at_least(name, getattr(owner, name), minimum)
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

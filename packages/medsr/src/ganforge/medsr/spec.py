@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from ganforge.core.losses import get_loss
+from ganforge.core.settings import check_integer, check_positive, is_integer, is_number
 from ganforge.core.training import resolve_device
 from ganforge.medsr.degradation import Degradation, check_scale
 from ganforge.medsr.losses import LossWeights
@@ -76,36 +77,36 @@ class MedicalSRSpec:
         generator = _as(GeneratorConfig, self.generator, "generator")
         self.generator = replace(generator, scale=self.scale, spatial_dims=self.spatial_dims)
         self.weights = _as(LossWeights, self.weights, "loss weight")
-        if not (_number(self.noise_std) and math.isfinite(self.noise_std)):
+        if not (is_number(self.noise_std) and math.isfinite(self.noise_std)):
             raise ValueError(f"noise_std must be a finite number >= 0, got {self.noise_std!r}")
         self.make_degradation()  # checks the kind, the noise and 2-D-only bicubic
         if not isinstance(self.adversarial_loss, str):
             raise ValueError(f"adversarial_loss must be a loss name, got {self.adversarial_loss!r}")
         get_loss(self.adversarial_loss)
         for name in ("g_lr", "d_lr"):
-            _positive(name, getattr(self, name))
-        if not (_number(self.r1_weight) and self.r1_weight >= 0):
+            check_positive(name, getattr(self, name))
+        if not (is_number(self.r1_weight) and self.r1_weight >= 0):
             raise ValueError(f"r1_weight must be >= 0, got {self.r1_weight!r}")
         if self.vgg_weights is not None:
             if not isinstance(self.vgg_weights, (str, os.PathLike)):
                 raise ValueError(f"vgg_weights must be a file path, got {self.vgg_weights!r}")
             self.vgg_weights = os.fspath(self.vgg_weights)
         self._check_schedule()
-        _integer("seed", self.seed, 0)
+        check_integer("seed", self.seed, 0)
         if not isinstance(self.device, str):
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         resolve_device(self.device)
 
     def _check_schedule(self) -> None:
         for name in ("pretrain_iterations", "adversarial_iterations"):
-            _integer(name, getattr(self, name), 0)
+            check_integer(name, getattr(self, name), 0)
         if not self.stages:
             raise ValueError(
                 "nothing to train: pretrain_iterations and adversarial_iterations are both 0"
             )
-        _integer("batch_size", self.batch_size, 1)
+        check_integer("batch_size", self.batch_size, 1)
         size = self.patch_size
-        if not _is_int(size) or size < self.scale or size % self.scale:
+        if not is_integer(size) or size < self.scale or size % self.scale:
             raise ValueError(
                 f"patch_size must be a positive multiple of the scale {self.scale}, got {size!r}"
             )
@@ -160,25 +161,7 @@ def _check_numbers(kind: type, values: dict[str, Any], what: str) -> None:
     if unknown:
         raise ValueError(f"unknown {what} settings {unknown}: use {', '.join(hints)}")
     for name, value in values.items():
-        if hints[name] is int and not _is_int(value):
+        if hints[name] is int and not is_integer(value):
             raise ValueError(f"{what} {name} must be an integer, got {value!r}")
-        if hints[name] is float and not (_number(value) and math.isfinite(value)):
+        if hints[name] is float and not (is_number(value) and math.isfinite(value)):
             raise ValueError(f"{what} {name} must be a finite number, got {value!r}")
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _positive(name: str, value: Any) -> None:
-    if not (_number(value) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-
-
-def _integer(name: str, value: Any, minimum: int) -> None:
-    if not (_is_int(value) and value >= minimum):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+from ganforge.core.settings import check_at_least, check_integer, check_positive, is_number
 from ganforge.core.training.distributed import resolve_device
 from ganforge.tabular.model import LOSSES
 
@@ -84,22 +84,22 @@ class SynthConfig:
         self.hidden = _widths("hidden", self.hidden)
         self.d_hidden = None if self.d_hidden is None else _widths("d_hidden", self.d_hidden)
         if self.epsilon is not None:
-            _positive("epsilon", self.epsilon, " (or None to train without privacy)")
-        if self.delta is not None and not (_number(self.delta) and 0 < self.delta < 1):
+            check_positive("epsilon", self.epsilon, " (or None to train without privacy)")
+        if self.delta is not None and not (is_number(self.delta) and 0 < self.delta < 1):
             raise ValueError(f"delta must be in (0, 1), got {self.delta}")
         for name in ("epochs", "max_grad_norm", "lr"):
-            _positive(name, getattr(self, name))
+            check_positive(name, getattr(self, name))
         for name in ("noise_multiplier", "g_lr"):
             if getattr(self, name) is not None:
-                _positive(name, getattr(self, name))
+                check_positive(name, getattr(self, name))
         for name in ("marginal_weight", "pair_weight"):
-            _at_least_zero(name, getattr(self, name))
+            check_at_least(name, getattr(self, name), 0)
         _share("statistics_share", self.statistics_share, allow_zero=False)
         _share("marginal_share", self.marginal_share, allow_zero=True)
-        _integer("batch_size", self.batch_size, 2)
-        _integer("noise_dim", self.noise_dim, 1)
-        _integer("generator_steps", self.generator_steps, 1)
-        _integer("seed", self.seed, 0)
+        check_integer("batch_size", self.batch_size, 2)
+        check_integer("noise_dim", self.noise_dim, 1)
+        check_integer("generator_steps", self.generator_steps, 1)
+        check_integer("seed", self.seed, 0)
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
         if not isinstance(self.conditional, bool):
@@ -118,30 +118,11 @@ class SynthConfig:
         return tuple(f.name for f in fields(cls))
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _positive(name: str, value: Any, hint: str = "") -> None:
-    if not (_number(value) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0{hint}, got {value!r}")
-
-
-def _at_least_zero(name: str, value: Any) -> None:
-    if not (_number(value) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-
-
 def _share(name: str, value: Any, allow_zero: bool) -> None:
     low_ok = value >= 0 if allow_zero else value > 0
-    if not (_number(value) and low_ok and value < 1):
+    if not (is_number(value) and low_ok and value < 1):
         interval = "[0, 1)" if allow_zero else "(0, 1)"
         raise ValueError(f"{name} must be in {interval}, got {value!r}")
-
-
-def _integer(name: str, value: Any, minimum: int) -> None:
-    if not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _widths(name: str, value: Any) -> tuple[int, ...]:

@@ -1,0 +1,42 @@
+"""Checks for a spec dataclass's values: one-line ``ValueError`` messages, the same in
+every package.
+
+Example::
+
+    check_positive("lr", self.lr)               # lr must be a finite number > 0, got 0
+    check_integer("batch_size", self.batch_size, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any
+
+
+def is_integer(value: Any) -> bool:
+    """An int (numpy integers too), not a bool."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A real number (int, float, numpy scalar), not a bool; it may be nan or inf."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def check_integer(name: str, value: Any, minimum: int) -> None:
+    """``value`` is an integer of at least ``minimum``."""
+    if not (is_integer(value) and value >= minimum):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_positive(name: str, value: Any, hint: str = "") -> None:
+    """``value`` is a finite number above 0 (``hint`` is added to the message)."""
+    if not (is_number(value) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0{hint}, got {value!r}")
+
+
+def check_at_least(name: str, value: Any, minimum: float) -> None:
+    """``value`` is a finite number of at least ``minimum``."""
+    if not (is_number(value) and math.isfinite(value) and value >= minimum):
+        raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}")

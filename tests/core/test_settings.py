@@ -1,0 +1,24 @@
+"""The shared setting checks: what passes, and the one-line messages."""
+
+import numpy as np
+import pytest
+
+from ganforge.core.settings import check_at_least, check_integer, check_positive
+
+
+def test_integers_of_at_least_the_minimum_pass_and_others_are_named():
+    check_integer("batch_size", 2, 2)
+    check_integer("batch_size", np.int64(3), 1)
+    for bad in (1, 2.0, True, "2"):
+        with pytest.raises(ValueError, match="batch_size must be an integer >= 2, got"):
+            check_integer("batch_size", bad, 2)
+
+
+def test_positive_and_at_least_refuse_nan_inf_and_bools():
+    check_positive("lr", 1e-4)
+    check_at_least("gamma", 0.0, 0.0)
+    for bad in (0, -1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match=r"lr must be a finite number > 0 \(or none\), got"):
+            check_positive("lr", bad, " (or none)")
+    with pytest.raises(ValueError, match="gamma must be a finite number >= 0.0, got -0.5"):
+        check_at_least("gamma", -0.5, 0.0)
