@@ -156,6 +156,13 @@ def _fsync_file(path: Path) -> None:
         os.fsync(stream.fileno())
 
 
+def cache_dir() -> Path:
+    """Where ganforge caches what it builds once (extractor weights, rendered corpora):
+    ``$GANFORGE_CACHE`` if set, else ``~/.cache/ganforge``."""
+    env = os.environ.get("GANFORGE_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "ganforge"
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented JSON atomically (benchmark results, evaluation reports)."""
     with atomic_write(path, "w", encoding="utf-8") as stream:

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from ganforge.core.files import atomic_files
+from ganforge.core.files import atomic_files, cache_dir
 
 SAMPLE_RATE = 22050
 """eSpeak NG renders at this rate (Hz), the rate of the HiFi-GAN / Tacotron 2 convention."""
@@ -609,8 +609,6 @@ def corpus_key(spec: CorpusSpec) -> str:
 
 def default_cache_folder() -> Path:
     """``$GANFORGE_CACHE/vocoder``, else ``~/.cache/ganforge/vocoder``."""
-    from ganforge.core.metrics.mnist_cnn import cache_dir
-
     return cache_dir() / "vocoder"
 
 

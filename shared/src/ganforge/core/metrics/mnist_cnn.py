@@ -13,7 +13,6 @@ To build the file ahead of time::
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +21,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.core.checkpoint import save_checkpoint
+from ganforge.core.files import cache_dir
 
 WEIGHTS_NAME = "mnist_cnn_v1.pt"
 FEATURE_DIM = 64
-
-
-def cache_dir() -> Path:
-    """``$GANFORGE_CACHE`` if set, else ``~/.cache/ganforge``."""
-    env = os.environ.get("GANFORGE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "ganforge"
 
 
 class MNISTFeatureCNN(nn.Module):

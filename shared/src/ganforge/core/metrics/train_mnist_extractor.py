@@ -14,12 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ganforge.core.metrics.mnist_cnn import (
-    WEIGHTS_NAME,
-    cache_dir,
-    mnist_digits,
-    train_mnist_extractor,
-)
+from ganforge.core.files import cache_dir
+from ganforge.core.metrics.mnist_cnn import WEIGHTS_NAME, mnist_digits, train_mnist_extractor
 
 __all__ = ["main", "mnist_digits", "train_mnist_extractor"]
 
