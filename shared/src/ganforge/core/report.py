@@ -1,7 +1,7 @@
-"""A self-contained HTML report of a run: loss curves, metrics, figures.
+"""A self-contained HTML report of a run: loss curves, metrics, figures, audio.
 
-Figures are matplotlib figures rendered to PNG and embedded as base64, so the
-report is one file that opens anywhere, offline.
+Figures are matplotlib figures rendered to PNG and audio clips 16-bit WAV, both
+embedded as base64, so the report is one file that opens (and plays) anywhere, offline.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import base64
 import html
 import io
 import math
+import wave
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -27,12 +29,33 @@ from ganforge.core.files import atomic_write  # noqa: E402
 
 @dataclass
 class ReportSection:
-    """One part of a report: a title, a table of metrics, figures and free text."""
+    """One part of a report: a title, a table of metrics, figures, audio players and text.
+
+    ``audio`` maps a caption to WAV bytes (:func:`wav_bytes`).
+    """
 
     title: str
     metrics: dict[str, Any] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     text: str = ""
+    audio: dict[str, bytes] = field(default_factory=dict)
+
+
+def wav_bytes(samples: Any, sample_rate: int) -> bytes:
+    """A mono 16-bit PCM WAV file of ``samples`` (floats in [-1, 1], clipped), as bytes."""
+    audio = np.asarray(samples, dtype=np.float64).reshape(-1)
+    if not np.isfinite(audio).all():
+        raise ValueError("audio samples must be finite")
+    if not (isinstance(sample_rate, int) and sample_rate > 0):
+        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as stream:
+        stream.setnchannels(1)
+        stream.setsampwidth(2)
+        stream.setframerate(sample_rate)
+        stream.writeframes(pcm.tobytes())
+    return buffer.getvalue()
 
 
 def loss_curves_figure(
@@ -104,6 +127,12 @@ def _section_html(section: ReportSection) -> str:
         parts.append(
             f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{encoded}">'
             f"<figcaption>{html.escape(name)}</figcaption></figure>"
+        )
+    for name, clip in section.audio.items():
+        encoded = base64.b64encode(clip).decode("ascii")
+        parts.append(
+            f'<figure><audio controls preload="none" src="data:audio/wav;base64,{encoded}">'
+            f"</audio><figcaption>{html.escape(name)}</figcaption></figure>"
         )
     parts.append("</section>")
     return "\n".join(parts)
