@@ -83,7 +83,11 @@ CASES = {
     "train with --iterations -1": (TRAIN + "--iterations -1", "iterations must be"),
     "train with --segment-length 1000": (TRAIN + "--segment-length 1000", "segment_length"),
     "train with --hop-length 0": (TRAIN + "--hop-length 0", "hop_length must be positive"),
-    "train with --lr 0": (TRAIN + "--lr 0", "lr must be > 0"),
+    "train with a warm-up longer than the run": (
+        TRAIN + "--iterations 2 --warmup-iterations 5",
+        "warmup_iterations 5 is more than iterations 2",
+    ),
+    "train with --lr 0": (TRAIN + "--lr 0", "lr must be a finite number > 0"),
     "train with --lr x": (TRAIN + "--lr x", "must be a number"),
     "train with --discriminators cnn": (TRAIN + "--discriminators cnn", "discriminators must"),
     "train with --loss-weights other": (TRAIN + "--loss-weights other", "unknown loss_weights"),
@@ -184,6 +188,10 @@ CASES = {
     ),
     "evaluate into a folder": (
         "vocoder evaluate --model {garbage} --corpus tiny --out {folder}",
+        "is a folder",
+    ),
+    "evaluate with the HTML report into a folder": (
+        EVAL + "--model {garbage} --report {folder}",
         "is a folder",
     ),
 }

@@ -100,7 +100,7 @@ def tabular_case() -> tuple[GANModule, Any]:
     return module, PoissonBatches(rows, 0.1)  # OS entropy; its state is in the checkpoint
 
 
-def vocoder_case() -> tuple[GANModule, Any]:
+def vocoder_case(warmup_iterations: int = 0) -> tuple[GANModule, Any]:
     from ganforge.core.training.loader import LoaderBatches
     from ganforge.vocoder import Discriminators, build_generator
     from ganforge.vocoder.audio import SegmentDataset
@@ -112,7 +112,12 @@ def vocoder_case() -> tuple[GANModule, Any]:
         msd={"scales": 2, "channels": 4, "max_channels": 16},
         mpd={"periods": (2, 3), "channels": (4, 8)},
     )
-    module = VocoderModule(generator, discriminators, lr_decay=0.99)
+    module = VocoderModule(
+        generator,
+        discriminators,
+        lr_decay=0.99,
+        warmup_iterations=warmup_iterations,
+    )
     clips = [torch.randn(3000, generator=torch.Generator().manual_seed(n)).numpy() * 0.1
              for n in range(3)]  # fmt: skip
     segments = SegmentDataset(clips, 1024, seed=1)  # random crops drawn per epoch
@@ -127,6 +132,8 @@ CASES = {
     "finance-stepwise": Case(finance_stepwise_case, 8, iterations=6, checkpoint_at=2),
     "tabular-dp": Case(tabular_case, 20),
     "vocoder": Case(vocoder_case, 2, iterations=5, checkpoint_at=2),
+    # resumed at the end of the generator-only warm-up, into the adversarial phase
+    "vocoder-warmup": Case(lambda: vocoder_case(2), 2, iterations=5, checkpoint_at=2),
 }
 
 

@@ -75,9 +75,16 @@ def test_fit_takes_a_segment_dataset():
         ({"discriminators": ("msd", "xyz")}, "discriminators must be distinct names"),
         ({"loss_weights": "mine"}, "unknown loss_weights 'mine'"),
         ({"segment_length": 1000}, "multiple of the hop length"),
-        ({"batch_size": 0}, "batch_size must be a positive integer"),
-        ({"lr": -1.0}, "lr must be > 0"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"lr": -1.0}, "lr must be a finite number > 0, got -1.0"),
         ({"lr_decay": 2.0}, "lr_decay"),
+        ({"seed": True}, "seed must be an integer >= 0, got True"),
+        ({"warmup_iterations": -1}, "warmup_iterations must be an integer >= 0, got -1"),
+        ({"warmup_iterations": 3}, "warmup_iterations 3 is more than iterations 2"),
+        (
+            {"loss_weights": "melgan", "warmup_iterations": 1},
+            "loss_weights 'melgan' has no mel or STFT term for the warm-up",
+        ),
     ],
 )
 def test_bad_config_is_a_one_line_error(change, message):

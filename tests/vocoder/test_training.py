@@ -74,3 +74,53 @@ def test_stft_term_and_schedulers():
     assert tiny_module().build_schedulers(optimizers) == {}
     with pytest.raises(ValueError, match="lr_decay"):
         tiny_module(lr_decay=0.0)
+
+
+def test_warmup_trains_the_generator_alone_then_the_gan():
+    torch.manual_seed(0)
+    module = tiny_module(weights=LossWeights(stft=1.0), warmup_iterations=3)
+    assert [(phase.name, phase.iterations) for phase in module.phases()] == [
+        ("warmup", 3),
+        ("gan", None),
+    ]
+    discriminator = module.networks["D"]
+    untouched = [p.detach().clone() for p in discriminator.parameters()]
+    generator_before = [p.detach().clone() for p in module.networks["G"].parameters()]
+    config = TrainerConfig(
+        iterations=3, batch_size=4, seed=0, progress=False, tensorboard=False, log_every=1
+    )
+    trainer = Trainer(module, config).fit(sine_segments())
+    assert all(
+        torch.equal(a, b) for a, b in zip(untouched, discriminator.parameters(), strict=True)
+    )
+    assert not all(
+        torch.equal(a, b)
+        for a, b in zip(generator_before, module.networks["G"].parameters(), strict=True)
+    )
+    for record in trainer.history:
+        assert {"G/loss", "G/mel", "G/stft"} <= set(record)
+        assert not {"D/loss", "G/adversarial"} & set(record)
+        # the warm-up objective is exactly 45 * mel + 1 * stft
+        assert record["G/loss"] == pytest.approx(45 * record["G/mel"] + record["G/stft"], rel=1e-5)
+
+
+def test_warmup_needs_a_spectral_term_and_a_count():
+    with pytest.raises(ValueError, match="warm-up needs a mel or STFT loss weight"):
+        tiny_module(weights=LossWeights(mel=0.0, stft=0.0), warmup_iterations=1)
+    with pytest.raises(ValueError, match="warmup_iterations must be an integer >= 0"):
+        tiny_module(warmup_iterations=-2)
+    assert [phase.name for phase in tiny_module().phases()] == ["gan"]
+
+
+def test_discriminator_learning_rate_decays_only_once_it_trains():
+    module = tiny_module(lr_decay=0.5, warmup_iterations=2)
+    optimizers = module.build_optimizers()
+    schedulers = module.build_schedulers(optimizers)
+    rates = []
+    for _ in range(4):
+        for name in ("G", "D"):
+            optimizers[name].step()
+            schedulers[name].step()
+        rates += [optimizers[name].param_groups[0]["lr"] for name in ("G", "D")]
+    # G: 2e-4 halved every iteration; D: held at 2e-4 through the 2-iteration warm-up
+    assert rates == pytest.approx([1e-4, 2e-4, 5e-5, 2e-4, 2.5e-5, 1e-4, 1.25e-5, 5e-5])

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.core.modelfile import ModelFile
+from ganforge.core.settings import check_integer, check_positive
 from ganforge.core.training.gan_model import GANModel, TrainingPlan
 from ganforge.core.training.loader import LoaderBatches
 from ganforge.vocoder.audio import SEGMENT_LENGTH, SegmentDataset
@@ -65,6 +66,9 @@ class VocoderSpec:
         sample_rate ... fmax: the mel front end (HiFi-GAN / Tacotron 2 convention).
         segment_length: samples per training segment (a multiple of the hop).
         batch_size, iterations: the training run.
+        warmup_iterations: the first iterations train the generator alone on its
+            spectral terms (mel L1 and STFT), before the discriminators start
+            (Parallel WaveGAN's schedule); counted within ``iterations``.
         lr, betas: AdamW's settings; lr_decay: exponential decay per iteration or ``None``.
         seed: seeds initialisation, crops and batches; device: ``"auto"``, ``"cpu"``, ``"cuda"``.
     """
@@ -86,6 +90,7 @@ class VocoderSpec:
     segment_length: int = SEGMENT_LENGTH
     batch_size: int = 16
     iterations: int = 10_000
+    warmup_iterations: int = 0
     lr: float = LEARNING_RATE
     betas: tuple[float, float] = BETAS
     lr_decay: float | None = None
@@ -123,22 +128,30 @@ class VocoderSpec:
             )
         self.weights()  # checks stft_weight
         for name in ("segment_length", "batch_size", "iterations"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_integer(name, getattr(self, name), 1)
         if self.segment_length % mel.hop_length or self.segment_length <= mel.padding:
             raise ValueError(
                 f"segment_length {self.segment_length} must be a multiple of the hop length "
                 f"{mel.hop_length} and longer than {mel.padding} samples"
             )
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        check_integer("warmup_iterations", self.warmup_iterations, 0)
+        if self.warmup_iterations > self.iterations:
+            raise ValueError(
+                f"warmup_iterations {self.warmup_iterations} is more than iterations "
+                f"{self.iterations}"
+            )
+        weights = self.weights()
+        if self.warmup_iterations and not (weights.mel or weights.stft):
+            raise ValueError(
+                f"loss_weights {self.loss_weights!r} has no mel or STFT term for the warm-up: "
+                "set stft_weight or warmup_iterations=0"
+            )
+        check_positive("lr", self.lr)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
         if self.lr_decay is not None and not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1] or None, got {self.lr_decay}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        check_integer("seed", self.seed, 0)
 
     def mel_config(self) -> MelConfig:
         """The mel front end these settings describe."""
@@ -208,6 +221,7 @@ class Vocoder(GANModel[VocoderSpec]):
             lr=spec.lr,
             betas=spec.betas,
             lr_decay=spec.lr_decay,
+            warmup_iterations=spec.warmup_iterations,
         )
         batches = LoaderBatches(dataset, spec.batch_size, seed=spec.seed)
         options = {"log_every": max(1, min(100, spec.iterations // 50))}

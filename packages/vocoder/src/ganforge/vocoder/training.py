@@ -1,7 +1,11 @@
 """The vocoder's training recipe on the core trainer: HiFi-GAN's schedule as ordinary steps.
 
-One phase with a shared batch (D and G train on the same real segments, as
-HiFi-GAN does) and three steps per iteration:
+An optional warm-up phase first (``warmup_iterations``): the generator alone on
+its spectral terms (mel L1 and, when weighted, the multi-resolution STFT loss),
+as Parallel WaveGAN and Multi-band MelGAN start their discriminators only after
+the generator has learnt the spectral envelope. Then the adversarial phase, with
+a shared batch (D and G train on the same real segments, as HiFi-GAN does) and
+three steps per iteration:
 
 1. ``forward`` (no optimizer): the log-mel of the real segments (no gradient)
    and the generator's waveform from it, left in ``ctx.handoff``;
@@ -23,6 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganforge.core.settings import check_integer
 from ganforge.core.training import GANModule, Phase, Step, StepContext
 from ganforge.vocoder.discriminators import Discriminators
 from ganforge.vocoder.losses import (
@@ -60,6 +65,8 @@ class VocoderModule(GANModule):
         loss_fmax: upper mel frequency of the mel L1 term (``None``: Nyquist, as HiFi-GAN).
         lr, betas, weight_decay: AdamW settings of both optimizers.
         lr_decay: ``ExponentialLR`` factor per iteration, or ``None`` for a constant rate.
+        warmup_iterations: iterations of generator-only spectral training before
+            the discriminators start (0: adversarial from the first iteration).
     """
 
     generator_name = "G"
@@ -76,10 +83,13 @@ class VocoderModule(GANModule):
         betas: Sequence[float] = BETAS,
         weight_decay: float = WEIGHT_DECAY,
         lr_decay: float | None = None,
+        warmup_iterations: int = 0,
     ) -> None:
         super().__init__()
         if lr_decay is not None and not 0 < lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
+        check_integer("warmup_iterations", warmup_iterations, 0)
+        self.warmup_iterations = warmup_iterations
         self.mel_config = mel_config or MelConfig()
         self.weights = weights or LossWeights()
         self.lr, self.betas, self.weight_decay = lr, tuple(betas), weight_decay
@@ -89,6 +99,8 @@ class VocoderModule(GANModule):
         loss_config = dataclasses.replace(self.mel_config, fmax=loss_fmax)
         self.mel_loss = MelL1Loss(MelSpectrogram(loss_config))
         self.stft_loss = MultiResolutionSTFTLoss() if self.weights.stft else None
+        if warmup_iterations and not (self.weights.mel or self.weights.stft):
+            raise ValueError("a warm-up needs a mel or STFT loss weight above 0")
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         def adamw(name: str) -> torch.optim.Optimizer:
@@ -104,20 +116,26 @@ class VocoderModule(GANModule):
     def build_schedulers(
         self, optimizers: dict[str, torch.optim.Optimizer]
     ) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+        """Exponential decay per iteration; the discriminators' clock starts after the warm-up."""
         if self.lr_decay is None:
             return {}
+        decay, warmup = self.lr_decay, self.warmup_iterations
         return {
-            name: torch.optim.lr_scheduler.ExponentialLR(optimizer, self.lr_decay)
-            for name, optimizer in optimizers.items()
+            "G": torch.optim.lr_scheduler.ExponentialLR(optimizers["G"], decay),
+            "D": torch.optim.lr_scheduler.LambdaLR(
+                optimizers["D"], lambda iteration: decay ** max(0, iteration - warmup)
+            ),
         }
 
     def phases(self) -> list[Phase]:
-        steps = [
-            Step("forward", self.forward_step, None),
-            Step("D", self.d_step, "D"),
-            Step("G", self.g_step, "G"),
-        ]
-        return [Phase("gan", steps, share_batch=True)]
+        forward = Step("forward", self.forward_step, None)
+        steps = [forward, Step("D", self.d_step, "D"), Step("G", self.g_step, "G")]
+        adversarial = Phase("gan", steps, share_batch=True)
+        if not self.warmup_iterations:
+            return [adversarial]
+        warmup_steps = [forward, Step("G", self.spectral_step, "G")]
+        warmup = Phase("warmup", warmup_steps, self.warmup_iterations, share_batch=True)
+        return [warmup, adversarial]
 
     def _losses_to(self, device: torch.device) -> None:
         for module in (self.front_end, self.mel_loss, self.stft_loss):
@@ -132,6 +150,18 @@ class VocoderModule(GANModule):
             mel = self.front_end(real)
         ctx.handoff.update(real=real, mel=mel, fake=self.networks["G"](mel))
         return {}
+
+    def spectral_step(self, batch: Any, ctx: StepContext) -> dict[str, Tensor]:
+        """The generator's spectral terms only (the warm-up's objective)."""
+        real, fake = ctx.handoff["real"], ctx.handoff["fake"]
+        mel = self.mel_loss(fake, real)
+        out = {"mel": mel.detach()}
+        total = self.weights.mel * mel
+        if self.stft_loss is not None:
+            stft = self.stft_loss(fake, real)
+            out["stft"] = stft.detach()
+            total = total + self.weights.stft * stft
+        return {"loss": total, **out}
 
     def d_step(self, batch: Any, ctx: StepContext) -> dict[str, Tensor]:
         """The discriminators' loss on the real and the detached generated segments."""
