@@ -37,14 +37,19 @@ def test_train_synthesize_evaluate_round_trip(tmp_path, capsys):
             audio, written_rate = soundfile.read(out / name)
             assert written_rate == rate and len(audio) == frames * vocoder.spec.hop_length
 
-    report = tmp_path / "eval.json"
+    report, page = tmp_path / "eval.json", tmp_path / "eval.html"
     argv = ["vocoder", "evaluate", "--model", str(model), "--corpus", "tiny", "--out", str(report)]
-    assert main([*argv, "--device", "cpu"]) == 0
+    assert main([*argv, "--device", "cpu", "--report", str(page), "--no-progress"]) == 0
     result = json.loads(report.read_text())
     for part in ("held_out", "unseen_voice"):
-        for key in ("mel_l1", "mrstft", "griffin_lim_mel_l1", "griffin_lim_mrstft"):
-            assert np.isfinite(result[part][key]), (part, key)
-        # Griffin-Lim on the same mels is a real baseline: close to the mel it inverts
+        for metric in ("pesq_wb", "stoi", "mel_l1", "mrstft"):
+            for key in (metric, f"griffin_lim_{metric}"):
+                assert np.isfinite(result[part][key]), (part, key)
+        # Griffin-Lim on the same mels is a real baseline: far ahead of a 2-iteration model
         assert result[part]["griffin_lim_mel_l1"] < result[part]["mel_l1"]
-    assert result["pesq_wb"] is None and "not computed" in result["not_computed"]
+        assert result[part]["griffin_lim_stoi"] > result[part]["stoi"]
+        assert 1.0 <= result[part]["pesq_wb"] < result[part]["griffin_lim_pesq_wb"] <= 4.65
+    assert result["unseen_voice"]["voice"] == "en-us+f3"
+    html = page.read_text()
+    assert html.count("<audio controls") == 3 and "Griffin-Lim 32" in html
     assert "wrote" in capsys.readouterr().out

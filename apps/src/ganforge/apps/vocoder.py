@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ganforge.apps.common import (
     add_run_options,
@@ -20,27 +21,20 @@ from ganforge.apps.common import (
 from ganforge.apps.errors import UsageError
 from ganforge.apps.specs import add_spec_options, spec_fields
 from ganforge.core.files import atomic_files, atomic_write, write_json
-from ganforge.core.report import ReportSection, loss_curves_figure
+from ganforge.core.report import ReportSection, loss_curves_figure, wav_bytes, write_report
 from ganforge.core.training.distributed import resolve_device
 from ganforge.vocoder import (
-    MelConfig,
-    MelSpectrogram,
-    MultiResolutionSTFTLoss,
     Vocoder,
     VocoderSpec,
     synthesize_streaming,
 )
 from ganforge.vocoder.audio import load_audio, load_audio_folder
 from ganforge.vocoder.corpus import SAMPLE_RATE, SIZES, load_corpus
+from ganforge.vocoder.evaluate import GRIFFIN_LIM_ITERATIONS, evaluate, griffin_lim
 
 DICT_KEYS = ("generator_options", "discriminator_options")  # --config only: no flag
 SPEC_KEYS = spec_fields(VocoderSpec)
 DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
-GRIFFIN_LIM_ITERATIONS = 32
-NOT_COMPUTED = (
-    "PESQ-WB and STOI are not computed yet (the pesq and pystoi packages are not used here); "
-    "the distances below are mel L1 and multi-resolution STFT"
-)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -111,6 +105,7 @@ def _add_synthesize(commands: argparse._SubParsersAction) -> None:
     )
     synth.add_argument("--out", type=Path, required=True, help="folder for the WAV files")
     synth.add_argument("--device", default="auto", help=DEVICE_HELP)
+    synth.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     synth.add_argument(
         "--streaming",
         action="store_true",
@@ -125,7 +120,7 @@ def _add_synthesize(commands: argparse._SubParsersAction) -> None:
 def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     ev = commands.add_parser(
         "evaluate",
-        help="mel L1 and multi-resolution STFT distance, against Griffin-Lim",
+        help="PESQ-WB, STOI, mel L1 and multi-resolution STFT distance, against Griffin-Lim",
         description="Resynthesise held-out speech (the corpus test split and its unseen "
         f"voice, or every file of --data) with the model and with Griffin-Lim "
         f"({GRIFFIN_LIM_ITERATIONS} iterations) from the same mels; writes a JSON report.",
@@ -135,7 +130,14 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         ev, "embedded corpus whose test and unseen-voice splits to use (default: small)"
     )
     ev.add_argument("--out", type=output_file, required=True, help="JSON report to write")
+    ev.add_argument(
+        "--report",
+        type=output_file,
+        help="also write an HTML page: spectrograms and audio of the first clip, model "
+        "against Griffin-Lim",
+    )
     ev.add_argument("--device", default="auto", help=DEVICE_HELP)
+    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ev.set_defaults(handler=run_evaluate)
 
 
@@ -253,7 +255,11 @@ def run_synthesize(arguments: argparse.Namespace) -> int:
         raise UsageError(f"two inputs would both write {repeated[0]}: rename one")
     vocoder = Vocoder.from_file(arguments.model, arguments.device)
     mels = _mels(vocoder, list(arguments.input))
-    audio = [_vocode(vocoder, mel, arguments.streaming, arguments.chunk_frames) for mel in mels]
+    with _bar(len(mels), "synthesising", arguments.no_progress) as bar:
+        audio = []
+        for mel in mels:
+            audio.append(_vocode(vocoder, mel, arguments.streaming, arguments.chunk_frames))
+            bar.update(1)
     out.mkdir(parents=True, exist_ok=True)
     targets = {name: out / name for name in names}
     with atomic_files(targets) as temporary:
@@ -266,100 +272,99 @@ def run_synthesize(arguments: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ evaluation
-def griffin_lim(mel: torch.Tensor, config: MelConfig, iterations: int = GRIFFIN_LIM_ITERATIONS):
-    """Griffin-Lim audio ``(frames * hop,)`` from a log-mel ``(n_mels, frames)``.
-
-    The mel is mapped back to a linear magnitude with the filter bank's
-    pseudo-inverse and phase is estimated by torchaudio's Griffin-Lim; the
-    output is shifted by half a hop so its frames line up with the front end's
-    (which pads by ``(n_fft - hop) / 2`` and does not centre).
-    """
-    import torchaudio
-
-    basis = MelSpectrogram(config).mel_basis
-    magnitude = (torch.linalg.pinv(basis) @ torch.exp(mel.float())).clamp_min(0.0)
-    frames, hop = mel.size(-1), config.hop_length
-    transform = torchaudio.transforms.GriffinLim(
-        n_fft=config.n_fft,
-        n_iter=iterations,
-        win_length=config.win_length,
-        hop_length=hop,
-        power=1.0,
-    )
-    with torch.no_grad():
-        audio = transform(magnitude)
-    shifted = torch.cat([audio.new_zeros(hop // 2), audio])[: frames * hop]
-    return torch.nn.functional.pad(shifted, (0, frames * hop - shifted.numel()))
+def _bar(total: int, description: str, hidden: bool) -> tqdm:
+    return tqdm(total=total, desc=description, unit="clip", disable=hidden, dynamic_ncols=True)
 
 
-def distances(vocoder: Vocoder, waveforms: list[np.ndarray]) -> dict[str, Any]:
-    """Mean mel L1 and MR-STFT distance of the model and of Griffin-Lim on ``waveforms``."""
-    config = vocoder.spec.mel_config()
-    front_end = MelSpectrogram(config)
-    stft = MultiResolutionSTFTLoss()
-    totals = {"mel_l1": 0.0, "mrstft": 0.0, "griffin_lim_mel_l1": 0.0, "griffin_lim_mrstft": 0.0}
-    torch.manual_seed(0)  # Griffin-Lim's random initial phase
-    for waveform in waveforms:
-        real = torch.as_tensor(np.asarray(waveform, dtype=np.float32))
-        mel = front_end(real)
-        real = real[: mel.size(-1) * config.hop_length]
-        outputs = {
-            "": torch.as_tensor(vocoder(mel.numpy())).float().cpu(),
-            "griffin_lim_": griffin_lim(mel, config),
-        }
-        with torch.no_grad():
-            for prefix, fake in outputs.items():
-                totals[prefix + "mel_l1"] += float((front_end(fake) - mel).abs().mean())
-                totals[prefix + "mrstft"] += float(stft(fake[None], real[None]))
-    count = max(1, len(waveforms))
-    return {
-        "clips": len(waveforms),
-        "seconds": round(sum(len(w) for w in waveforms) / config.sample_rate, 2),
-        **{name: round(total / count, 4) for name, total in totals.items()},
-    }
+def _scores(
+    vocoder: Vocoder, waveforms: list[np.ndarray], description: str, hidden: bool
+) -> dict[str, Any]:
+    with _bar(len(waveforms), description, hidden) as bar:
+        return evaluate(vocoder, waveforms, progress=lambda done, total: bar.update(1))
+
+
+def _evaluation_clips(
+    arguments: argparse.Namespace, vocoder: Vocoder
+) -> tuple[str, dict[str, list[np.ndarray]], str | None]:
+    """What to score: ``(description, {split: waveforms}, unseen voice)``."""
+    spec = vocoder.spec
+    if arguments.data is not None:
+        audio = load_audio_folder(
+            arguments.data, spec.sample_rate, skip_bad=arguments.skip_bad, segment_length=spec.n_fft
+        )
+        return str(arguments.data), {"held_out": audio.waveforms()}, None
+    if spec.sample_rate != SAMPLE_RATE:
+        raise UsageError(
+            f"the model runs at {spec.sample_rate} Hz, the corpus at {SAMPLE_RATE} Hz: give --data"
+        )
+    size = arguments.corpus or "small"
+    corpus = load_corpus(size=size)
+    splits = {"held_out": corpus.waveforms("test")}
+    if corpus.held_out_voice is not None:
+        splits["unseen_voice"] = corpus.waveforms("unseen")
+    description = f"{size} corpus: test split and the unseen voice {corpus.held_out_voice}"
+    return description, splits, corpus.held_out_voice
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:
     _check_data_options(arguments)
     resolve_device(arguments.device)
     vocoder = Vocoder.from_file(arguments.model, arguments.device)
-    spec = vocoder.spec
-    report: dict[str, Any] = {"model": str(arguments.model), "generator": spec.generator}
-    if arguments.data is not None:
-        audio = load_audio_folder(
-            arguments.data,
-            spec.sample_rate,
-            skip_bad=arguments.skip_bad,
-            segment_length=spec.n_fft,
-        )
-        report["data"] = str(arguments.data)
-        report["held_out"] = distances(vocoder, audio.waveforms())
-    else:
-        if spec.sample_rate != SAMPLE_RATE:
-            raise UsageError(
-                f"the model runs at {spec.sample_rate} Hz, the corpus at {SAMPLE_RATE} Hz: "
-                "give --data"
-            )
-        size = arguments.corpus or "small"
-        corpus = load_corpus(size=size)
-        report["data"] = f"{size} corpus: test split and the unseen voice {corpus.held_out_voice}"
-        report["held_out"] = distances(vocoder, corpus.waveforms("test"))
-        if corpus.held_out_voice is not None:
-            report["unseen_voice"] = {
-                "voice": corpus.held_out_voice,
-                **distances(vocoder, corpus.waveforms("unseen")),
-            }
+    description, splits, voice = _evaluation_clips(arguments, vocoder)
+    report: dict[str, Any] = {
+        "model": str(arguments.model),
+        "generator": vocoder.spec.generator,
+        "data": description,
+    }
+    for split, waveforms in splits.items():
+        report[split] = _scores(vocoder, waveforms, split, arguments.no_progress)
+    if voice is not None:
+        report["unseen_voice"] = {"voice": voice, **report["unseen_voice"]}
     report["griffin_lim_iterations"] = GRIFFIN_LIM_ITERATIONS
-    report["pesq_wb"] = report["stoi"] = None
-    report["not_computed"] = NOT_COMPUTED
     write_json(arguments.out, report)
+    if arguments.report is not None:
+        section = comparison_section(vocoder, splits["held_out"][0], "Vocoder evaluation")
+        section.metrics = {f"held-out {k}": v for k, v in report["held_out"].items()}
+        write_report(arguments.report, "ganforge vocoder evaluation", [section])
     held = report["held_out"]
     print(
-        f"wrote {arguments.out}: held-out mel L1 {held['mel_l1']} "
-        f"(Griffin-Lim {held['griffin_lim_mel_l1']}), MR-STFT {held['mrstft']} "
-        f"(Griffin-Lim {held['griffin_lim_mrstft']})"
+        f"wrote {arguments.out}: held-out PESQ-WB {held['pesq_wb']} "
+        f"(Griffin-Lim {held['griffin_lim_pesq_wb']}), STOI {held['stoi']} "
+        f"(Griffin-Lim {held['griffin_lim_stoi']}), mel L1 {held['mel_l1']} "
+        f"(Griffin-Lim {held['griffin_lim_mel_l1']})"
     )
     return 0
+
+
+def comparison_section(vocoder: Vocoder, clip: np.ndarray, title: str) -> ReportSection:
+    """Real, generated and Griffin-Lim log-mels of one clip side by side, with players."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    config = vocoder.spec.mel_config()
+    mel = vocoder.mel(clip)
+    real = np.asarray(clip, dtype=np.float32)[: mel.size(-1) * config.hop_length]
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        baseline = griffin_lim(mel, config).numpy()
+    signals = {
+        "real": real,
+        "generated": np.asarray(vocoder(mel.numpy())),
+        f"Griffin-Lim {GRIFFIN_LIM_ITERATIONS}": baseline,
+    }
+    figure, axes = plt.subplots(1, len(signals), figsize=(13, 3.2), sharey=True)
+    low, high = float(mel.min()), float(mel.max())
+    for axis, (name, signal) in zip(axes, signals.items(), strict=True):
+        image = vocoder.mel(signal).numpy()
+        axis.imshow(image, origin="lower", aspect="auto", vmin=low, vmax=high)
+        axis.set_title(f"{name} log-mel")
+        axis.set_xlabel("frame")
+    axes[0].set_ylabel("mel band")
+    figure.tight_layout()
+    audio = {name: wav_bytes(signal, config.sample_rate) for name, signal in signals.items()}
+    return ReportSection(title, figures={"log-mel spectrograms": figure}, audio=audio)
 
 
 # --------------------------------------------------------------------- demo
@@ -371,17 +376,18 @@ DEMO_SPEC = {
     "segment_length": 4096,
     "batch_size": 2,
     "iterations": 250,
+    "warmup_iterations": 150,
+    "stft_weight": 10.0,
     "lr": 1e-3,
 }
 
 
+def _pair(scores: dict[str, Any], metric: str) -> str:
+    return f"{scores[metric]} / {scores['griffin_lim_' + metric]}"
+
+
 def demo(out_dir: Path) -> ReportSection:
     """A short MelGAN run on the tiny eSpeak corpus, compared with Griffin-Lim on a test clip."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     corpus = load_corpus(size="tiny")
@@ -390,45 +396,30 @@ def demo(out_dir: Path) -> ReportSection:
     vocoder.fit(corpus.waveforms("train"))
     seconds = time.perf_counter() - started
     vocoder.save(out_dir / "vocoder.pt")
-    held = distances(vocoder, corpus.waveforms("test"))
-    unseen = distances(vocoder, corpus.waveforms("unseen"))
+    held = evaluate(vocoder, corpus.waveforms("test"))
+    unseen = evaluate(vocoder, corpus.waveforms("unseen"))
     clip = corpus.waveforms("test")[0]
-    mel = vocoder.mel(clip)
-    audio = vocoder(mel.numpy())
     wav = out_dir / "generated.wav"
     with atomic_write(wav, "wb") as stream:
-        import soundfile
-
-        soundfile.write(
-            stream, np.clip(audio, -1, 1), vocoder.spec.sample_rate, subtype="PCM_16", format="WAV"
-        )
-    generated = vocoder.mel(audio).numpy()
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
-    panels = ((mel.numpy(), "real"), (generated, "generated"))
-    for axis, (image, title) in zip(axes, panels, strict=True):
-        axis.imshow(image, origin="lower", aspect="auto", vmin=mel.min(), vmax=mel.max())
-        axis.set_title(f"{title} log-mel")
-        axis.set_xlabel("frame")
-    axes[0].set_ylabel("mel band")
-    figure.tight_layout()
-    metrics = {
+        stream.write(wav_bytes(vocoder(vocoder.mel(clip).numpy()), vocoder.spec.sample_rate))
+    section = comparison_section(vocoder, clip, "Vocoder: MelGAN on eSpeak speech")
+    gl = f"Griffin-Lim {GRIFFIN_LIM_ITERATIONS}"
+    section.metrics = {
         "generator": f"MelGAN (channels {DEMO_SPEC['generator_options']['channels']})",
-        "iterations": vocoder.spec.iterations,
+        "iterations (warm-up)": f"{vocoder.spec.iterations} ({vocoder.spec.warmup_iterations})",
         "training seconds": round(seconds, 1),
-        "held-out mel L1 (model)": held["mel_l1"],
-        f"held-out mel L1 (Griffin-Lim {GRIFFIN_LIM_ITERATIONS})": held["griffin_lim_mel_l1"],
-        "held-out MR-STFT (model)": held["mrstft"],
-        "held-out MR-STFT (Griffin-Lim)": held["griffin_lim_mrstft"],
-        "unseen-voice mel L1 (model)": unseen["mel_l1"],
-        "unseen-voice mel L1 (Griffin-Lim)": unseen["griffin_lim_mel_l1"],
+        **{
+            f"{name} {metric} (model / {gl})": _pair(scores, metric)
+            for name, scores in (("held-out", held), ("unseen-voice", unseen))
+            for metric in ("pesq_wb", "stoi", "mel_l1")
+        },
     }
-    figures = {"real and generated mel spectrograms": figure}
     if vocoder.history:
-        figures["training curves"] = loss_curves_figure(vocoder.history)
-    text = (
+        section.figures["training curves"] = loss_curves_figure(vocoder.history)
+    section.text = (
         f"A {vocoder.spec.iterations}-iteration MelGAN on the tiny eSpeak NG corpus "
         f"({len(corpus.split('train'))} training clip(s)), far from a trained vocoder: "
-        "Griffin-Lim on the same mels is the baseline. The held-out sentence resynthesised "
-        f"by the model is {wav}. PESQ-WB and STOI are not computed yet."
+        "Griffin-Lim on the same mels is the baseline (bench/vocoder_quality.py trains the "
+        f"default model for longer). The held-out sentence resynthesised by the model is {wav}."
     )
-    return ReportSection("Vocoder: MelGAN on eSpeak speech", metrics, figures, text)
+    return section
