@@ -10,8 +10,16 @@ TORCH     := torch==2.14.1 torchvision==0.29.1
 # its metadata pins torch 2.11, so it is installed without dependencies.
 TORCHAUDIO := torchaudio==2.11.0
 PYTEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# The tabular benchmark's peers (sdv's CTGAN, smartnoise-synth's MST and
+# DPCTGAN) live in their own venv: smartnoise-synth pins opacus 0.14 and ctgan
+# pins pandas < 3, which .venv cannot hold. bench/peers/run.py calls it.
+PEERS_VENV  := .venv-peers
+PEERS_PY    := $(PEERS_VENV)/bin/python
+PEERS_STAMP := $(PEERS_VENV)/.peers-stamp
+PEERS_TORCH := $(firstword $(TORCH))
+PEERS_PKGS  := ctgan==0.12.1 smartnoise-synth==1.0.8
 
-.PHONY: setup demo test test-all bench lint format clean
+.PHONY: setup peers demo test test-all bench lint format clean
 
 setup: $(STAMP)
 
@@ -22,6 +30,14 @@ $(STAMP): $(MANIFESTS)
 	$(VPY) -m pip install -q --no-deps $(TORCHAUDIO)
 	$(VPY) -m pip install -q -r requirements-dev.txt $(addprefix -e ./,$(PROJECTS))
 	@touch $(STAMP)
+
+peers: $(PEERS_STAMP)
+
+$(PEERS_STAMP): Makefile
+	@test -x $(PEERS_PY) || $(PY) -m venv $(PEERS_VENV)
+	$(PEERS_PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PEERS_PY) -m pip install -q $(PEERS_TORCH) $(PEERS_PKGS)
+	@touch $(PEERS_STAMP)
 
 demo: setup
 	$(VENV)/bin/ganforge demo

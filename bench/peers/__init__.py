@@ -1,0 +1,1 @@
+"""The tabular benchmark's peers, run in their own venv (`make peers`)."""
