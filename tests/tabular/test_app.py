@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import pandas as pd
 import pytest
@@ -82,3 +83,40 @@ def test_sample_rejects_a_bad_model_file(tmp_path, capsys):
     out = tmp_path / "s.csv"
     assert main(["tabular", "sample", "--model", str(bad), "--rows", "5", "--out", str(out)]) == 2
     assert "ganforge: error:" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("dataset", ["fair", "breast_cancer", "wine", "iris", "diabetes"])
+def test_every_embedded_dataset_fits_at_the_default_epsilon(dataset, tmp_path, capsys):
+    from ganforge.apps.tabular import DATASETS
+    from ganforge.tabular import DPTabularGAN
+
+    assert dataset in DATASETS
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"hidden": [16], "noise_dim": 8, "epochs": 0.2}))
+    model = tmp_path / "model.pt"
+    args = ["--dataset", dataset, "--out", str(model), "--config", str(config)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # batch sizes adapted to small tables
+        assert main(["tabular", "fit", *args, "--no-progress"]) == 0
+    privacy = DPTabularGAN.load(model).privacy
+    assert privacy.epsilon is not None and 0.9 < privacy.epsilon <= 1.0  # the default, spent
+    assert "differential privacy" in capsys.readouterr().out
+
+
+def test_a_plain_dict_schema_file_declares_bounds_and_levels(table, tmp_path, capsys):
+    data = tmp_path / "data.csv"
+    table[["x", "count", "city"]].to_csv(data, index=False)
+    schema = tmp_path / "schema.json"
+    schema.write_text(
+        json.dumps(
+            {"count": {"lower": 0, "upper": 60}, "city": {"categories": ["oslo", "rome", "lima"]}}
+        )
+    )
+    model = tmp_path / "model.pt"
+    args = ["--data", str(data), "--schema", str(schema), "--out", str(model), "--epochs", "1"]
+    assert main(["tabular", "fit", *args, "--batch-size", "50", "--no-progress"]) == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"count": {"highest": 3}}))
+    args = ["--data", str(data), "--schema", str(bad), "--out", str(tmp_path / "b.pt")]
+    assert main(["tabular", "fit", *args]) == 2
+    assert "column 'count': unknown schema keys ['highest']" in capsys.readouterr().err

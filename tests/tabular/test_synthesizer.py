@@ -44,10 +44,14 @@ def test_non_positive_or_infinite_epsilon_is_refused(epsilon):
         DPTabularGAN(epsilon=epsilon)
 
 
-def test_too_few_rows_for_the_batch_is_refused_before_training(tmp_path):
+def test_a_table_smaller_than_two_batches_trains_with_a_quarter_of_its_rows(tmp_path):
     df = pd.DataFrame({"a": np.arange(30.0), "b": ["x", "y"] * 15})
+    with pytest.warns(UserWarning, match="training with batch_size 7"):
+        synth = tiny(epsilon=None).fit(df)
+    assert synth.trainer.config.batch_size == 7 and len(synth.sample(10)) == 10
+    # under DP 30 rows cannot pay for the range of `a`: refused before training, by name
     synth = tiny(epsilon=1.0)
-    with pytest.raises(ValueError, match="too few for batch_size 50"):
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="range of 1 column.*'a'"):
         synth.fit(df)
     assert synth.generator is None and synth.transformer is None
     with pytest.raises(ValueError, match="not fitted"):

@@ -22,14 +22,15 @@ from ganforge.apps.errors import UsageError
 from ganforge.apps.specs import add_spec_options, spec_fields
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.tabular import (
-    ColumnSpec,
     DPTabularGAN,
     SynthConfig,
+    as_column_spec,
     evaluate,
     fair_schema,
     load_fair,
     load_sklearn_table,
     read_table,
+    sklearn_schema,
 )
 
 DATASETS = ("fair", "breast_cancer", "wine", "iris", "diabetes")
@@ -62,7 +63,8 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
     source.add_argument(
         "--dataset",
         choices=DATASETS,
-        help="an embedded table (fair uses its public codebook as schema)",
+        help="an embedded table with its public codebook as schema (fair: the survey's "
+        "answer codes; the scikit-learn tables: the class codes of a classification target)",
     )
     fit.add_argument("--out", type=output_file, required=True, help="model file to write (.pt)")
     fit.add_argument(
@@ -122,14 +124,14 @@ def _table_and_schema(arguments: argparse.Namespace) -> tuple[pd.DataFrame, dict
     if arguments.dataset == "fair":
         table, schema = load_fair(), fair_schema()
     elif arguments.dataset is not None:
-        table, schema = load_sklearn_table(arguments.dataset), {}
+        table, schema = load_sklearn_table(arguments.dataset), sklearn_schema(arguments.dataset)
     else:
         table, schema = read_table(arguments.data), {}
     if arguments.schema is not None:
         given = read_json_object(arguments.schema, "schema")
         try:
-            schema = {name: ColumnSpec(**spec) for name, spec in given.items()}
-        except TypeError as error:
+            schema = {name: as_column_spec(name, spec) for name, spec in given.items()}
+        except ValueError as error:
             raise UsageError(f"bad column spec in {arguments.schema}: {error}") from None
     return table, schema
 

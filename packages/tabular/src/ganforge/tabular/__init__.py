@@ -18,13 +18,14 @@ from ganforge.tabular.data import (
     load_fair,
     load_sklearn_table,
     read_table,
+    sklearn_schema,
 )
 from ganforge.tabular.evaluate import evaluate
 from ganforge.tabular.marginals import PairwiseMarginals
 from ganforge.tabular.model import DPConfig, TabularGAN
 from ganforge.tabular.networks import Discriminator, Generator
 from ganforge.tabular.privacy import PrivacyReport, calibrate_noise, default_delta, rdp_epsilon
-from ganforge.tabular.schema import ColumnSpec, validate_frame
+from ganforge.tabular.schema import ColumnSpec, as_column_spec, validate_frame
 from ganforge.tabular.synthesizer import DPTabularGAN
 from ganforge.tabular.transformer import DataTransformer
 
@@ -42,6 +43,7 @@ __all__ = [
     "PrivacyReport",
     "SynthConfig",
     "TabularGAN",
+    "as_column_spec",
     "calibrate_noise",
     "default_delta",
     "evaluate",
@@ -50,5 +52,6 @@ __all__ = [
     "load_sklearn_table",
     "rdp_epsilon",
     "read_table",
+    "sklearn_schema",
     "validate_frame",
 ]

@@ -28,14 +28,19 @@ class SynthConfig:
         epochs: planned passes over the data (``epochs * n / batch_size``
             discriminator steps); with ``noise_multiplier=None`` the noise is
             calibrated so that exactly this many steps spend the training budget.
-        batch_size: expected rows per Poisson batch (and fakes per step).
+        batch_size: expected rows per Poisson batch (and fakes per step); a table
+            with fewer than two batches of rows trains with a quarter of its rows.
         max_grad_norm: per-row gradient clipping norm ``C`` (> 0).
         noise_multiplier: fix ``sigma`` (> 0) instead; training then runs until the
             accountant says one more step would exceed the budget (or the epochs end).
         statistics_share: share of epsilon spent on statistics when some are
-            needed: the transformer's (bounds, modes, categories) for columns the
-            schema does not give, and the category frequencies of the conditional
-            vector; split evenly per column (none is spent when nothing is needed).
+            needed: the transformer's (levels, bounds, modes, categories) for
+            columns the schema does not give, and the category frequencies of the
+            conditional vector; split evenly per column (none is spent when nothing
+            is needed). ``None`` (default): 0.1, raised (to at most 0.75) when
+            numeric columns need statistics and the table is too small for their
+            noise, until the noise per count is at most 1/40 of the rows (public
+            arithmetic on rows, columns and budget).
         loss: ``"non_saturating"`` or ``"wasserstein"`` (weight clipping).
         lr: Adam learning rate of the discriminator (and of the generator unless ``g_lr``).
         noise_dim: size of the generator's noise vector.
@@ -65,7 +70,7 @@ class SynthConfig:
     batch_size: int = 256
     max_grad_norm: float = 1.0
     noise_multiplier: float | None = None
-    statistics_share: float = 0.1
+    statistics_share: float | None = None
     loss: Literal["non_saturating", "wasserstein"] = "non_saturating"
     lr: float = 2e-4
     noise_dim: int = 64
@@ -94,7 +99,8 @@ class SynthConfig:
                 check_positive(name, getattr(self, name))
         for name in ("marginal_weight", "pair_weight"):
             check_at_least(name, getattr(self, name), 0)
-        _share("statistics_share", self.statistics_share, allow_zero=False)
+        if self.statistics_share is not None:
+            _share("statistics_share", self.statistics_share, allow_zero=False)
         _share("marginal_share", self.marginal_share, allow_zero=True)
         check_integer("batch_size", self.batch_size, 2)
         check_integer("noise_dim", self.noise_dim, 1)

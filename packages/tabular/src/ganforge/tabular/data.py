@@ -95,6 +95,20 @@ def load_sklearn_table(name: str = "breast_cancer") -> pd.DataFrame:
     return bunch.frame.reset_index(drop=True)
 
 
+def sklearn_schema(name: str = "breast_cancer") -> dict[str, ColumnSpec]:
+    """The public codebook of a :func:`load_sklearn_table` table: the class codes of a
+    classification target (its documented ``target_names``), nothing for a regression
+    target. The other columns are left to the fit (paid from the budget under DP)."""
+    import sklearn.datasets as ds
+
+    if name not in SKLEARN_TABLES:
+        raise ValueError(f"unknown table {name!r}: choose one of {', '.join(SKLEARN_TABLES)}")
+    bunch = getattr(ds, f"load_{name}")(as_frame=True)
+    if "target_names" not in bunch:
+        return {}
+    return {"target": ColumnSpec("categorical", list(range(len(bunch.target_names))))}
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a user's CSV file into a validated DataFrame (a one-line ValueError if it is bad:
     unreadable, truncated mid-row, infinite values, an unusable column...)."""

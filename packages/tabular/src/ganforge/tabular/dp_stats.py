@@ -1,6 +1,7 @@
 """Differentially private column statistics for the data transformer.
 
-Every mechanism here is a Laplace histogram: under add/remove-one-row
+Numeric columns: see the Gaussian rounds below. Categorical columns and the
+older numeric mechanisms use Laplace histograms: under add/remove-one-row
 neighbouring tables a row changes one bin of a histogram by one, so the L1
 sensitivity is 1 and Laplace noise of scale ``1 / epsilon`` gives
 ``epsilon``-DP. What is computed from the noisy counts afterwards (bounds,
@@ -126,3 +127,259 @@ def dp_categories(
     pairs = [(lvl, c) for lvl, c, k in zip(levels, noisy, kept, strict=True) if k]
     pairs.sort(key=lambda p: (p[0] is None, str(p[0])))
     return [p[0] for p in pairs], np.array([p[1] for p in pairs])
+
+
+# ------------------------------------------------- numeric columns: Gaussian rounds
+#
+# Under DP the statistics of all numeric columns are released together in
+# ``NUMERIC_ROUNDS`` rounds, each a histogram per column with Gaussian noise
+# (a row changes one count of each column's histogram by one: L2 sensitivity
+# ``sqrt(columns)``). The rounds compose by Renyi DP (:func:`gaussian_rdp_epsilon`),
+# which grows like the square root of the number of columns where Laplace
+# noise with basic composition grows linearly: what lets tables of a few
+# hundred rows and tens of columns be fitted at epsilon 1.
+#
+# 1. levels: counts of the public grid of multiples of 0.5 in [-10, 100]
+#    (:func:`level_grid`) and of the values off the grid: a column whose values
+#    lie on at most ``MAX_LEVELS`` grid points is discrete on those;
+# 2. range: counts on public log-scale bins (:func:`gaussian_range`);
+# 3. shape: counts on equal bins inside the range, and of the missing values
+#    (on small tables this round is left out and the range round's bins serve,
+#    :func:`numeric_rounds`).
+
+NUMERIC_ROUNDS = 3
+# chance that noise alone puts a bin above the threshold, over all bins of one column:
+# a false bin widens a range or adds an off-level value
+GAUSSIAN_FAILURE = 1e-3
+# chance that noise alone makes a column without missing values look nullable
+MISSING_FAILURE = 1e-5
+_ALPHAS = np.concatenate([np.linspace(1.01, 10.0, 900), np.linspace(10.0, 20000.0, 20000)])
+
+
+def gaussian_rdp_epsilon(noise_multiplier: float, rounds: int, delta: float) -> float:
+    """Epsilon at ``delta`` of ``rounds`` Gaussian mechanisms of noise multiplier
+    ``noise_multiplier`` (noise std / L2 sensitivity), by Renyi DP."""
+    alphas = _ALPHAS
+    rdp = rounds * alphas / (2 * noise_multiplier**2)
+    return float(np.min(rdp + np.log(1 / delta) / (alphas - 1)))
+
+
+def gaussian_noise_std(
+    epsilon: float, delta: float, columns: float, rounds: int = NUMERIC_ROUNDS
+) -> float:
+    """Noise std per count such that ``rounds`` joint releases of one histogram per
+    column (``columns`` of them) are ``(epsilon, delta)``-DP (``inf`` for an epsilon
+    too small to reach). With weights, ``columns`` is their sum and a column of
+    weight ``w`` gets the std divided by ``sqrt(w)``: the L2 sensitivity of the
+    standardised release stays ``1 / noise_multiplier``."""
+    if epsilon <= 0 or not 0 < delta < 1:
+        raise ValueError(f"epsilon must be > 0 and delta in (0, 1), got {epsilon}, {delta}")
+    low, high = 1e-3, 1.0
+    while gaussian_rdp_epsilon(high, rounds, delta) > epsilon:
+        low, high = high, high * 2
+        if high > 1e9:  # out of reach of the orders used: no useful release
+            return float("inf")
+    while high - low > 1e-4 * high:
+        middle = (low + high) / 2
+        spent = gaussian_rdp_epsilon(middle, rounds, delta)
+        low, high = (low, middle) if spent <= epsilon else (middle, high)
+    return high * float(np.sqrt(columns))
+
+
+def gaussian_counts(counts: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
+    """Counts plus Gaussian noise of standard deviation ``std``."""
+    return counts.astype(np.float64) + rng.normal(0.0, std, size=np.shape(counts))
+
+
+def gaussian_threshold(std: float, bins: int, failure: float = GAUSSIAN_FAILURE) -> float:
+    """A count an empty bin's noise exceeds with probability at most ``failure`` over ``bins``."""
+    from scipy.stats import norm
+
+    return float(std * norm.isf(failure / max(1, bins)))
+
+
+def decade_steps(std: float, rows: int) -> int:
+    """Public log-scale bins per decade for the range round: fewer (wider) bins when
+    the noise is large against the number of rows, so that the bulk still shows."""
+    return 8 if rows >= 60 * std else (2 if rows >= 15 * std else 1)
+
+
+WINDOWS = (1, 2, 4)
+
+
+def gaussian_range(
+    values: np.ndarray,
+    std: float,
+    rng: np.random.Generator,
+    per_decade: int = 8,
+    guess: bool = False,
+) -> tuple[float, float, NoisyHistogram] | None:
+    """Outer bounds of the finite values from public log-scale bins with Gaussian noise;
+    ``None`` when no window of bins clears the threshold.
+
+    The range spans the outermost bins above :func:`gaussian_threshold` (a false bin
+    stretches it with probability ``GAUSSIAN_FAILURE`` per column). When no single bin
+    clears it, sums of 2 then 4 adjacent bins are tried (post-processing: their
+    noise std grows as the square root of the width) and the fullest window that
+    clears its threshold is the range. Returned with the noisy histogram. When no
+    window clears it: ``None``, or with ``guess`` the fullest pair of bins.
+    """
+    magnitudes = 10.0 ** (np.arange(-6 * per_decade, 19 * per_decade + 1) / per_decade)
+    edges = np.concatenate([-magnitudes[::-1], [0.0], magnitudes])
+    finite = values[np.isfinite(values)]
+    counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), edges)
+    noisy = gaussian_counts(counts, std, rng)
+    hist = NoisyHistogram(edges, noisy, 0.0, False)
+    failure = FAILURE_PROBABILITY / len(WINDOWS)
+    above = noisy > gaussian_threshold(std, len(counts))
+    if not above.any():
+        for width in WINDOWS[1:]:
+            sums = np.convolve(noisy, np.ones(width), mode="valid")
+            clear = sums > gaussian_threshold(std * np.sqrt(width), len(sums), failure)
+            if clear.any():
+                start = int(np.argmax(np.where(clear, sums, -np.inf)))
+                return float(edges[start]), float(edges[start + width]), hist
+        if not guess:
+            return None
+        sums = np.convolve(noisy, np.ones(2), mode="valid")
+        start = int(np.argmax(sums))  # the fullest pair of bins: a best guess
+        return float(edges[start]), float(edges[start + 2]), hist
+    kept = np.flatnonzero(above)
+    lower, upper = float(edges[kept.min()]), float(edges[kept.max() + 1])
+    return lower, upper, hist
+
+
+def within(hist: NoisyHistogram, lower: float, upper: float) -> NoisyHistogram:
+    """The bins of ``hist`` inside ``[lower, upper]`` (post-processing)."""
+    inside = np.flatnonzero((hist.edges[:-1] >= lower) & (hist.edges[1:] <= upper))
+    if inside.size == 0:
+        return NoisyHistogram(np.array([lower, upper]), np.zeros(1), 0.0, False)
+    edges = hist.edges[inside.min() : inside.max() + 2]
+    return NoisyHistogram(edges, hist.counts[inside.min() : inside.max() + 1], 0.0, False)
+
+
+def range_is_estimable(std: float, rows: int) -> bool:
+    """Whether the range round can tell a column's bulk from noise: a whole column in
+    one bin stands at least three noise stds above zero (public: rows and noise)."""
+    return rows >= 3 * std
+
+
+def numeric_rounds(std_three_rounds: float, rows: int) -> int:
+    """Rounds of the numeric statistics: three (levels, range, shape) unless their
+    noise is so large against the rows that the range could not be told from it;
+    then two, the shape read off the range round's bins (public: rows, columns and
+    budget)."""
+    return NUMERIC_ROUNDS if rows >= 5 * std_three_rounds else 2
+
+
+PUBLIC_GRID = np.arange(-20, 201) / 2  # multiples of 0.5 in [-10, 100]
+MAX_GRID = 64
+
+
+def level_grid(lower: float | None, upper: float | None, integer: bool) -> np.ndarray:
+    """The public candidate levels of a column: multiples of 0.5 in ``[-10, 100]``
+    (integers only for an integer column), inside public bounds when given; the
+    integers between public bounds when those are few."""
+    grid = np.round(PUBLIC_GRID) if integer else PUBLIC_GRID
+    grid = np.unique(grid)
+    if integer and lower is not None and upper is not None and upper - lower <= 4 * MAX_GRID:
+        return np.arange(np.ceil(lower), np.floor(upper) + 1)
+    low = -np.inf if lower is None else lower
+    high = np.inf if upper is None else upper
+    return grid[(grid >= low) & (grid <= high)]
+
+
+def gaussian_grid_counts(
+    values: np.ndarray, grid: np.ndarray, std: float, rng: np.random.Generator
+) -> tuple[np.ndarray, float, float]:
+    """Noisy counts of the values on each point of the public ``grid``, of the finite
+    values off it, and of the missing ones (one histogram: a row falls in one cell)."""
+    finite = values[np.isfinite(values)]
+    on = np.isclose(finite[:, None], grid[None, :], rtol=0.0, atol=1e-9)
+    counts = np.append(on.sum(axis=0), [(~on.any(axis=1)).sum(), np.isnan(values).sum()])
+    noisy = gaussian_counts(counts, std, rng)
+    return noisy[:-2], float(noisy[-2]), float(noisy[-1])
+
+
+def on_integers(
+    grid: np.ndarray, counts: np.ndarray, std: float, off_grid: float, rows: int
+) -> bool:
+    """Whether the levels round says a float column holds integers: nothing off the
+    grid beyond noise (or 5 % of the rows), and only integer grid points clear the
+    threshold."""
+    threshold = gaussian_threshold(std, len(grid) + 1)
+    kept = grid[counts > threshold]
+    return bool(
+        kept.size and np.all(kept == np.round(kept)) and off_grid <= max(threshold, 0.05 * rows)
+    )
+
+
+def discrete_levels(
+    grid: np.ndarray,
+    counts: np.ndarray,
+    std: float | np.ndarray,
+    off_grid: float | None,
+    rows: int,
+    max_levels: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The levels of a discrete column and their noisy counts, or ``None``.
+
+    A grid point is a level when its noisy count clears the threshold; the column
+    is discrete when 2 to ``max_levels`` points do, hold 90 % of the rows (noisy
+    counts; the number of rows is public), and the noisy count off the
+    grid is below the threshold or 5 % of the rows (``off_grid=None``: the
+    public dtype says there is nothing off the grid).
+    """
+    threshold = gaussian_threshold(1.0, len(grid) + 1) * np.asarray(std)
+    kept = counts > threshold
+    if off_grid is not None and off_grid > max(float(np.max(threshold)), 0.05 * rows):
+        return None
+    if not 2 <= kept.sum() <= max_levels or counts[kept].sum() < 0.9 * rows:
+        return None
+    return grid[kept], counts[kept]
+
+
+def gaussian_histogram(
+    values: np.ndarray,
+    edges: np.ndarray,
+    std: float,
+    rng: np.random.Generator,
+    nullable: bool,
+) -> NoisyHistogram:
+    """Counts on the bins of ``edges`` (values clipped into them) plus a missing bin
+    (omitted when the dtype cannot hold missing values: public), with Gaussian noise."""
+    finite = values[np.isfinite(values)]
+    counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), edges)
+    noisy = gaussian_counts(counts, std, rng)
+    if not nullable:
+        return NoisyHistogram(edges, noisy, 0.0, False)
+    missing = float(gaussian_counts(np.array([np.isnan(values).sum()]), std, rng)[0])
+    has_missing = missing > gaussian_threshold(std, 1, MISSING_FAILURE)
+    return NoisyHistogram(edges, noisy, max(missing, 0.0), bool(has_missing))
+
+
+def inner_bounds(hist: NoisyHistogram, std: float) -> tuple[float, float]:
+    """Bounds inside the data's range, from the outermost bins whose noisy count clears
+    the threshold: a bin that truly holds rows puts the real minimum at or below its
+    upper edge (and the real maximum at or above its lower edge), so these inner
+    edges are the bounds. Where fewer than three bins clear it, sums of 2, 4, 8
+    adjacent bins are tried (post-processing; noise std grows as the square root of
+    the width); where no width gives three, the outer edges of the windows that
+    clear it (the histogram's own edges when none does): then the bounds may pass
+    the real ones by up to a window."""
+    counts, edges = hist.counts, hist.edges
+    fallback = (float(edges[0]), float(edges[-1]))
+    for width in (1, 2, 4, 8):
+        if width > len(counts):
+            break
+        sums = np.convolve(counts, np.ones(width), mode="valid")[::width]
+        starts = np.arange(0, len(counts) - width + 1, width)
+        threshold = gaussian_threshold(std * np.sqrt(width), 4 * len(sums))
+        kept = np.flatnonzero(sums > threshold)
+        if kept.size >= 3 or (kept.size and kept.max() - kept.min() >= 2):
+            low, high = starts[kept.min()] + width, starts[kept.max()]
+            return float(edges[low]), float(edges[high])
+        if kept.size and fallback == (float(edges[0]), float(edges[-1])):
+            low, high = starts[kept.min()], starts[kept.max()] + width
+            fallback = (float(edges[low]), float(edges[min(high, len(edges) - 1)]))
+    return fallback

@@ -3,15 +3,32 @@
 A column's *kind* follows from its pandas dtype alone (public information):
 ``bool`` -> boolean, integers -> integer, floats -> continuous, ``datetime64`` ->
 datetime, ``object`` / ``string`` / ``category`` -> categorical. A user may
-declare more in a :class:`ColumnSpec` (a public codebook: the categories of a
-coded column, the bounds of a measurement); whatever the schema states is
-treated as public and costs no privacy budget.
+declare more in a :class:`ColumnSpec` or a plain dict of the same fields (a
+public codebook: the categories of a coded column, the bounds of a
+measurement); whatever the schema states is treated as public and costs no
+privacy budget.
+
+What the transformer infers beyond the dtype (see
+:mod:`ganforge.tabular.transformer`) is read from the data: exactly without
+privacy, paid from the statistics budget under DP:
+
+- a numeric column with at most ``MAX_LEVELS`` distinct values is *discrete*:
+  one-hot over its levels (Likert answers stored as floats, coded columns,
+  binary indicators), sampled only on those levels;
+- other integer columns are rounded, every numeric column is clipped to its
+  bounds, and a column has missing values only if the data says so.
+
+Public assumptions (free): the dtypes (an integer or boolean dtype holds no
+missing value and an integer column only integers), the number of rows, and
+the schema. Under DP the levels of a float column are looked for on the public
+grid of multiples of 0.5 inside its DP range; declare other levels as
+``categories`` in the schema.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -19,15 +36,20 @@ import pandas as pd
 
 KINDS = ("continuous", "integer", "categorical", "boolean", "datetime")
 NUMERIC_KINDS = ("continuous", "integer", "datetime")
+MAX_LEVELS = 20  # a numeric column with at most this many distinct values is discrete
 
 
 @dataclass
 class ColumnSpec:
     """What is publicly known about one column.
 
+    A plain dict with the same keys works wherever a ColumnSpec does, e.g.
+    ``{"age": {"lower": 0, "upper": 120}, "grade": {"categories": [1, 2, 3]}}``.
+
     Args:
         kind: one of ``continuous``, ``integer``, ``categorical``, ``boolean``,
-            ``datetime``.
+            ``datetime``; ``None``: ``categorical`` when ``categories`` are given,
+            else the kind of the column's dtype.
         categories: the full list of levels of a categorical column (public
             codebook); ``None`` lets the transformer learn them.
         lower: public lower bound of a numeric column (datetimes: nanoseconds
@@ -36,16 +58,22 @@ class ColumnSpec:
         nullable: whether a categorical/boolean column with public categories
             may be missing (``None``: learnt from the data without privacy; under
             DP it must be declared when the column has missing values).
+        discrete: for a numeric column, ``None`` looks for few levels in the data
+            (at most ``MAX_LEVELS``), ``False`` never treats it as discrete, ``True``
+            treats it as discrete when levels are found.
     """
 
-    kind: str
+    kind: str | None = None
     categories: list[Any] | None = None
     lower: float | None = None
     upper: float | None = None
     nullable: bool | None = None
+    discrete: bool | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        if self.kind is None and self.categories is not None:
+            self.kind = "categorical"
+        if self.kind is not None and self.kind not in KINDS:
             raise ValueError(f"unknown column kind {self.kind!r}: use one of {', '.join(KINDS)}")
         if self.categories is not None and self.kind != "categorical":
             raise ValueError(f"categories given for a {self.kind} column: only categorical ones")
@@ -58,7 +86,7 @@ class ColumnSpec:
         return asdict(self)
 
 
-Schema = Mapping[str, ColumnSpec]
+Schema = Mapping[str, ColumnSpec | Mapping[str, Any]]
 
 
 def kind_of_dtype(name: str, dtype: Any) -> str:
@@ -94,11 +122,29 @@ def complete_schema(df: pd.DataFrame, schema: Schema | None) -> dict[str, Column
         raise ValueError(f"schema names columns not in the table: {unknown}")
     specs = {}
     for name in df.columns:
-        spec = schema.get(name)
-        if isinstance(spec, Mapping):
-            spec = ColumnSpec(**spec)
-        specs[name] = spec if spec is not None else ColumnSpec(kind_of_dtype(name, df[name].dtype))
+        spec = as_column_spec(name, schema.get(name, ColumnSpec()))
+        if spec.kind is None:
+            spec = replace(spec, kind=kind_of_dtype(name, df[name].dtype))
+        specs[name] = spec
     return specs
+
+
+def as_column_spec(name: str, spec: Any) -> ColumnSpec:
+    """A :class:`ColumnSpec` from a ColumnSpec or a plain dict of its fields."""
+    if isinstance(spec, ColumnSpec):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"column {name!r}: expected a ColumnSpec or a dict, got {spec!r}")
+    unknown = sorted(set(spec) - {f.name for f in fields(ColumnSpec)})
+    if unknown:
+        raise ValueError(
+            f"column {name!r}: unknown schema keys {unknown}: use "
+            + ", ".join(f.name for f in fields(ColumnSpec))
+        )
+    try:
+        return ColumnSpec(**spec)
+    except ValueError as error:
+        raise ValueError(f"column {name!r}: {error}") from None
 
 
 def validate_frame(df: Any, min_rows: int = 2) -> pd.DataFrame:

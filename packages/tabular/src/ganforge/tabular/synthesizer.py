@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from ganforge.core.training.gan_model import GANModel, TrainingPlan
 from ganforge.tabular.conditional import ConditionalSampler
 from ganforge.tabular.config import RUN_ONLY, SynthConfig
 from ganforge.tabular.data import PoissonBatches
+from ganforge.tabular.dp_stats import gaussian_noise_std
 from ganforge.tabular.marginals import PairwiseMarginals
 from ganforge.tabular.model import DPConfig, TabularGAN
 from ganforge.tabular.networks import Generator
@@ -30,10 +32,19 @@ from ganforge.tabular.privacy import (
     gaussian_noise_multiplier,
     split_budget,
 )
-from ganforge.tabular.schema import ColumnSpec, Schema, complete_schema, validate_frame
+from ganforge.tabular.schema import (
+    NUMERIC_KINDS,
+    ColumnSpec,
+    Schema,
+    complete_schema,
+    validate_frame,
+)
 from ganforge.tabular.transformer import DataTransformer, needs_delta, needs_statistics
 
 CONDITIONAL_KINDS = ("categorical", "boolean")
+DEFAULT_STATISTICS_SHARE = 0.1
+MAX_STATISTICS_SHARE = 0.75
+MIN_ROWS = 8
 PathLike = str | os.PathLike[str]
 
 
@@ -95,7 +106,11 @@ class DPTabularGAN(GANModel[SynthConfig]):
     Args:
         epsilon: total privacy budget, finite and > 0; ``None`` trains without DP.
         delta: total delta, below ``1 / n_rows`` (default ``min(1e-5, 0.1 / n_rows)``).
-        schema: public column specs (``{name: ColumnSpec}``); what it states costs no budget.
+        schema: public column specs (``{name: ColumnSpec}`` or ``{name: dict}`` of the
+            same fields, e.g. ``{"age": {"lower": 0, "upper": 120}}``); what it
+            states costs no budget. What the fit infers beyond it (levels, bounds,
+            missingness) is paid from the statistics share under DP: see
+            :mod:`ganforge.tabular.transformer`.
         options: any other field of :class:`~ganforge.tabular.SynthConfig`, the
             settings' single source of truth (documented there).
     """
@@ -166,19 +181,34 @@ class DPTabularGAN(GANModel[SynthConfig]):
         """Release the statistics (or reuse a killed fit's), then the module and batches."""
         cfg = self.config
         n = self._check_table(df)
+        batch = self.batch_size_for(n)
         specs = complete_schema(df, self.schema)
-        steps = max(1, math.ceil(cfg.epochs * n / cfg.batch_size))
-        budget = None if cfg.epsilon is None else self._budget(specs, n)
+        steps = max(1, math.ceil(cfg.epochs * n / batch))
+        budget = None if cfg.epsilon is None else self._budget(specs, n, batch)
         if resume_from is not None:
             released = _released_in(resume_from)
         else:
             released = self._release(df, specs, budget)
         rows = torch.from_numpy(released.transformer.transform(df))
-        dp = None if budget is None else self._dp_config(budget, steps, released.pairs)
-        module = self._module(released, dp)
+        dp = None if budget is None else self._dp_config(budget, steps, released.pairs, batch)
+        module = self._module(released, dp, batch)
         data = rows if dp is None else PoissonBatches(rows, dp.sample_rate)
         self._budget_spent = (budget, dp, released)
-        return TrainingPlan(module, data, steps, cfg.batch_size, {"log_every": max(1, steps // 50)})
+        return TrainingPlan(module, data, steps, batch, {"log_every": max(1, steps // 50)})
+
+    def batch_size_for(self, n_rows: int) -> int:
+        """The batch size a table of ``n_rows`` trains with: ``batch_size``, or a quarter
+        of the rows when the table has fewer than two batches of them (public: n)."""
+        size = self.config.batch_size
+        if n_rows >= 2 * size:
+            return size
+        adapted = max(2, n_rows // 4)
+        warnings.warn(
+            f"the table has {n_rows} rows, fewer than two batches of {size}: "
+            f"training with batch_size {adapted} (a quarter of the rows)",
+            stacklevel=3,
+        )
+        return adapted
 
     def fitted(self, module: TabularGAN) -> None:
         budget, dp, released = self._budget_spent
@@ -189,13 +219,8 @@ class DPTabularGAN(GANModel[SynthConfig]):
     def _check_table(self, df: pd.DataFrame) -> int:
         """The table's row count, once the table and the settings fit together."""
         cfg = self.config
-        validate_frame(df)
+        validate_frame(df, min_rows=MIN_ROWS)
         n = len(df)
-        if n < 2 * cfg.batch_size:
-            raise ValueError(
-                f"the table has {n} rows, too few for batch_size {cfg.batch_size}: "
-                f"use at most {max(1, n // 2)} or more rows"
-            )
         if cfg.epsilon is not None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise ValueError(
                 "a DP fit runs in one process: under torchrun every process would draw its "
@@ -208,27 +233,28 @@ class DPTabularGAN(GANModel[SynthConfig]):
             )
         return n
 
-    def _budget(self, specs: dict[str, ColumnSpec], n: int) -> Budget:
+    def _budget(self, specs: dict[str, ColumnSpec], n: int, batch: int) -> Budget:
         cfg = self.config
         delta = cfg.delta if cfg.delta is not None else default_delta(n)
         needing = [s for s in specs.values() if needs_statistics(s)]
+        numeric = sum(s.kind in NUMERIC_KINDS for s in needing)
         # categorical columns whose frequencies need a histogram of their own (the
         # transformer's DP counts serve the others)
         conditioned = [
             s for s in specs.values() if s.kind in CONDITIONAL_KINDS and not needs_statistics(s)
         ]
         conditioned = conditioned if cfg.conditional else []
+        columns = len(needing) + len(conditioned)
+        share = statistics_share(cfg.statistics_share, cfg.epsilon, delta, n, numeric, columns)
         split = split_budget(
             cfg.epsilon,
             delta,
-            cfg.statistics_share,
+            share,
             bool(needing or conditioned),
             any(needs_delta(s) for s in needing),
         )
-        per_column = split.epsilon_statistics / max(1, len(needing) + len(conditioned))
-        return Budget(
-            split, per_column * len(needing), per_column * len(conditioned), cfg.batch_size / n
-        )
+        per_column = split.epsilon_statistics / max(1, columns)
+        return Budget(split, per_column * len(needing), per_column * len(conditioned), batch / n)
 
     def _release(
         self, df: pd.DataFrame, specs: dict[str, ColumnSpec], budget: Budget | None
@@ -262,7 +288,9 @@ class DPTabularGAN(GANModel[SynthConfig]):
             pairs = PairwiseMarginals.fit(rows, layout, sigma)
         return Released(transformer, conditional, pairs)
 
-    def _dp_config(self, budget: Budget, steps: int, pairs: PairwiseMarginals | None) -> DPConfig:
+    def _dp_config(
+        self, budget: Budget, steps: int, pairs: PairwiseMarginals | None, batch: int
+    ) -> DPConfig:
         cfg, split = self.config, budget.split
         prior = [] if pairs is None else [(pairs.noise_multiplier, 1.0, 1)]
         sigma = cfg.noise_multiplier or calibrate_noise(
@@ -272,17 +300,17 @@ class DPTabularGAN(GANModel[SynthConfig]):
             sigma,
             cfg.max_grad_norm,
             budget.sample_rate,
-            cfg.batch_size,
+            batch,
             split.epsilon_training,
             split.delta_training,
             prior,
         )
 
-    def _module(self, released: Released, dp: DPConfig | None) -> TabularGAN:
+    def _module(self, released: Released, dp: DPConfig | None, batch: int) -> TabularGAN:
         cfg = self.config
         return TabularGAN(
             released.transformer.spans,
-            cfg.batch_size,
+            batch,
             cfg.noise_dim,
             cfg.hidden,
             cfg.loss,
@@ -358,6 +386,27 @@ class DPTabularGAN(GANModel[SynthConfig]):
     def load(cls, path: PathLike, device: str | torch.device = "auto") -> DPTabularGAN:
         """Load a synthesizer written by :meth:`save` (safe: ``weights_only=True``)."""
         return super().load(path, device)
+
+
+def statistics_share(
+    share: float | None, epsilon: float, delta: float, n_rows: int, numeric: int, columns: int
+) -> float:
+    """The share of epsilon for statistics: ``share`` when given; else
+    ``DEFAULT_STATISTICS_SHARE``, raised (to at most ``MAX_STATISTICS_SHARE``) until
+    the Gaussian rounds of the ``numeric`` columns have a noise std per count of at
+    most ``n_rows / 40``, so that small tables find their levels and ranges. Public
+    arithmetic: rows, columns and budget."""
+    if share is not None:
+        return share
+    if not numeric:
+        return DEFAULT_STATISTICS_SHARE
+    candidates = (DEFAULT_STATISTICS_SHARE, 0.2, 0.3, 0.4, 0.5, MAX_STATISTICS_SHARE)
+    for candidate in candidates:
+        eps_numeric = epsilon * candidate * numeric / columns
+        delta_numeric = delta / 2 * numeric / columns
+        if gaussian_noise_std(eps_numeric, delta_numeric, numeric) <= n_rows / 40:
+            return candidate
+    return candidates[-1]
 
 
 def _released_in(checkpoint: PathLike) -> Released:

@@ -6,19 +6,34 @@
   mode plus ``alpha = (u - mean) / (4 std)`` in ``[-1, 1]``. Decoding clips to the
   bounds and rounds integers. A column with missing values gets a two-way
   ``[observed, missing]`` one-hot.
+- Discrete numeric columns (at most ``MAX_LEVELS`` distinct values: Likert
+  answers stored as floats, coded columns, binary indicators) are one-hot over
+  their levels and decode only to those levels, in the column's dtype.
 - Categorical and boolean columns are one-hot; missing values are a category.
 
-The statistics (bounds, categories, mixture modes, missingness) come from the
-public schema where it gives them, else from the data: exactly (no privacy),
-or through the DP mechanisms of :mod:`ganforge.tabular.dp_stats` when
-``epsilon`` is given, splitting it evenly over the columns that need
-statistics (sequential composition: each row touches every column).
+The statistics (levels, bounds, categories, mixture modes, missingness) come
+from the public schema where it gives them, else from the data: exactly (no
+privacy), or through the DP mechanisms of :mod:`ganforge.tabular.dp_stats`
+when ``epsilon`` is given. What is paid and what is assumed under DP:
+
+- paid: the numeric columns' levels (on the public grid of multiples of 0.5 in
+  ``[-10, 100]``), ranges and shapes (bins and missing values), released
+  together in three Gaussian rounds (Renyi composition, L2 sensitivity
+  ``sqrt(columns)``); the categories of categorical columns without public
+  ones (Laplace stability histograms, one per column);
+- public assumptions, free: the dtypes (an integer or boolean column holds no
+  missing value, an integer column only integers), the number of rows, and
+  what the schema declares.
+
+Bounds found under DP are *inner* ones (edges of bins that hold rows) so
+samples do not leave the real range; a column whose range cannot be found at
+the given budget is named, with every other such column, in one error.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +44,7 @@ from sklearn.mixture import BayesianGaussianMixture
 from ganforge.tabular import dp_stats
 from ganforge.tabular.entropy import private_numpy_rng
 from ganforge.tabular.schema import (
+    MAX_LEVELS,
     NUMERIC_KINDS,
     ColumnSpec,
     Schema,
@@ -39,6 +55,12 @@ from ganforge.tabular.schema import (
 )
 
 MAX_MODES = 10
+# under DP an integer column's counts get this many times the precision (1/variance)
+# of a float column's in the Gaussian rounds: integers are codes and indicators whose
+# levels must be told apart (public: the dtype)
+INTEGER_WEIGHT = 9.0
+MISSING = dp_stats.MISSING_FAILURE
+SHAPE_BINS = 32  # equal bins of the shape round inside a column's DP range
 MODE_FIT_ROWS = 2000
 
 
@@ -125,8 +147,9 @@ class NumericEncoder:
         mode = block[:, 1 : 1 + len(self.means)].argmax(axis=1)
         u = np.clip(block[:, 0], -1, 1) * 4 * self.stds[mode] + self.means[mode]
         x = self.lower + np.clip(u, 0.0, 1.0) * (self.upper - self.lower)
+        x = np.clip(x, self.lower, self.upper)  # no rounding error past a bound
         if self.kind in ("integer", "datetime"):
-            x = np.round(x)
+            x = np.clip(np.round(x), np.ceil(self.lower), np.floor(self.upper))
         if self.has_missing:
             x[block[:, -2:].argmax(axis=1) == 1] = np.nan
         return self._to_dtype(x)
@@ -137,6 +160,8 @@ class NumericEncoder:
             ns = np.where(missing, 0, x).astype(np.int64)
             values = pd.Series(pd.to_datetime(ns, unit="ns"), name=self.name)
             return values.where(~missing, pd.NaT).astype(self.dtype)
+        if self.kind == "integer" and self.dtype.startswith("float"):
+            return pd.Series(x, name=self.name).astype(self.dtype)
         if self.kind == "integer" and missing.any():
             dtype = "Int64" if self.dtype.islower() else self.dtype
             ints = [None if m else int(v) for v, m in zip(x, missing, strict=True)]
@@ -226,6 +251,35 @@ class CategoricalEncoder:
         }
 
 
+class LevelsEncoder(CategoricalEncoder):
+    """One-hot over the levels of a discrete numeric column (``None``: missing).
+
+    Decodes to the levels only, in the column's dtype. A value between levels
+    (one a DP release left out) is encoded as the nearest level.
+    """
+
+    def encode(self, column: pd.Series) -> np.ndarray:
+        x = pd.to_numeric(column, errors="raise").astype(np.float64).to_numpy()
+        present = [i for i, c in enumerate(self.categories) if c is not None]
+        levels = np.array([self.categories[i] for i in present], dtype=np.float64)
+        nearest = np.abs(np.nan_to_num(x)[:, None] - levels[None, :]).argmin(axis=1)
+        missing = np.isnan(x)
+        missing_index = self.categories.index(None) if None in self.categories else self.fallback
+        codes = np.where(missing, missing_index, np.asarray(present)[nearest])
+        return np.eye(len(self.categories))[codes]
+
+    def decode(self, block: np.ndarray) -> pd.Series:
+        chosen = [self.categories[i] for i in block.argmax(axis=1)]
+        x = np.array([np.nan if v is None else v for v in chosen], dtype=np.float64)
+        if np.isnan(x).any() and self.dtype.startswith(("int", "uint")):
+            ints = [None if np.isnan(v) else int(v) for v in x]
+            return pd.Series(pd.array(ints, dtype="Int64"), name=self.name)
+        return pd.Series(x, name=self.name).astype(self.dtype)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "type": "levels"}
+
+
 Encoder = NumericEncoder | CategoricalEncoder
 
 
@@ -237,45 +291,228 @@ def needs_statistics(spec: ColumnSpec) -> bool:
 
 
 def needs_delta(spec: ColumnSpec) -> bool:
-    """Whether learning the column privately needs a delta (a stability histogram)."""
-    return spec.kind == "categorical" and spec.categories is None
+    """Whether learning the column privately needs a delta (a stability histogram for
+    categories, the Gaussian rounds for numeric columns)."""
+    return needs_statistics(spec)
+
+
+def can_hold_missing(column: pd.Series) -> bool:
+    """Whether the column's dtype can hold a missing value (public: numpy integers and
+    booleans cannot)."""
+    return column.dtype.kind not in "iub"
 
 
 class _StatsFitter:
-    """Fits one encoder per column, exactly or under a per-column DP budget."""
+    """Fits one encoder per column, exactly or under DP.
+
+    Under DP the categorical columns spend ``epsilon`` / ``delta`` each (Laplace
+    stability histograms); the numeric columns share the Gaussian rounds of
+    :mod:`ganforge.tabular.dp_stats`, whose noise std per count is ``numeric_std[name]``.
+    A numeric column whose range the rounds cannot find is recorded in ``failed``.
+    """
 
     def __init__(
-        self, private: bool, epsilon: float | None, delta: float | None, seed: int
+        self,
+        private: bool,
+        epsilon: float | None,
+        delta: float | None,
+        seed: int,
+        numeric_std: dict[str, float] | None = None,
+        rows: int = 0,
+        rounds: int = dp_stats.NUMERIC_ROUNDS,
     ) -> None:
         self.private, self.epsilon, self.delta = private, epsilon, delta
         self.rng = private_numpy_rng()  # the DP noise: OS entropy, never the seed
-        self.seed = seed
+        self.seed, self.stds, self.rows, self.rounds = seed, numeric_std or {}, rows, rounds
+        self.failed: list[tuple[str, ColumnSpec]] = []
 
-    def numeric(self, name: str, column: pd.Series, spec: ColumnSpec) -> NumericEncoder:
+    def numeric(self, name: str, column: pd.Series, spec: ColumnSpec) -> Encoder | None:
         x = numeric_values(column, spec.kind)
+        discrete = spec.discrete is not False and spec.kind != "datetime"
         if not self.private:
-            lower = spec.lower if spec.lower is not None else float(np.nanmin(x))
-            upper = spec.upper if spec.upper is not None else float(np.nanmax(x))
-            finite = x[np.isfinite(x)]
-            samples, has_missing = np.clip(finite, lower, upper), bool(np.isnan(x).any())
+            return self._exact_numeric(name, column, spec, x, discrete)
+        std, rng, integer = self.stds[name], self.rng, spec.kind == "integer"
+        nullable = can_hold_missing(column)
+        # every round is drawn (and paid) whatever the column turns out to be
+        grid = dp_stats.level_grid(spec.lower, spec.upper, integer)
+        grid_counts, off_grid, missing = dp_stats.gaussian_grid_counts(x, grid, std, rng)
+        has_missing = nullable and missing > dp_stats.gaussian_threshold(std, 1, MISSING)
+        present = self.rows - max(missing, 0.0)  # rows with a value (noisy, post-processing)
+        on_grid = dp_stats.discrete_levels(
+            grid, grid_counts, std, None if integer else off_grid, present, MAX_LEVELS
+        )
+        on_grid = on_grid if discrete else None
+        if spec.kind == "continuous" and dp_stats.on_integers(
+            grid, grid_counts, std, off_grid, self.rows
+        ):
+            spec, integer = replace(spec, kind="integer"), True  # whole numbers as floats
+        lower, upper, coarse = spec.lower, spec.upper, None
+        if lower is None or upper is None:
+            steps = dp_stats.decade_steps(std, self.rows)
+            found = dp_stats.gaussian_range(x, std, rng, steps, guess=True)
+            if found is None and on_grid is None:
+                self.failed.append((name, spec))
+                return None
+            if found is None:
+                found = (float(on_grid[0].min()), float(on_grid[0].max()), None)
+            lower = found[0] if lower is None else lower
+            upper = found[1] if upper is None else upper
+            coarse = found[2]
+        if lower >= upper:
+            raise ValueError(f"column {name!r}: public and DP bounds do not overlap")
+        few = integer and np.floor(upper) - np.ceil(lower) <= 31
+        integers = np.arange(np.ceil(lower), np.floor(upper) + 1) if few else np.zeros(0)
+        if self.rounds < dp_stats.NUMERIC_ROUNDS:  # the shape from the range round's bins
+            hist = dp_stats.within(coarse, lower, upper) if coarse is not None else None
+            if hist is None or len(hist.counts) < 2:
+                hist = dp_stats.NoisyHistogram(np.array([lower, upper]), np.ones(1), 0.0, False)
+        elif integer and 2 <= len(integers) <= 32:  # a bin per integer
+            edges = np.append(integers, integers[-1] + 1) - 0.5
+            hist = dp_stats.gaussian_histogram(x, edges, std, rng, nullable)
         else:
-            lower, upper, eps = spec.lower, spec.upper, self.epsilon
-            if lower is None or upper is None:
-                dp_lower, dp_upper = dp_stats.dp_range(x, eps / 2, self.rng)
-                lower = dp_lower if lower is None else lower
-                upper = dp_upper if upper is None else upper
-                eps = eps / 2
-            if lower >= upper:
-                raise ValueError(f"column {name!r}: public and DP bounds do not overlap")
-            hist = dp_stats.dp_fine_histogram(x, lower, upper, eps, self.rng)
-            samples, has_missing = hist.draw(MODE_FIT_ROWS, self.rng), hist.has_missing
+            bins = SHAPE_BINS
+            edges = np.linspace(lower, upper, bins + 1)
+            hist = dp_stats.gaussian_histogram(x, edges, std, rng, nullable)
+        if self.rounds == dp_stats.NUMERIC_ROUNDS:  # two measurements of missingness
+            missing = (missing + hist.missing) / 2
+            threshold = dp_stats.gaussian_threshold(std / np.sqrt(2), 1, MISSING)
+            has_missing = nullable and missing > threshold
+        hist = dp_stats.NoisyHistogram(hist.edges, hist.counts, max(missing, 0.0), has_missing)
+        if integer and 2 <= len(integers) <= 32:
+            per_integer = self.rounds == dp_stats.NUMERIC_ROUNDS
+            found = self._integer_levels(integers, grid, grid_counts, hist, std, per_integer)
+            if discrete and found[0] is not None:
+                return self._levels(name, column, spec, found[0], found[1], hist)
+            lower = float(found[2] if spec.lower is None else spec.lower)
+            upper = float(found[3] if spec.upper is None else spec.upper)
+            return self._shape(name, column, spec, lower, upper, hist)
+        if on_grid is not None:
+            return self._levels(name, column, spec, on_grid[0], on_grid[1], hist)
+        inner = dp_stats.inner_bounds(hist, std)
+        # a range starting (ending) at the public edge 0 holds rows in [0, 1e-6): keep 0
+        lower = (inner[0] if lower != 0.0 else 0.0) if spec.lower is None else lower
+        upper = (inner[1] if upper != 0.0 else 0.0) if spec.upper is None else upper
+        if integer:
+            lower, upper = float(np.ceil(lower)), float(np.floor(upper))
+        if not upper > lower:
+            lower, upper = float(hist.edges[0]), float(hist.edges[-1])
+        return self._shape(name, column, spec, lower, upper, hist)
+
+    def _shape(
+        self,
+        name: str,
+        column: pd.Series,
+        spec: ColumnSpec,
+        lower: float,
+        upper: float,
+        hist: dp_stats.NoisyHistogram,
+    ) -> NumericEncoder:
+        try:
+            samples = np.clip(hist.draw(MODE_FIT_ROWS, self.rng), lower, upper)
+        except ValueError:  # no count above zero: no shape to fit, the GAN learns it
+            samples = np.linspace(lower, upper, MODE_FIT_ROWS)
+        return self._modes(name, column, spec, lower, upper, samples, hist.has_missing)
+
+    def _integer_levels(
+        self,
+        integers: np.ndarray,
+        grid: np.ndarray,
+        grid_counts: np.ndarray,
+        hist: dp_stats.NoisyHistogram,
+        std: float,
+        per_integer: bool,
+    ) -> tuple[np.ndarray | None, np.ndarray | None, float, float]:
+        """Levels, their counts and bounds of an integer column of few possible values.
+
+        Each value's count is measured by the levels round (when on the grid) and,
+        with ``per_integer``, by the shape round's bin of that integer: their mean
+        has the noise std over sqrt(2). Levels: the values whose count clears the
+        threshold, or the two fullest values when they hold nearly all rows (a
+        binary indicator on a small table); ``None`` when neither. Bounds: the
+        outermost values that clear the threshold, or the whole range.
+        """
+        stds = np.full(len(integers), np.inf)
+        counts = np.zeros(len(integers))
+        if per_integer:
+            counts, stds = hist.counts.copy(), np.full(len(integers), std)
+        at = np.searchsorted(grid, integers)
+        on = (at < len(grid)) & (grid[np.minimum(at, len(grid) - 1)] == integers)
+        both = on & per_integer
+        counts[both] = (counts[both] + grid_counts[at[both]]) / 2
+        stds[both] = std / np.sqrt(2)
+        only = on & ~both
+        counts[only], stds[only] = grid_counts[at[only]], std
+        present = self.rows - hist.missing
+        found = dp_stats.discrete_levels(integers, counts, stds, None, present, MAX_LEVELS)
+        top = np.sort(np.argsort(counts)[-2:])
+        if found is None and np.delete(counts, top).sum() < 0.25 * self.rows:
+            found = integers[top], counts[top]
+        kept = integers[counts > dp_stats.gaussian_threshold(1.0, len(integers)) * stds]
+        bounds = (kept.min(), kept.max()) if len(kept) >= 2 else (integers[0], integers[-1])
+        levels, level_counts = found if found is not None else (None, None)
+        return levels, level_counts, float(bounds[0]), float(bounds[1])
+
+    def _exact_numeric(
+        self, name: str, column: pd.Series, spec: ColumnSpec, x: np.ndarray, discrete: bool
+    ) -> Encoder:
+        finite = x[np.isfinite(x)]
+        lower = spec.lower if spec.lower is not None else float(np.min(finite))
+        upper = spec.upper if spec.upper is not None else float(np.max(finite))
+        levels, counts = np.unique(np.clip(finite, lower, upper), return_counts=True)
+        has_missing = bool(np.isnan(x).any())
+        if discrete and len(levels) <= MAX_LEVELS:
+            categories = to_python(levels.astype(np.int64) if spec.kind == "integer" else levels)
+            categories = categories + ([None] if has_missing else [])
+            counts = np.append(counts, np.isnan(x).sum()) if has_missing else counts
+            return LevelsEncoder(
+                name, spec.kind, _dtype_name(column), categories, int(np.argmax(counts))
+            )
+        if spec.kind == "continuous" and np.array_equal(finite, np.round(finite)):
+            spec = replace(spec, kind="integer")  # integers stored as floats: keep them whole
+        samples = np.clip(finite, lower, upper)
+        return self._modes(name, column, spec, lower, upper, samples, has_missing)
+
+    def _levels(
+        self,
+        name: str,
+        column: pd.Series,
+        spec: ColumnSpec,
+        levels: np.ndarray,
+        counts: np.ndarray,
+        hist: dp_stats.NoisyHistogram,
+    ) -> LevelsEncoder:
+        categories = to_python(levels.tolist())
+        if spec.kind == "integer":
+            categories = [int(v) for v in categories]
+        counts = list(np.asarray(counts, dtype=np.float64))
+        if hist.has_missing:
+            categories, counts = categories + [None], counts + [hist.missing]
+        return LevelsEncoder(
+            name,
+            spec.kind,
+            _dtype_name(column),
+            categories,
+            int(np.argmax(counts)),
+            False,
+            counts,
+        )
+
+    def _modes(
+        self,
+        name: str,
+        column: pd.Series,
+        spec: ColumnSpec,
+        lower: float,
+        upper: float,
+        samples: np.ndarray,
+        has_missing: bool,
+    ) -> NumericEncoder:
         if upper <= lower:
             raise ValueError(f"column {name!r} holds a single value: drop it")
         u = (samples - lower) / (upper - lower)
         means, stds, weights = fit_modes(u, self.seed)
-        dtype = str(column.dtype)
         return NumericEncoder(
-            name, spec.kind, dtype, lower, upper, means, stds, weights, has_missing
+            name, spec.kind, str(column.dtype), lower, upper, means, stds, weights, has_missing
         )
 
     def categorical(self, name: str, column: pd.Series, spec: ColumnSpec) -> CategoricalEncoder:
@@ -322,6 +559,21 @@ class _StatsFitter:
         return has_missing
 
 
+def range_error(failed: list[tuple[str, ColumnSpec]], rows: int, epsilon: float | None) -> str:
+    """One message naming every numeric column whose range the budget could not find,
+    with the bounds each needs."""
+    needs = []
+    for name, spec in failed:
+        bounds = [b for b in ("lower", "upper") if getattr(spec, b) is None]
+        needs.append(f"{name!r} ({' and '.join(bounds)})")
+    example = ", ".join(f"{n!r}: {{'lower': ..., 'upper': ...}}" for n, _ in failed[:2])
+    return (
+        f"the privacy budget (statistics epsilon {epsilon:.3g} on {rows} rows) is too small "
+        f"to estimate the range of {len(failed)} column(s): {', '.join(needs)}; give them "
+        f"public bounds in the schema, e.g. {{{example}}}, or use a larger epsilon"
+    )
+
+
 def _dtype_name(column: pd.Series) -> str:
     return "category" if isinstance(column.dtype, pd.CategoricalDtype) else str(column.dtype)
 
@@ -354,10 +606,11 @@ class DataTransformer:
             epsilon: privacy budget for all statistics together (``None``:
                 exact statistics, no privacy; ``0.0``: private mode where the
                 schema must give every statistic). It is split evenly over the
-                columns that need statistics; a numeric column without public
-                bounds spends half of its share on the bounds.
-            delta: the delta of the stability histograms of categorical
-                columns without public categories, split evenly among them.
+                columns that need statistics; the numeric columns pool their
+                shares in the Gaussian rounds.
+            delta: the delta of the statistics (stability histograms of
+                categorical columns without public categories, the Gaussian
+                rounds), split as ``epsilon``.
             seed: seeds the mixture fits (the DP noise comes from OS entropy,
                 :mod:`ganforge.tabular.entropy`).
         """
@@ -371,14 +624,30 @@ class DataTransformer:
                 + (f" (columns {needing} need statistics)" if needing else "")
             )
         if epsilon is not None and needing_delta and not delta:
-            raise ValueError("delta must be > 0 to learn categories privately")
+            raise ValueError("delta must be > 0 to learn statistics privately")
+        numeric = [n for n in needing if specs[n].kind in NUMERIC_KINDS]
         eps_col = epsilon / len(needing) if epsilon and needing else None
         delta_col = delta / len(needing_delta) if delta and needing_delta else None
-        fitter = _StatsFitter(epsilon is not None, eps_col, delta_col, seed)
+        stds, rounds = None, dp_stats.NUMERIC_ROUNDS
+        if epsilon and numeric:
+            budget = (eps_col * len(numeric), delta_col * len(numeric))
+            weights = {n: INTEGER_WEIGHT if specs[n].kind == "integer" else 1.0 for n in numeric}
+            total = sum(weights.values())
+            rounds = dp_stats.numeric_rounds(dp_stats.gaussian_noise_std(*budget, total), len(df))
+            std = dp_stats.gaussian_noise_std(*budget, total, rounds)  # of a weight-1 column
+            stds = {n: std / np.sqrt(w) for n, w in weights.items()}
+            unbounded = [
+                (n, specs[n]) for n in numeric if specs[n].lower is None or specs[n].upper is None
+            ]
+            if unbounded and not dp_stats.range_is_estimable(max(stds.values()), len(df)):
+                raise ValueError(range_error(unbounded, len(df), epsilon))
+        fitter = _StatsFitter(epsilon is not None, eps_col, delta_col, seed, stds, len(df), rounds)
         encoders: list[Encoder] = []
         for name, spec in specs.items():
             fit = fitter.numeric if spec.kind in NUMERIC_KINDS else fitter.categorical
             encoders.append(fit(name, df[name], spec))
+        if fitter.failed:
+            raise ValueError(range_error(fitter.failed, len(df), epsilon))
         spent_eps = float(epsilon) if epsilon is not None and needing else 0.0
         spent_delta = float(delta) if epsilon is not None and needing_delta else 0.0
         return cls(encoders, spent_eps, spent_delta)
@@ -447,7 +716,6 @@ class DataTransformer:
         encoders: list[Encoder] = []
         for item in state["encoders"]:
             args = {k: v for k, v in item.items() if k != "type"}
-            encoders.append(
-                NumericEncoder(**args) if item["type"] == "numeric" else CategoricalEncoder(**args)
-            )
+            kind = {"numeric": NumericEncoder, "levels": LevelsEncoder}
+            encoders.append(kind.get(item["type"], CategoricalEncoder)(**args))
         return cls(encoders, state["epsilon_spent"], state["delta_spent"])
