@@ -5,10 +5,11 @@ table sampled from it) is ``(epsilon, delta)``-differentially private at the
 record level, for add/remove-one-row neighbouring tables. It composes (basic
 sequential composition) two parts:
 
-- the statistics: ``epsilon_statistics`` through Laplace histograms (the
-  transformer's bounds and modes, and the category frequencies of the
-  conditional vector) and ``delta_statistics`` through stability histograms
-  for categories (zero where a public schema gives them);
+- the statistics: ``epsilon_statistics`` / ``delta_statistics`` through the
+  transformer's releases (three joint Gaussian rounds for the numeric columns'
+  levels, ranges and shapes, composed by Renyi DP; Laplace stability
+  histograms for categories; zero where a public schema gives everything) and
+  a Laplace histogram of the category frequencies of the conditional vector;
 - the discriminator's DP-SGD: Poisson sampling with rate ``q``, per-row
   gradient clipping to ``max_grad_norm`` and Gaussian noise of standard
   deviation ``noise_multiplier * max_grad_norm`` on every update that touches
@@ -50,8 +51,9 @@ class BudgetSplit:
 def split_budget(
     epsilon: float, delta: float, statistics_share: float, needs_statistics: bool, needs_delta: bool
 ) -> BudgetSplit:
-    """Give ``statistics_share`` of epsilon (and half of delta, if categories are learnt
-    privately) to the transformer's statistics when some column needs them; the rest trains."""
+    """Give ``statistics_share`` of epsilon (and half of delta, if numeric statistics or
+    categories are learnt privately) to the statistics when some column needs them; the
+    rest trains."""
     if epsilon <= 0:
         raise ValueError(f"epsilon must be > 0 (or None to train without privacy), got {epsilon}")
     if not 0 < delta < 1:
