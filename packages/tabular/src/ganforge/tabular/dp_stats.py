@@ -260,16 +260,18 @@ def within(hist: NoisyHistogram, lower: float, upper: float) -> NoisyHistogram:
 
 def range_is_estimable(std: float, rows: int) -> bool:
     """Whether the range round can tell a column's bulk from noise: a whole column in
-    one bin stands at least three noise stds above zero (public: rows and noise)."""
-    return rows >= 3 * std
+    one bin stands four noise stds above zero, about the threshold of the range
+    round's bins, above which it is also the fullest bin nearly always (public: rows
+    and noise)."""
+    return rows >= 4 * std
 
 
 def numeric_rounds(std_three_rounds: float, rows: int) -> int:
     """Rounds of the numeric statistics: three (levels, range, shape) unless their
-    noise is so large against the rows that the range could not be told from it;
-    then two, the shape read off the range round's bins (public: rows, columns and
-    budget)."""
-    return NUMERIC_ROUNDS if rows >= 5 * std_three_rounds else 2
+    noise is so large against the rows that the range could not be told from it
+    (:func:`range_is_estimable`); then two, less noisy, the shape read off the range
+    round's bins (public: rows, columns and budget)."""
+    return NUMERIC_ROUNDS if range_is_estimable(std_three_rounds, rows) else 2
 
 
 PUBLIC_GRID = np.arange(-20, 201) / 2  # multiples of 0.5 in [-10, 100]
@@ -325,7 +327,7 @@ def discrete_levels(
     """The levels of a discrete column and their noisy counts, or ``None``.
 
     A grid point is a level when its noisy count clears the threshold; the column
-    is discrete when 2 to ``max_levels`` points do, hold 90 % of the rows (noisy
+    is discrete when 2 to ``max_levels`` points do, hold 75 % of the rows (noisy
     counts; the number of rows is public), and the noisy count off the
     grid is below the threshold or 5 % of the rows (``off_grid=None``: the
     public dtype says there is nothing off the grid).
@@ -334,7 +336,7 @@ def discrete_levels(
     kept = counts > threshold
     if off_grid is not None and off_grid > max(float(np.max(threshold)), 0.05 * rows):
         return None
-    if not 2 <= kept.sum() <= max_levels or counts[kept].sum() < 0.9 * rows:
+    if not 2 <= kept.sum() <= max_levels or counts[kept].sum() < 0.75 * rows:
         return None
     return grid[kept], counts[kept]
 
@@ -358,17 +360,14 @@ def gaussian_histogram(
     return NoisyHistogram(edges, noisy, max(missing, 0.0), bool(has_missing))
 
 
-def inner_bounds(hist: NoisyHistogram, std: float) -> tuple[float, float]:
+def inner_bounds(hist: NoisyHistogram, std: float, rows: float) -> tuple[float, float]:
     """Bounds inside the data's range, from the outermost bins whose noisy count clears
     the threshold: a bin that truly holds rows puts the real minimum at or below its
     upper edge (and the real maximum at or above its lower edge), so these inner
     edges are the bounds. Where fewer than three bins clear it, sums of 2, 4, 8
     adjacent bins are tried (post-processing; noise std grows as the square root of
-    the width); where no width gives three, the outer edges of the windows that
-    clear it (the histogram's own edges when none does): then the bounds may pass
-    the real ones by up to a window."""
+    the width); where no width gives three, :func:`central_window`."""
     counts, edges = hist.counts, hist.edges
-    fallback = (float(edges[0]), float(edges[-1]))
     for width in (1, 2, 4, 8):
         if width > len(counts):
             break
@@ -379,7 +378,24 @@ def inner_bounds(hist: NoisyHistogram, std: float) -> tuple[float, float]:
         if kept.size >= 3 or (kept.size and kept.max() - kept.min() >= 2):
             low, high = starts[kept.min()] + width, starts[kept.max()]
             return float(edges[low]), float(edges[high])
-        if kept.size and fallback == (float(edges[0]), float(edges[-1])):
-            low, high = starts[kept.min()], starts[kept.max()] + width
-            fallback = (float(edges[low]), float(edges[min(high, len(edges) - 1)]))
-    return fallback
+    return central_window(hist, rows)
+
+
+def central_window(hist: NoisyHistogram, rows: float, share: float = 0.8) -> tuple[float, float]:
+    """The narrowest run of bins whose noisy counts add up to ``share`` of the rows (the
+    number of rows is public) among the runs that overlap the fullest quarter of the
+    histogram (where the bulk is, even when single bins drown in noise): a central
+    interval of the data; the histogram's own edges when no run reaches it."""
+    counts = hist.counts
+    quarter = max(1, len(counts) // 4)
+    coarse = np.convolve(counts, np.ones(quarter), mode="valid")
+    bulk = int(np.argmax(coarse))
+    cumulative = np.concatenate([[0.0], np.cumsum(counts)])
+    for width in range(1, len(counts) + 1):
+        starts = np.arange(0, len(counts) - width + 1)
+        overlap = (starts < bulk + quarter) & (starts + width > bulk)
+        sums = np.where(overlap, cumulative[width:] - cumulative[:-width], -np.inf)
+        if sums.max() >= share * rows:
+            start = int(np.argmax(sums))
+            return float(hist.edges[start]), float(hist.edges[start + width])
+    return float(hist.edges[0]), float(hist.edges[-1])

@@ -43,7 +43,7 @@ from ganforge.tabular.transformer import DataTransformer, needs_delta, needs_sta
 
 CONDITIONAL_KINDS = ("categorical", "boolean")
 DEFAULT_STATISTICS_SHARE = 0.1
-MAX_STATISTICS_SHARE = 0.75
+MAX_STATISTICS_SHARE = 0.75  # DP-SGD needs the rest: below ~0.2 it cannot be accounted
 MIN_ROWS = 8
 PathLike = str | os.PathLike[str]
 
@@ -406,7 +406,7 @@ def statistics_share(
         delta_numeric = delta / 2 * numeric / columns
         if gaussian_noise_std(eps_numeric, delta_numeric, numeric) <= n_rows / 40:
             return candidate
-    return candidates[-1]
+    return MAX_STATISTICS_SHARE
 
 
 def _released_in(checkpoint: PathLike) -> Released:

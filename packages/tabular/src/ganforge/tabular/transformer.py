@@ -60,7 +60,7 @@ MAX_MODES = 10
 # levels must be told apart (public: the dtype)
 INTEGER_WEIGHT = 9.0
 MISSING = dp_stats.MISSING_FAILURE
-SHAPE_BINS = 32  # equal bins of the shape round inside a column's DP range
+SHAPE_BINS = 32  # at most this many equal bins in the shape round, inside the DP range
 MODE_FIT_ROWS = 2000
 
 
@@ -370,7 +370,7 @@ class _StatsFitter:
             edges = np.append(integers, integers[-1] + 1) - 0.5
             hist = dp_stats.gaussian_histogram(x, edges, std, rng, nullable)
         else:
-            bins = SHAPE_BINS
+            bins = int(np.clip(self.rows / (4 * std), 4, SHAPE_BINS))  # coarser when noisy
             edges = np.linspace(lower, upper, bins + 1)
             hist = dp_stats.gaussian_histogram(x, edges, std, rng, nullable)
         if self.rounds == dp_stats.NUMERIC_ROUNDS:  # two measurements of missingness
@@ -388,7 +388,7 @@ class _StatsFitter:
             return self._shape(name, column, spec, lower, upper, hist)
         if on_grid is not None:
             return self._levels(name, column, spec, on_grid[0], on_grid[1], hist)
-        inner = dp_stats.inner_bounds(hist, std)
+        inner = dp_stats.inner_bounds(hist, std, self.rows - hist.missing)
         # a range starting (ending) at the public edge 0 holds rows in [0, 1e-6): keep 0
         lower = (inner[0] if lower != 0.0 else 0.0) if spec.lower is None else lower
         upper = (inner[1] if upper != 0.0 else 0.0) if spec.upper is None else upper
