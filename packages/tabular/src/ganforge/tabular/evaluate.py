@@ -7,6 +7,8 @@
   complement for numeric columns, total-variation complement for categorical
   ones) and column-pair trends (correlation similarity for numeric pairs,
   contingency similarity otherwise); the score is the mean of the two.
+- Validity: shares of synthetic cells that are missing where the real column
+  never is, outside the real column's range, or off its levels.
 - Privacy: distance to closest record (synthetic -> train against held-out ->
   train) and membership-inference attacks scoring real rows as members of the
   training set: by distance to the closest synthetic row and by the density of
@@ -30,6 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ganforge.core.files import write_json
+from ganforge.tabular.schema import MAX_LEVELS
 
 CLASSIFIERS = ("logistic_regression", "random_forest", "gradient_boosting")
 
@@ -77,37 +80,76 @@ class _Design:
         return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(df), 0))
 
 
-def _binary_target(y: pd.Series, positive: Any) -> np.ndarray:
-    return (y.astype(str) == str(positive)).to_numpy().astype(int)
+def _class_codes(y: pd.Series, levels: list[str]) -> np.ndarray:
+    """Each row's index in ``levels`` (by string value), -1 for a value outside them."""
+    lookup = {level: i for i, level in enumerate(levels)}
+    return np.array([lookup.get(v, -1) for v in y.astype(str)], dtype=int)
+
+
+def _probabilities(model: Any, x: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
+    """``predict_proba`` spread over all ``k`` classes (zeros for classes the model never saw)."""
+    full = np.zeros((len(x), k))
+    full[:, classes] = model.predict_proba(x)
+    return full
+
+
+def _scores(y_test: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """ROC AUC (macro one-vs-rest for more than two classes) and accuracy."""
+    if proba.shape[1] == 2:
+        auc = roc_auc_score(y_test, proba[:, 1])
+    else:
+        auc = roc_auc_score(y_test, proba, multi_class="ovr", labels=range(proba.shape[1]))
+    return {"auc": float(auc), "accuracy": float(accuracy_score(y_test, proba.argmax(axis=1)))}
+
+
+def _fit_predict(name: str, seed: int, x: np.ndarray, y: np.ndarray, x_test, k: int) -> np.ndarray:
+    classes = np.unique(y)
+    if len(classes) < 2:  # a synthetic table with one class: a constant guess
+        proba = np.zeros((len(x_test), k))
+        proba[:, classes] = 1.0
+        return proba
+    model = _classifier(name, seed).fit(x, y)
+    return _probabilities(model, x_test, classes, k)
+
+
+def lift(tstr_auc: float, trtr_auc: float) -> float:
+    """Share of the real data's signal above chance that the synthetic data keeps:
+    ``(TSTR - 0.5) / (TRTR - 0.5)`` (0 = chance, 1 = as good as the real rows)."""
+    return (tstr_auc - 0.5) / (trtr_auc - 0.5)
 
 
 def utility(
     train: pd.DataFrame, test: pd.DataFrame, synthetic: pd.DataFrame, target: str, seed: int = 0
 ) -> dict[str, Any]:
-    """TRTR and TSTR AUC / accuracy of three classifiers on a binary ``target``."""
+    """TRTR and TSTR ROC AUC / accuracy of three classifiers predicting ``target``.
+
+    A binary target scores the AUC of its second level (in sorted order); a
+    target with more levels scores the macro one-vs-rest AUC. Synthetic rows
+    whose target is not one of the real levels are dropped (and counted).
+    """
     levels = sorted(train[target].dropna().astype(str).unique())
-    if len(levels) != 2:
-        raise ValueError(f"target {target!r} must be binary, it has {len(levels)} levels")
-    positive = levels[1]
-    features = train.drop(columns=target)
-    design = _Design(features)
-    x_test, y_test = design(test.drop(columns=target)), _binary_target(test[target], positive)
-    results: dict[str, Any] = {"trtr": {}, "tstr": {}}
-    for source, frame in (("trtr", train), ("tstr", synthetic)):
-        y = _binary_target(frame[target], positive)
+    if len(levels) < 2:
+        raise ValueError(f"target {target!r} must have at least two levels, it has {len(levels)}")
+    k = len(levels)
+    design = _Design(train.drop(columns=target))
+    test = test[_class_codes(test[target], levels) >= 0]
+    x_test, y_test = design(test.drop(columns=target)), _class_codes(test[target], levels)
+    codes = _class_codes(synthetic[target], levels)
+    frames = {"trtr": train, "tstr": synthetic[codes >= 0]}
+    results: dict[str, Any] = {
+        "trtr": {},
+        "tstr": {},
+        "tstr_rows_off_level": int((codes < 0).sum()),
+    }
+    for source, frame in frames.items():
+        x, y = design(frame.drop(columns=target)), _class_codes(frame[target], levels)
         for name in CLASSIFIERS:
-            if len(np.unique(y)) < 2:  # a synthetic table with one class: a constant guess
-                proba = np.full(len(y_test), float(y.mean()))
-            else:
-                model = _classifier(name, seed).fit(design(frame.drop(columns=target)), y)
-                proba = model.predict_proba(x_test)[:, 1]
-            results[source][name] = {
-                "auc": float(roc_auc_score(y_test, proba)),
-                "accuracy": float(accuracy_score(y_test, proba >= 0.5)),
-            }
+            proba = _fit_predict(name, seed, x, y, x_test, k)
+            results[source][name] = _scores(y_test, proba)
     for source in ("trtr", "tstr"):
         results[f"{source}_auc"] = float(np.mean([v["auc"] for v in results[source].values()]))
     results["tstr_over_trtr"] = results["tstr_auc"] / results["trtr_auc"]
+    results["lift"] = lift(results["tstr_auc"], results["trtr_auc"])
     return results
 
 
@@ -157,6 +199,52 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
         "quality_score": (shape_mean + pair_mean) / 2,
         "per_column": shapes,
     }
+
+
+def _share(flags: np.ndarray) -> float:
+    return float(flags.mean()) if len(flags) else 0.0
+
+
+def _column_validity(real: pd.Series, synthetic: pd.Series) -> dict[str, Any]:
+    """NaN share (where the real column has none), out-of-range share, off-level share."""
+    out: dict[str, Any] = {}
+    if not real.isna().any():
+        out["nan_share"] = _share(synthetic.isna().to_numpy())
+    values, seen = synthetic.dropna(), real.dropna()
+    if _is_numeric(real) and _is_numeric(synthetic):
+        numbers = values.to_numpy(dtype=float)
+        low, high = float(seen.min()), float(seen.max())
+        out["out_of_range_share"] = _share((numbers < low) | (numbers > high))
+        if seen.nunique() <= MAX_LEVELS:
+            known = np.round(seen.to_numpy(dtype=float), 9)
+            out["off_level_share"] = _share(~np.isin(np.round(numbers, 9), known))
+        elif np.all(np.mod(seen.to_numpy(dtype=float), 1) == 0):
+            out["off_level_share"] = _share(np.mod(numbers, 1) != 0)
+    elif not _is_numeric(real):
+        known = set(seen.astype(str))
+        out["off_level_share"] = _share(~values.astype(str).isin(known).to_numpy())
+    return out
+
+
+def validity(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
+    """Do the synthetic values look like values of the real columns?
+
+    Shares of synthetic cells, pooled over the columns each check applies to:
+    ``nan_share`` over columns whose real values have no missing value;
+    ``out_of_range_share`` over numeric columns (outside the real min..max);
+    ``off_level_share`` over categorical columns, numeric columns with at most
+    ``MAX_LEVELS`` distinct real values (a value none of the real rows has) and
+    integer-valued columns (a value with a fraction). ``per_column`` has each
+    column's shares and ``worst`` the column with the largest share of each.
+    """
+    per_column = {c: _column_validity(real[c], synthetic[c]) for c in real.columns}
+    summary: dict[str, Any] = {}
+    for key in ("nan_share", "out_of_range_share", "off_level_share"):
+        shares = {c: v[key] for c, v in per_column.items() if key in v}
+        summary[key] = float(np.mean(list(shares.values()))) if shares else 0.0
+        summary[f"worst_{key}"] = max(shares.items(), key=lambda kv: kv[1]) if shares else None
+    summary["per_column"] = per_column
+    return summary
 
 
 def privacy(
@@ -209,13 +297,14 @@ def evaluate(
     seed: int = 0,
     out_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Utility (if ``target`` is given: a binary column), quality and privacy, as a plain dict.
+    """Utility (if ``target`` is given), quality, validity and privacy, as a plain dict.
 
     Args:
         train: the real rows the synthesizer was fitted on.
         holdout: real rows it never saw (the test set of TSTR and the non-members of the attacks).
         synthetic: the synthetic rows (same columns).
-        target: a binary column for TSTR / TRTR, or ``None`` to skip utility.
+        target: a class column for TSTR / TRTR (binary or more levels), or ``None`` to
+            skip utility.
         seed: seeds the classifiers and the attack subsamples.
         out_path: also write the dict as JSON there.
     """
@@ -232,6 +321,7 @@ def evaluate(
     if target is not None:
         report["utility"] = utility(train, holdout, synthetic, target, seed)
     report["quality"] = quality(train, synthetic)
+    report["validity"] = validity(train, synthetic)
     report["privacy"] = privacy(train, holdout, synthetic, seed)
     if out_path is not None:
         write_json(out_path, report)
