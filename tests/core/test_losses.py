@@ -10,6 +10,7 @@ from ganforge.core.losses import (
     LOSSES,
     feature_matching_loss,
     get_loss,
+    mean_feature_matching_loss,
     minimax_value,
     optimal_discriminator,
 )
@@ -251,3 +252,28 @@ def test_relativistic_loss_has_no_per_sample_terms():
 
     with pytest.raises(ValueError, match="no per-sample terms"):
         get_loss("relativistic_average").discriminator(torch.zeros(2), torch.zeros(2), "none")
+
+
+# --- mean feature matching (Salimans et al. 2016) ---
+
+
+def test_mean_feature_matching_by_hand():
+    real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # means 2, 3
+    fake = torch.tensor([[0.0, 0.0], [0.0, 2.0], [0.0, 4.0]], requires_grad=True)  # means 0, 2
+    loss = mean_feature_matching_loss(real, fake)
+    assert float(loss.detach()) == pytest.approx(((2 - 0) ** 2 + (3 - 2) ** 2) / 2)
+    loss.backward()
+    # d/d fake_ik = -2 (mean_real_k - mean_fake_k) / (K * N_fake)
+    torch.testing.assert_close(fake.grad[0], torch.tensor([-2 * 2 / 6, -2 * 1 / 6]))
+
+
+def test_mean_feature_matching_detaches_real_features():
+    real = torch.randn(5, 3, requires_grad=True)
+    fake = torch.randn(4, 3, requires_grad=True)
+    mean_feature_matching_loss(real, fake).backward()
+    assert real.grad is None and fake.grad is not None
+
+
+def test_mean_feature_matching_rejects_other_shapes():
+    with pytest.raises(ValueError, match="feature shapes differ"):
+        mean_feature_matching_loss(torch.zeros(2, 3), torch.zeros(2, 4))

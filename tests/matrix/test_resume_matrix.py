@@ -124,6 +124,23 @@ def vocoder_case(warmup_iterations: int = 0) -> tuple[GANModule, Any]:
     return module, LoaderBatches(segments, 2, seed=3, pin_memory=False)
 
 
+def semisup_case() -> tuple[GANModule, Any]:
+    from ganforge.semisup import (
+        Discriminator,
+        Generator,
+        LabelledUnlabelledBatches,
+        SemiSupervisedModule,
+    )
+
+    images = torch.rand(40, 16, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(40) % 3
+    # noise layers in D, batch norm in G, a decaying learning rate, two shuffled sources
+    module = SemiSupervisedModule(
+        Discriminator(16, 3, (8, 8)), Generator(16, 4, (8,)), iterations=5
+    )
+    return module, LabelledUnlabelledBatches(images[:9], labels[:9], images, 8, seed=2)
+
+
 CASES = {
     "core-ring": Case(ring_case, 16),
     "core-dcgan": Case(dcgan_case, 4),
@@ -134,6 +151,7 @@ CASES = {
     "vocoder": Case(vocoder_case, 2, iterations=5, checkpoint_at=2),
     # resumed at the end of the generator-only warm-up, into the adversarial phase
     "vocoder-warmup": Case(lambda: vocoder_case(2), 2, iterations=5, checkpoint_at=2),
+    "semisup": Case(semisup_case, 8, iterations=5, checkpoint_at=2),
 }
 
 

@@ -295,7 +295,7 @@ def get_loss(name: str, *, real_label: float = 1.0) -> AdversarialLoss:
     return AdversarialLoss(loss.name, d_fn, loss.generator_fn, loss.needs_real)
 
 
-# --- feature matching (HiFi-GAN / MelGAN) -------------------------------------------------
+# --- feature matching (HiFi-GAN / MelGAN; Salimans et al.) --------------------------------
 
 
 def _nested(feats: FeatureMaps) -> list[list[Tensor]]:
@@ -330,6 +330,24 @@ def feature_matching_loss(real_feats: FeatureMaps, fake_feats: FeatureMaps) -> T
                 )
             terms.append((real_map.detach() - fake_map).abs().mean())
     return _sum(terms)
+
+
+def mean_feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
+    """Salimans et al. (2016)'s feature matching: ``mean_k (E[f(x)]_k - E[f(G(z))]_k)^2``.
+
+    The squared distance between the batch means of one intermediate
+    discriminator layer's features ``(N, ...)`` (flattened per sample), averaged
+    over the feature dimensions. Real features are detached, so only the
+    generator receives gradients; the two batches may differ in size.
+    """
+    if real_features.dim() < 2 or real_features.shape[1:] != fake_features.shape[1:]:
+        raise ValueError(
+            f"feature shapes differ: real {tuple(real_features.shape)} vs "
+            f"fake {tuple(fake_features.shape)} (expected (N, ...) with equal feature shapes)"
+        )
+    real_mean = real_features.detach().flatten(1).mean(0)
+    fake_mean = fake_features.flatten(1).mean(0)
+    return (real_mean - fake_mean).pow(2).mean()
 
 
 # --- theory helpers -----------------------------------------------------------------------

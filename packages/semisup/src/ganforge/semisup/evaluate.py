@@ -1,0 +1,122 @@
+"""Evaluation: test error, confusion matrix, and the figures of the report.
+
+:func:`evaluate` returns a plain dict (written with the core's atomic
+``write_json`` when ``out`` is given); :func:`confusion_figure` and
+:func:`sample_grid_figure` are the report's confusion matrix and grid of
+generated images.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ganforge.core.files import write_json
+from ganforge.semisup.data import as_labels
+from ganforge.semisup.model import SemiSupervisedGAN
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """``(K, K)`` counts: row = true class, column = predicted class (in ``classes`` order)."""
+    index = {label: i for i, label in enumerate(classes.tolist())}
+    matrix = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    for t, p in zip(truth.tolist(), predicted.tolist(), strict=True):
+        if t not in index:
+            raise ValueError(f"the test labels hold {t!r}, a class the model does not know")
+        matrix[index[t], index[p]] += 1
+    return matrix
+
+
+def evaluate(
+    model: SemiSupervisedGAN,
+    x_test: Any,
+    y_test: Any,
+    *,
+    baselines: dict[str, float] | None = None,
+    out: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Test error and accuracy, per-class accuracy and the confusion matrix of ``model``.
+
+    ``baselines`` (name -> test error of a model trained on the same labels) are
+    reported beside. Written as JSON to ``out`` when given.
+    """
+    predicted = model.predict(x_test)
+    truth = as_labels(y_test, len(predicted), "y_test")
+    classes = model.classes_
+    matrix = confusion_matrix(truth, predicted, classes)
+    totals = matrix.sum(1)
+    accuracy = float(np.trace(matrix) / max(1, matrix.sum()))
+    report: dict[str, Any] = {
+        "n_test": int(len(truth)),
+        "error": round(1.0 - accuracy, 6),
+        "accuracy": round(accuracy, 6),
+        "classes": classes.tolist(),
+        "per_class_accuracy": [
+            round(float(matrix[i, i] / totals[i]), 4) if totals[i] else None
+            for i in range(len(classes))
+        ],
+        "confusion_matrix": matrix.tolist(),
+    }
+    if baselines:
+        report["baselines"] = {name: round(float(e), 6) for name, e in baselines.items()}
+    if out is not None:
+        write_json(out, report)
+    return report
+
+
+def confusion_figure(report: dict[str, Any], title: str = "confusion matrix") -> Any:
+    """A heat map of :func:`evaluate`'s confusion matrix (true rows, predicted columns)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.asarray(report["confusion_matrix"])
+    labels = [str(c) for c in report["classes"]]
+    figure, axis = plt.subplots(figsize=(4.8, 4.2))
+    axis.imshow(matrix, cmap="Blues")
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            if matrix[i, j]:
+                dark = matrix[i, j] > matrix.max() / 2
+                axis.text(
+                    j,
+                    i,
+                    str(matrix[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if dark else "black",
+                )
+    axis.set_xticks(range(len(labels)), labels)
+    axis.set_yticks(range(len(labels)), labels)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    axis.set_title(f"{title} (error {report['error']:.2%})")
+    figure.tight_layout()
+    return figure
+
+
+def sample_grid_figure(images: np.ndarray, columns: int = 10, title: str = "generated") -> Any:
+    """A grid of greyscale images ``(n, H, W)``, ``(n, 1, H, W)`` or flat square ones."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    if images.ndim == 2:
+        side = int(round(np.sqrt(images.shape[1])))
+        images = images.reshape(len(images), side, side)
+    elif images.ndim == 4:
+        images = images.mean(1)
+    rows = -(-len(images) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.6, rows * 0.6))
+    for axis, image in zip(np.ravel(axes), list(images) + [None] * (rows * columns), strict=False):
+        axis.axis("off")
+        if image is not None:
+            axis.imshow(image, cmap="gray", vmin=0, vmax=1)
+    figure.suptitle(title, fontsize=9)
+    return figure
