@@ -100,7 +100,8 @@ def draw_labels(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
 
 @dataclass
 class SemiSupervisedSplit:
-    """A labelled / unlabelled / test split of one image set (float32 ``(N, D)`` in [0, 1])."""
+    """A labelled / unlabelled / test split of one image set (float32 ``(N, *image_shape)``
+    in [0, 1])."""
 
     x_labelled: Tensor
     y_labelled: np.ndarray
@@ -141,6 +142,7 @@ def semisupervised_split(
     if x_test is None:
         if not 0 < test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+        _check_stratifiable(labels, test_fraction)
         train, test = train_test_split(
             np.arange(len(images)),
             test_size=test_fraction,
@@ -157,9 +159,31 @@ def semisupervised_split(
         test_labels = as_labels(y_test, len(test_images), "y_test")
     chosen = draw_labels(labels, labels_per_class, seed)
     rest = np.setdiff1d(np.arange(len(images)), chosen)
+
+    def shaped(part: Tensor) -> Tensor:
+        return part.reshape(len(part), *shape)
+
     return SemiSupervisedSplit(
-        images[chosen], labels[chosen], images[rest], test_images, test_labels, shape, name
+        shaped(images[chosen]),
+        labels[chosen],
+        shaped(images[rest]),
+        shaped(test_images),
+        test_labels,
+        shape,
+        name,
     )
+
+
+def _check_stratifiable(labels: np.ndarray, test_fraction: float) -> None:
+    """One-line error when a stratified hold-out of ``test_fraction`` is impossible."""
+    classes, counts = np.unique(labels, return_counts=True)
+    n_test = int(np.ceil(test_fraction * len(labels)))
+    if counts.min() < 2 or n_test < len(classes) or len(labels) - n_test < len(classes):
+        raise ValueError(
+            f"{len(labels)} images of {len(classes)} classes are too few for a stratified "
+            f"{test_fraction:.0%} test split (every class needs 2 images or more): add "
+            "images or give a test set"
+        )
 
 
 def embedded_images(name: str) -> tuple[np.ndarray, np.ndarray]:

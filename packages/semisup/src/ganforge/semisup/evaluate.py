@@ -99,24 +99,34 @@ def confusion_figure(report: dict[str, Any], title: str = "confusion matrix") ->
     return figure
 
 
-def sample_grid_figure(images: np.ndarray, columns: int = 10, title: str = "generated") -> Any:
-    """A grid of greyscale images ``(n, H, W)``, ``(n, 1, H, W)`` or flat square ones."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    images = np.asarray(images)
+def tile_images(images: np.ndarray, columns: int = 10, gap: int = 1) -> np.ndarray:
+    """One greyscale mosaic of images ``(n, H, W)``, ``(n, 1, H, W)`` or flat square ones."""
+    images = np.asarray(images, dtype=np.float32)
     if images.ndim == 2:
         side = int(round(np.sqrt(images.shape[1])))
         images = images.reshape(len(images), side, side)
     elif images.ndim == 4:
         images = images.mean(1)
-    rows = -(-len(images) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.6, rows * 0.6))
-    for axis, image in zip(np.ravel(axes), list(images) + [None] * (rows * columns), strict=False):
-        axis.axis("off")
-        if image is not None:
-            axis.imshow(image, cmap="gray", vmin=0, vmax=1)
-    figure.suptitle(title, fontsize=9)
+    n, height, width = images.shape
+    columns = min(columns, n)
+    rows = -(-n // columns)
+    mosaic = np.ones((rows * (height + gap) - gap, columns * (width + gap) - gap), np.float32)
+    for index, image in enumerate(images):
+        top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
+        mosaic[top : top + height, left : left + width] = image
+    return mosaic
+
+
+def sample_grid_figure(images: np.ndarray, columns: int = 10, title: str = "generated") -> Any:
+    """A grid of greyscale images (see :func:`tile_images`) as one figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mosaic = tile_images(images, columns)
+    figure, axis = plt.subplots(figsize=(6, 6 * mosaic.shape[0] / mosaic.shape[1] + 0.4))
+    axis.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    axis.axis("off")
+    axis.set_title(title, fontsize=9)
     return figure
