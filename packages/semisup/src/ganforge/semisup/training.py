@@ -155,8 +155,13 @@ class SemiSupervisedModule(GANModule):
         judge = self.networks["D"]
         with torch.no_grad():
             fake = self.networks["G"](self.noise(ctx, len(unlabelled)))
+        # one forward of the three batches (the noise layers act per element)
+        logits = judge(torch.cat([x, unlabelled, fake]))
+        labelled_logits, unlabelled_logits, fake_logits = logits.split(
+            [len(x), len(unlabelled), len(fake)]
+        )
         total, terms = discriminator_loss(
-            judge(x), y, judge(unlabelled), judge(fake), self.unsupervised_weight
+            labelled_logits, y, unlabelled_logits, fake_logits, self.unsupervised_weight
         )
         return {"loss": total, **terms}
 
