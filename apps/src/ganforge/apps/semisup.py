@@ -32,7 +32,6 @@ from ganforge.semisup import (
     confusion_figure,
     embedded_images,
     evaluate,
-    fit_augmented_cnn,
     fit_supervised_same_net,
     load_image_folder,
     load_mnist_folder,
@@ -305,21 +304,6 @@ def run_predict(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def baseline_errors(
-    model: SemiSupervisedGAN, split: SemiSupervisedSplit, progress: bool = False
-) -> dict[str, float]:
-    """Test errors of the supervised baselines trained on ``split``'s labels alone."""
-    errors = {}
-    with tqdm(total=2, desc="baselines", disable=not progress) as bar:
-        same = fit_supervised_same_net(model.spec, split.x_labelled, split.y_labelled)
-        errors["supervised_same_net_error"] = 1 - same.score(split.x_test, split.y_test)
-        bar.update(1)
-        cnn = fit_augmented_cnn(split.x_labelled, split.y_labelled, seed=model.spec.seed)
-        errors["supervised_cnn_error"] = 1 - cnn.score(split.x_test, split.y_test)
-        bar.update(1)
-    return errors
-
-
 def report_section(
     model: SemiSupervisedGAN, result: dict[str, Any], title: str, text: str = ""
 ) -> ReportSection:
@@ -344,10 +328,18 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
             f"the data's images are {split.image_shape}, the model was trained on "
             f"{model.image_shape}"
         )
-    baselines = (
-        baseline_errors(model, split, not arguments.no_progress) if arguments.baselines else None
-    )
-    result = evaluate(model, split.x_test, split.y_test, baselines=baselines)
+    wanted = arguments.baselines
+    hidden = arguments.no_progress or not wanted
+    with tqdm(total=2 if wanted else 0, desc="baselines", disable=hidden) as bar:
+        result = evaluate(
+            model,
+            split.x_test,
+            split.y_test,
+            x_labelled=split.x_labelled if wanted else None,
+            y_labelled=split.y_labelled if wanted else None,
+            progress=lambda name: bar.update(1),
+        )
+    baselines = result.get("baselines")
     result = {"model": str(arguments.model), "data": split.describe(), **result}
     write_json(arguments.out, result)
     if arguments.report is not None:

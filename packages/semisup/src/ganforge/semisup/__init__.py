@@ -23,6 +23,7 @@ from ganforge.semisup.data import (
     semisupervised_split,
 )
 from ganforge.semisup.evaluate import (
+    baseline_errors,
     confusion_figure,
     confusion_matrix,
     evaluate,
@@ -55,6 +56,7 @@ __all__ = [
     "SemisupSpec",
     "as_images",
     "as_labels",
+    "baseline_errors",
     "class_probabilities",
     "confusion_figure",
     "confusion_matrix",

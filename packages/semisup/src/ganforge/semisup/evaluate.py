@@ -1,6 +1,7 @@
-"""Evaluation: test error, confusion matrix, and the figures of the report.
+"""Evaluation: test error, confusion matrix, baselines and the figures of the report.
 
-:func:`evaluate` returns a plain dict (written with the core's atomic
+:func:`evaluate` returns a plain dict (with the issue's baselines trained on the
+same labels when they are given) (written with the core's atomic
 ``write_json`` when ``out`` is given); :func:`confusion_figure` and
 :func:`sample_grid_figure` are the report's confusion matrix and grid of
 generated images.
@@ -9,11 +10,13 @@ generated images.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ganforge.core.files import write_json
+from ganforge.semisup.baselines import fit_augmented_cnn, fit_supervised_same_net
 from ganforge.semisup.data import as_labels
 from ganforge.semisup.model import SemiSupervisedGAN
 
@@ -29,19 +32,52 @@ def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: np.ndarr
     return matrix
 
 
+def baseline_errors(
+    model: SemiSupervisedGAN,
+    x_labelled: Any,
+    y_labelled: Any,
+    x_test: Any,
+    y_test: Any,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, float]:
+    """Test errors of the issue's baselines, trained on ``model``'s labels alone.
+
+    ``supervised_same_net_error``: the same discriminator, optimiser and schedule;
+    ``supervised_cnn_error``: a small CNN with augmentation. ``progress(name)`` is
+    called after each.
+    """
+    same = fit_supervised_same_net(model.spec, x_labelled, y_labelled)
+    errors = {"supervised_same_net_error": 1 - same.score(x_test, y_test)}
+    if progress is not None:
+        progress("supervised_same_net")
+    cnn = fit_augmented_cnn(x_labelled, y_labelled, seed=model.spec.seed)
+    errors["supervised_cnn_error"] = 1 - cnn.score(x_test, y_test)
+    if progress is not None:
+        progress("supervised_cnn")
+    return errors
+
+
 def evaluate(
     model: SemiSupervisedGAN,
     x_test: Any,
     y_test: Any,
     *,
-    baselines: dict[str, float] | None = None,
+    x_labelled: Any | None = None,
+    y_labelled: Any | None = None,
     out: str | os.PathLike[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Test error and accuracy, per-class accuracy and the confusion matrix of ``model``.
 
-    ``baselines`` (name -> test error of a model trained on the same labels) are
-    reported beside. Written as JSON to ``out`` when given.
+    With the labels it was trained on (``x_labelled``, ``y_labelled``) the
+    baselines of :func:`baseline_errors` are trained and reported under
+    ``baselines``. Written as JSON to ``out`` when given.
     """
+    if (x_labelled is None) != (y_labelled is None):
+        raise ValueError("give both x_labelled and y_labelled for the baselines, or neither")
+    baselines = None
+    if x_labelled is not None:
+        baselines = baseline_errors(model, x_labelled, y_labelled, x_test, y_test, progress)
     predicted = model.predict(x_test)
     truth = as_labels(y_test, len(predicted), "y_test")
     classes = model.classes_
