@@ -17,7 +17,9 @@ many rows as the train split has, and is scored on the held-out rows:
   attacks), epsilon spent;
 - the target's class shares, real against synthetic, and the fit seconds.
 
-ganforge runs at epsilon 1, 10 and without DP; CTGAN without DP; MST and
+ganforge's GAN (DPTabularGAN, "runs") and its marginal synthesizer
+(MarginalSynthesizer given the table's target, "marginals") run at epsilon 1,
+10 and without DP; CTGAN without DP; MST and
 DPCTGAN at epsilon 1 and 10; each with seeds 0, 1, 2. A table a method
 refuses (it cannot fit without public bounds, too few rows...) counts as lift
 0 for that method and is listed under "refusals" with the method's reason.
@@ -51,6 +53,7 @@ from ganforge.core.files import cache_dir, write_json
 from ganforge.tabular import DPTabularGAN
 from ganforge.tabular.evaluate import privacy, quality, utility, validity
 from ganforge.tabular.schema import MAX_LEVELS
+from ganforge.tabular.star import MarginalSynthesizer
 
 sys.path.insert(0, str(Path(__file__).parent))
 from peers.run import SCRIPT as PEER_SCRIPT  # noqa: E402
@@ -62,6 +65,8 @@ PACKAGE_SOURCES = ROOT / "packages" / "tabular" / "src"
 EPSILONS: dict[str, float | None] = {"1": 1.0, "10": 10.0, "none": None}
 PEER_EPSILONS = {"ctgan": ("none",), "mst": ("1", "10"), "dpctgan": ("1", "10")}
 PEER_TIMEOUT = 1800.0
+OURS = ("ganforge", "marginals")
+MARGINAL_MODULES = ("star", "transformer", "dp_stats", "privacy", "schema", "entropy")
 
 
 def _fair() -> tuple[pd.DataFrame, str]:
@@ -141,7 +146,10 @@ def column_kinds(train: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 def _fingerprint(method: str) -> str:
     digest = hashlib.sha256()
-    files = sorted(PACKAGE_SOURCES.rglob("*.py")) if method == "ganforge" else [PEER_SCRIPT]
+    if method == "marginals":  # the modules the marginal synthesizer runs on
+        files = [PACKAGE_SOURCES / "ganforge" / "tabular" / f"{m}.py" for m in MARGINAL_MODULES]
+    else:
+        files = sorted(PACKAGE_SOURCES.rglob("*.py")) if method in OURS else [PEER_SCRIPT]
     for path in files:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
@@ -153,12 +161,17 @@ def _cache_path(table: str, method: str, eps: str, seed: int) -> Path:
     return folder / f"{table}-{method}-eps{eps}-seed{seed}-{_fingerprint(method)}.json"
 
 
-def _fit_ganforge(train: pd.DataFrame, eps: float | None, seed: int) -> dict[str, Any]:
+def _fit_ganforge(
+    method: str, train: pd.DataFrame, target: str, eps: float | None, seed: int
+) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            synth = DPTabularGAN(epsilon=eps, seed=seed).fit(train)
+            if method == "marginals":
+                synth = MarginalSynthesizer(target, epsilon=eps, seed=seed).fit(train)
+            else:
+                synth = DPTabularGAN(epsilon=eps, seed=seed).fit(train)
     except ValueError as error:
         return {"refused": str(error), "fit_seconds": time.perf_counter() - start}
     seconds = time.perf_counter() - start
@@ -226,8 +239,8 @@ def one_run(table: str, method: str, eps: str, seed: int, data: tuple) -> dict[s
         return json.loads(path.read_text())
     train, holdout, target = data
     epsilon = EPSILONS[eps]
-    if method == "ganforge":
-        fitted = _fit_ganforge(train, epsilon, seed)
+    if method in OURS:
+        fitted = _fit_ganforge(method, train, target, epsilon, seed)
     else:
         fitted = _fit_peer(method, train, epsilon, seed)
     run: dict[str, Any] = {"epsilon": epsilon, "seed": seed, "fit_seconds": fitted["fit_seconds"]}
@@ -264,11 +277,13 @@ def table_result(table: str, methods: list[str], seeds: list[int], progress) -> 
         "runs": [],
     }
     for method in methods:
-        for eps in ("1", "10", "none") if method == "ganforge" else PEER_EPSILONS[method]:
+        for eps in ("1", "10", "none") if method in OURS else PEER_EPSILONS[method]:
             runs = [one_run(table, method, eps, seed, data) for seed in seeds]
             progress(table, method, eps, runs)
             if method == "ganforge":
                 result["runs"] += runs
+            elif method == "marginals":
+                result.setdefault("marginals", {"runs": []})["runs"] += runs
             else:
                 result.setdefault(method, {})[eps] = _summary(runs) | {"runs": runs}
     if "ctgan" in result:
@@ -284,15 +299,25 @@ def _by_epsilon(runs: list[dict]) -> dict[str, list[dict]]:
     return grouped
 
 
-def aggregate(tables: dict[str, dict]) -> dict[str, Any]:
-    """Mean lifts across tables, the refusals, and which targets the runs meet."""
-    ours = {name: _by_epsilon(t["runs"]) for name, t in tables.items()}
-    mean_lift = {
+def _our_runs(table: dict, method: str) -> list[dict]:
+    """ganforge's runs of ``method`` on a table: the GAN's under "runs", the marginal
+    synthesizer's under "marginals"."""
+    return table["runs"] if method == "ganforge" else table.get("marginals", {}).get("runs", [])
+
+
+def _mean_lifts(tables: dict[str, dict], method: str) -> dict[str, float]:
+    ours = {name: _by_epsilon(_our_runs(t, method)) for name, t in tables.items()}
+    return {
         eps: float(np.mean([_mean(ours[n][eps], "lift") for n in tables]))
         for eps in ("1", "10", "none")
         if all(eps in ours[n] for n in tables)
     }
-    out: dict[str, Any] = {"mean_lift": mean_lift}
+
+
+def aggregate(tables: dict[str, dict]) -> dict[str, Any]:
+    """Mean lifts across tables, the refusals, and which targets the runs meet."""
+    out: dict[str, Any] = {"mean_lift": _mean_lifts(tables, "ganforge")}
+    out["marginals_mean_lift"] = _mean_lifts(tables, "marginals")
     if all("ctgan" in t for t in tables.values()):
         out["ctgan_mean_lift"] = float(np.mean([t["ctgan"]["lift"] for t in tables.values()]))
     for peer in ("mst", "dpctgan"):
@@ -302,16 +327,23 @@ def aggregate(tables: dict[str, dict]) -> dict[str, Any]:
                 for eps in ("1", "10")
             }
     out["refusals"] = _refusals(tables)
-    out["targets"] = _targets(tables, out)
+    out["targets"] = {
+        method: _targets(tables, out, method)
+        for method in OURS
+        if any(_our_runs(t, method) for t in tables.values())
+    }
     return out
 
 
 def _refusals(tables: dict[str, dict]) -> list[dict[str, Any]]:
     found = []
     for name, t in tables.items():
-        found += [
-            {"table": name, "method": "ganforge", **_why(r)} for r in t["runs"] if "refused" in r
-        ]
+        for method in OURS:
+            found += [
+                {"table": name, "method": method, **_why(r)}
+                for r in _our_runs(t, method)
+                if "refused" in r
+            ]
         for peer in ("ctgan", "mst", "dpctgan"):
             groups = {"none": t[peer]} if peer == "ctgan" and peer in t else t.get(peer, {})
             for summary in groups.values():
@@ -327,22 +359,24 @@ def _why(run: dict) -> dict[str, Any]:
     return {"epsilon": run["epsilon"], "seed": run["seed"], "reason": run["refused"]}
 
 
-def _targets(tables: dict[str, dict], out: dict[str, Any]) -> dict[str, Any]:
-    """The issue's targets, each with the numbers it was judged on."""
-    lifts, checks = out["mean_lift"], {}
-    fitted = [r for t in tables.values() for r in t["runs"] if "refused" not in r]
+def _targets(tables: dict[str, dict], out: dict[str, Any], method: str) -> dict[str, Any]:
+    """The issue's targets for one of ganforge's methods, with the numbers judged."""
+    lifts, checks = _mean_lifts(tables, method), {}
+    runs = {n: _our_runs(t, method) for n, t in tables.items()}
+    fitted = [r for table_runs in runs.values() for r in table_runs if "refused" not in r]
     if "none" in lifts and "ctgan_mean_lift" in out:
         per_table = {
-            n: _mean(_by_epsilon(t["runs"]).get("none", []), "lift") >= t["ctgan"]["lift"]
+            n: _mean(_by_epsilon(runs[n]).get("none", []), "lift") >= t["ctgan"]["lift"]
             for n, t in tables.items()
         }
         ours_seconds = _mean([r for r in fitted if r["epsilon"] is None], "fit_seconds")
         ctgan_seconds = _mean([t["ctgan"] for t in tables.values()], "fit_seconds")
         checks["no_dp"] = {
+            "mean_lift": lifts["none"],
             "mean_lift_at_least_ctgan": lifts["none"] >= out["ctgan_mean_lift"],
             "tables_at_least_ctgan": per_table,
             "most_tables": sum(per_table.values()) > len(per_table) / 2,
-            "fit_seconds": {"ganforge": ours_seconds, "ctgan": ctgan_seconds},
+            "fit_seconds": {method: ours_seconds, "ctgan": ctgan_seconds},
             "faster": ours_seconds is not None and ours_seconds < (ctgan_seconds or 0),
         }
     for eps, floor in (("10", 0.8), ("1", 0.6)):
@@ -353,7 +387,7 @@ def _targets(tables: dict[str, dict], out: dict[str, Any]) -> dict[str, Any]:
                 "at_least_floor": lifts[eps] >= floor,
                 "at_least_mst": lifts[eps] >= out["mst_mean_lift"][eps],
             }
-    refused = [r for t in tables.values() for r in t["runs"] if "refused" in r]
+    refused = [r for table_runs in runs.values() for r in table_runs if "refused" in r]
     checks["every_table_fitted_without_bounds"] = not refused
     checks["every_run"] = {
         "nan_share_max": max((r["nan_share"] for r in fitted), default=None),
@@ -363,7 +397,7 @@ def _targets(tables: dict[str, dict], out: dict[str, Any]) -> dict[str, Any]:
         "epsilon_overspent": [
             {"epsilon": r["epsilon"], "spent": r["epsilon_spent"], "seed": r["seed"]}
             for r in fitted
-            if r["epsilon"] is not None and r["epsilon_spent"] > r["epsilon"]
+            if r["epsilon"] is not None and r["epsilon_spent"] > r["epsilon"] + 1e-9
         ],
     }
     return checks
@@ -371,14 +405,16 @@ def _targets(tables: dict[str, dict], out: dict[str, Any]) -> dict[str, Any]:
 
 def _print_progress(table: str, method: str, eps: str, runs: list[dict]) -> None:
     lifts = [f"{r['lift']:.3f}" + ("(refused)" if "refused" in r else "") for r in runs]
-    print(f"{table:14s} {method:9s} eps={eps:4s} lift {' '.join(lifts)}", flush=True)
+    print(f"{table:14s} {method:10s} eps={eps:4s} lift {' '.join(lifts)}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", default=",".join(TABLES), help="comma list of tables")
     parser.add_argument(
-        "--methods", default="ganforge,ctgan,mst,dpctgan", help="comma list of methods"
+        "--methods",
+        default="ganforge,marginals,ctgan,mst,dpctgan",
+        help="comma list of methods",
     )
     parser.add_argument("--seeds", default="0,1,2", help="comma list of seeds")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON to write")

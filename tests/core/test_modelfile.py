@@ -66,3 +66,14 @@ def test_a_truncated_model_file_is_a_checkpoint_error(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="not a loadable checkpoint"):
         load_model(path, "demo.Model")
+
+
+def test_model_kind_names_what_a_file_holds(tmp_path):
+    from ganforge.core.modelfile import model_kind
+
+    path, _ = written(tmp_path)
+    assert model_kind(path) == "demo.Model"
+    (tmp_path / "untagged").mkdir()
+    untagged, _ = written(tmp_path / "untagged", ganforge_model=None)
+    with pytest.raises(CheckpointError, match="not a ganforge model file"):
+        model_kind(untagged)

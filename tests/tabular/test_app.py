@@ -120,3 +120,23 @@ def test_a_plain_dict_schema_file_declares_bounds_and_levels(table, tmp_path, ca
     args = ["--data", str(data), "--schema", str(bad), "--out", str(tmp_path / "b.pt")]
     assert main(["tabular", "fit", *args]) == 2
     assert "column 'count': unknown schema keys ['highest']" in capsys.readouterr().err
+
+
+def test_fit_with_a_target_writes_a_marginal_synthesizer_that_sample_reads(
+    make_table, tmp_path, capsys
+):
+    data, model, out = tmp_path / "data.csv", tmp_path / "star.pt", tmp_path / "rows.csv"
+    columns = ["x", "count", "city", "flag", "grade", "maybe", "note"]
+    make_table(2000)[columns].to_csv(data, index=False)
+    args = ["tabular", "fit", "--data", str(data), "--target", "city"]
+    assert main([*args, "--epsilon", "10", "--out", str(model)]) == 0
+    assert "cross-tables" in capsys.readouterr().out
+    assert (
+        main(["tabular", "sample", "--model", str(model), "--rows", "50", "--out", str(out)]) == 0
+    )
+    rows = pd.read_csv(out)
+    assert len(rows) == 50 and set(rows["city"]) <= {"oslo", "rome", "lima"}
+    assert list(rows.columns) == columns and rows["maybe"].isna().any()
+    bad = ["tabular", "fit", "--data", str(data), "--target", "x"]
+    assert main([*bad, "--epsilon", "none", "--out", str(model)]) != 0
+    assert "is continuous" in capsys.readouterr().err

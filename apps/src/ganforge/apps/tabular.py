@@ -20,6 +20,7 @@ from ganforge.apps.common import (
 )
 from ganforge.apps.errors import UsageError
 from ganforge.apps.specs import add_spec_options, spec_fields
+from ganforge.core.modelfile import model_kind
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.tabular import (
     DPTabularGAN,
@@ -32,6 +33,8 @@ from ganforge.tabular import (
     read_table,
     sklearn_schema,
 )
+from ganforge.tabular.star import KIND as MARGINALS_KIND
+from ganforge.tabular.star import MarginalSynthesizer
 
 DATASETS = ("fair", "breast_cancer", "wine", "iris", "diabetes")
 
@@ -79,6 +82,13 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         help="JSON of synthesizer options (any of the flags below, with underscores); "
         "flags given on the line override it",
     )
+    fit.add_argument(
+        "--target",
+        help="fit the marginal synthesizer instead of the GAN: one DP release of this "
+        "column's cross-tables with every other column, sampled target first (keeps the "
+        "target's relationship on small tables; uses --epsilon, --delta, "
+        "--statistics-share and --seed)",
+    )
     fit.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_spec_options(fit, SynthConfig)
     add_run_options(fit)
@@ -109,7 +119,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--train", type=Path, required=True, help="CSV of the rows the model saw")
     ev.add_argument("--holdout", type=Path, required=True, help="CSV of real rows it never saw")
     ev.add_argument("--synthetic", type=Path, required=True, help="CSV of synthetic rows")
-    ev.add_argument("--target", help="binary column for TSTR/TRTR (default: no utility)")
+    ev.add_argument(
+        "--target", help="class column for TSTR/TRTR, binary or not (default: no utility)"
+    )
     ev.add_argument("--out", type=output_file, required=True, help="JSON report to write")
     ev.set_defaults(handler=run_evaluate)
 
@@ -136,9 +148,28 @@ def _table_and_schema(arguments: argparse.Namespace) -> tuple[pd.DataFrame, dict
     return table, schema
 
 
+MARGINAL_OPTIONS = ("epsilon", "delta", "statistics_share", "seed")
+
+
+def _fit_marginals(arguments: argparse.Namespace, options: dict[str, Any]) -> int:
+    settings = {k: options[k] for k in MARGINAL_OPTIONS if k in options}
+    try:
+        synth = MarginalSynthesizer(arguments.target, **settings)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    table, schema = _table_and_schema(arguments)
+    synth.schema = schema
+    synth.fit(table)
+    synth.save(arguments.out)
+    print(f"wrote {arguments.out}: {synth.privacy.describe()}")
+    return 0
+
+
 def run_fit(arguments: argparse.Namespace) -> int:
-    run = run_options(arguments)
     options = _options(arguments)
+    if arguments.target is not None:
+        return _fit_marginals(arguments, options)
+    run = run_options(arguments)
     synth = DPTabularGAN(schema={}, **options)  # the settings, checked before any data is read
     table, schema = _table_and_schema(arguments)
     synth.schema = schema
@@ -155,7 +186,10 @@ def run_fit(arguments: argparse.Namespace) -> int:
 
 
 def run_sample(arguments: argparse.Namespace) -> int:
-    synth = DPTabularGAN.load(arguments.model, device=arguments.device)
+    if model_kind(arguments.model) == MARGINALS_KIND:
+        synth = MarginalSynthesizer.load(arguments.model)
+    else:
+        synth = DPTabularGAN.load(arguments.model, device=arguments.device)
     write_csv(synth.sample(arguments.rows, seed=arguments.seed), arguments.out)
     print(f"wrote {arguments.rows} rows to {arguments.out}")
     return 0

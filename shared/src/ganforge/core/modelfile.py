@@ -95,6 +95,15 @@ def load_model(path: str | os.PathLike[str], kind: str, map_location: Any = "cpu
     return ModelFile(found, spec, raw["state"], raw["extra"], versions, version)
 
 
+def model_kind(path: str | os.PathLike[str]) -> str:
+    """The kind of model a ganforge model file holds (read safely, weights only), for a
+    command that accepts more than one; a one-line error for anything else."""
+    found = load_checkpoint(path).get("ganforge_model")
+    if not isinstance(found, str):
+        raise CheckpointError(f"{path} is not a ganforge model file")
+    return found
+
+
 def library_versions() -> dict[str, str]:
     """The versions a model file records (for a user comparing environments)."""
     return {

@@ -7,6 +7,9 @@ Example::
     synth = DPTabularGAN(epsilon=1.0, schema=fair_schema()).fit(df)
     synthetic = synth.sample(len(df))
     print(synth.privacy.describe())
+
+With a target column, ``MarginalSynthesizer(target="affair", epsilon=1.0)`` keeps
+its relationship to the other columns on small tables (see its module).
 """
 
 from ganforge.tabular.conditional import ConditionalSampler
@@ -26,6 +29,7 @@ from ganforge.tabular.model import DPConfig, TabularGAN
 from ganforge.tabular.networks import Discriminator, Generator
 from ganforge.tabular.privacy import PrivacyReport, calibrate_noise, default_delta, rdp_epsilon
 from ganforge.tabular.schema import ColumnSpec, as_column_spec, validate_frame
+from ganforge.tabular.star import MarginalSynthesizer
 from ganforge.tabular.synthesizer import DPTabularGAN
 from ganforge.tabular.transformer import DataTransformer
 
@@ -36,6 +40,7 @@ __all__ = [
     "DPConfig",
     "DPTabularGAN",
     "DataTransformer",
+    "MarginalSynthesizer",
     "Discriminator",
     "Generator",
     "PairwiseMarginals",

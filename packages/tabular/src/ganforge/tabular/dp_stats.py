@@ -293,26 +293,42 @@ def level_grid(lower: float | None, upper: float | None, integer: bool) -> np.nd
 
 def gaussian_grid_counts(
     values: np.ndarray, grid: np.ndarray, std: float, rng: np.random.Generator
-) -> tuple[np.ndarray, float, float]:
+) -> tuple[np.ndarray, float, float, float]:
     """Noisy counts of the values on each point of the public ``grid``, of the finite
-    values off it, and of the missing ones (one histogram: a row falls in one cell)."""
+    values off it, of the missing ones, and of the values off it with a fractional
+    part. One histogram: a row falls in one cell (grid point, whole number off the
+    grid, fraction off the grid, missing); the off-grid count is the sum of its two
+    cells (post-processing)."""
     finite = values[np.isfinite(values)]
     on = np.isclose(finite[:, None], grid[None, :], rtol=0.0, atol=1e-9)
-    counts = np.append(on.sum(axis=0), [(~on.any(axis=1)).sum(), np.isnan(values).sum()])
-    noisy = gaussian_counts(counts, std, rng)
-    return noisy[:-2], float(noisy[-2]), float(noisy[-1])
+    off = finite[~on.any(axis=1)]
+    fractional = (off != np.round(off)).sum()
+    cells = [len(off) - fractional, fractional, np.isnan(values).sum()]
+    noisy = gaussian_counts(np.append(on.sum(axis=0), cells), std, rng)
+    return noisy[:-3], float(noisy[-3] + noisy[-2]), float(noisy[-1]), float(noisy[-2])
 
 
 def on_integers(
-    grid: np.ndarray, counts: np.ndarray, std: float, off_grid: float, rows: int
+    grid: np.ndarray,
+    counts: np.ndarray,
+    std: float,
+    off_grid: float,
+    rows: int,
+    fractional: float | None = None,
 ) -> bool:
-    """Whether the levels round says a float column holds integers: nothing off the
-    grid beyond noise (or 5 % of the rows), and only integer grid points clear the
-    threshold."""
-    threshold = gaussian_threshold(std, len(grid) + 1)
+    """Whether the levels round says a float column holds integers: only integer grid
+    points clear the threshold, and nothing with a fraction beyond noise (or 5 % of
+    the rows) lies off the grid (``fractional``; without it, nothing off the grid at
+    all). With ``fractional``, whole numbers off the grid (beyond its range) count
+    as integers too, so a column of large whole numbers is found."""
+    threshold = gaussian_threshold(std, len(grid) + 2)
     kept = grid[counts > threshold]
+    loose = off_grid if fractional is None else fractional
+    whole_off_grid = 0.0 if fractional is None else off_grid - fractional
     return bool(
-        kept.size and np.all(kept == np.round(kept)) and off_grid <= max(threshold, 0.05 * rows)
+        (kept.size or whole_off_grid > threshold)
+        and np.all(kept == np.round(kept))
+        and loose <= max(threshold, 0.05 * rows)
     )
 
 

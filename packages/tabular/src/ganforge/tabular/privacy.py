@@ -152,6 +152,14 @@ class PrivacyReport:
         """One sentence stating the guarantee."""
         if self.epsilon is None:
             return "No differential privacy: trained and fitted on the exact data."
+        if self.noise_multiplier is None and self.marginals_noise_multiplier is not None:
+            return (
+                f"({self.epsilon:.4g}, {self.delta:.3g})-differential privacy, record-level "
+                f"(add/remove one row): statistics ({self.epsilon_statistics:.4g}, "
+                f"{self.delta_statistics:.3g}) + one Gaussian release of the target's "
+                f"cross-tables ({self.epsilon_training:.4g}, {self.delta_training:.3g}, "
+                f"sigma={self.marginals_noise_multiplier:.4g}, {self.accountant} accountant)."
+            )
         return (
             f"({self.epsilon:.4g}, {self.delta:.3g})-differential privacy, record-level "
             f"(add/remove one row): statistics ({self.epsilon_statistics:.4g}, "

@@ -335,7 +335,9 @@ class _StatsFitter:
         nullable = can_hold_missing(column)
         # every round is drawn (and paid) whatever the column turns out to be
         grid = dp_stats.level_grid(spec.lower, spec.upper, integer)
-        grid_counts, off_grid, missing = dp_stats.gaussian_grid_counts(x, grid, std, rng)
+        grid_counts, off_grid, missing, fractional = dp_stats.gaussian_grid_counts(
+            x, grid, std, rng
+        )
         has_missing = nullable and missing > dp_stats.gaussian_threshold(std, 1, MISSING)
         present = self.rows - max(missing, 0.0)  # rows with a value (noisy, post-processing)
         on_grid = dp_stats.discrete_levels(
@@ -343,7 +345,7 @@ class _StatsFitter:
         )
         on_grid = on_grid if discrete else None
         if spec.kind == "continuous" and dp_stats.on_integers(
-            grid, grid_counts, std, off_grid, self.rows
+            grid, grid_counts, std, off_grid, self.rows, fractional
         ):
             spec, integer = replace(spec, kind="integer"), True  # whole numbers as floats
         lower, upper, coarse = spec.lower, spec.upper, None
@@ -578,6 +580,27 @@ def _dtype_name(column: pd.Series) -> str:
     return "category" if isinstance(column.dtype, pd.CategoricalDtype) else str(column.dtype)
 
 
+def numeric_noise(
+    specs: dict[str, ColumnSpec], rows: int, epsilon: float, delta: float | None
+) -> tuple[dict[str, float], int]:
+    """The noise std per count of each numeric column's Gaussian rounds, and the number
+    of rounds, when the statistics of ``specs`` get ``(epsilon, delta)`` (public
+    arithmetic on rows, columns and budget): the split :meth:`DataTransformer.fit`
+    makes, evenly over the columns that need statistics."""
+    needing = [n for n, s in specs.items() if needs_statistics(s)]
+    needing_delta = [n for n in needing if needs_delta(specs[n])]
+    numeric = [n for n in needing if specs[n].kind in NUMERIC_KINDS]
+    if not numeric:
+        return {}, dp_stats.NUMERIC_ROUNDS
+    share = len(numeric) / len(needing)
+    budget = (epsilon * share, (delta or 0.0) * len(numeric) / max(1, len(needing_delta)))
+    weights = {n: INTEGER_WEIGHT if specs[n].kind == "integer" else 1.0 for n in numeric}
+    total = sum(weights.values())
+    rounds = dp_stats.numeric_rounds(dp_stats.gaussian_noise_std(*budget, total), rows)
+    std = dp_stats.gaussian_noise_std(*budget, total, rounds)  # of a weight-1 column
+    return {n: std / np.sqrt(w) for n, w in weights.items()}, rounds
+
+
 class DataTransformer:
     """Encodes a DataFrame to float32 vectors and decodes vectors back to a DataFrame."""
 
@@ -630,12 +653,7 @@ class DataTransformer:
         delta_col = delta / len(needing_delta) if delta and needing_delta else None
         stds, rounds = None, dp_stats.NUMERIC_ROUNDS
         if epsilon and numeric:
-            budget = (eps_col * len(numeric), delta_col * len(numeric))
-            weights = {n: INTEGER_WEIGHT if specs[n].kind == "integer" else 1.0 for n in numeric}
-            total = sum(weights.values())
-            rounds = dp_stats.numeric_rounds(dp_stats.gaussian_noise_std(*budget, total), len(df))
-            std = dp_stats.gaussian_noise_std(*budget, total, rounds)  # of a weight-1 column
-            stds = {n: std / np.sqrt(w) for n, w in weights.items()}
+            stds, rounds = numeric_noise(specs, len(df), epsilon, delta)
             unbounded = [
                 (n, specs[n]) for n in numeric if specs[n].lower is None or specs[n].upper is None
             ]

@@ -1,0 +1,318 @@
+"""MarginalSynthesizer: DP synthetic tables from a target column's two-way marginals.
+
+An adversarial model under DP pays for every discriminator step; on tables of
+hundreds to thousands of rows at epsilon 1 to 10 the noise drowns what the
+target column has to do with the others. This synthesizer releases, once,
+what a classifier trained on the synthetic rows needs: the cross-table of the
+target with every other column, and samples from the star-shaped model they
+define (the target first, then each column given the target)::
+
+    synth = MarginalSynthesizer(target="affair", epsilon=1.0).fit(df)
+    synthetic = synth.sample(len(df))
+
+Columns are encoded by the same DP statistics as :class:`DPTabularGAN`
+(:class:`DataTransformer`: categories, levels of discrete numeric columns,
+ranges and mixture modes of continuous ones), so the synthetic values keep the
+real columns' types, levels and bounds. A continuous column enters the
+cross-tables through its mode; its value is drawn inside the mode.
+
+Privacy (record level, add/remove one row), basic composition of two parts:
+the statistics (``statistics_share`` of epsilon and half of delta, as in
+:class:`DPTabularGAN`) and one Gaussian release of the cross-tables: a row
+adds one to one cell of each of the ``P`` tables, so the L2 sensitivity is
+``sqrt(P)``, and the noise multiplier comes from the same RDP accounting as
+the GAN's. The target's own frequencies, each column's frequencies and
+everything sampled are computed from the noisy tables: post-processing.
+
+What it does not keep: relations between two non-target columns beyond what
+the target explains (column-pair trends among features fall toward
+independence given the target).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ganforge.core.modelfile import load_model, save_model
+from ganforge.tabular.dp_stats import range_is_estimable
+from ganforge.tabular.entropy import private_numpy_rng
+from ganforge.tabular.privacy import (
+    PrivacyReport,
+    default_delta,
+    gaussian_noise_multiplier,
+    split_budget,
+)
+from ganforge.tabular.schema import Schema, complete_schema, validate_frame
+from ganforge.tabular.transformer import (
+    CategoricalEncoder,
+    DataTransformer,
+    NumericEncoder,
+    needs_delta,
+    needs_statistics,
+    numeric_noise,
+)
+
+KIND = "tabular-marginals"
+SHARES = (0.5, 0.6, 0.7, 0.8, 0.9)  # of epsilon for the statistics: the first that works
+MIN_ROWS = 8
+OFFSET_STD = 0.25  # a mode's values, (x - mean) / (4 std): standard deviation 1/4
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class MarginalConfig:
+    """The settings of a :class:`MarginalSynthesizer` (see its docstring)."""
+
+    target: str
+    epsilon: float | None = 1.0
+    delta: float | None = None
+    statistics_share: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target, str) or not self.target:
+            raise ValueError(f"target must name a column, got {self.target!r}")
+        if self.epsilon is not None and not (
+            isinstance(self.epsilon, int | float) and np.isfinite(self.epsilon) and self.epsilon > 0
+        ):
+            raise ValueError(f"epsilon must be a finite number > 0 or None, got {self.epsilon!r}")
+        if self.delta is not None and not 0 < self.delta < 1:
+            raise ValueError(f"delta must be in (0, 1), got {self.delta!r}")
+        if self.statistics_share is not None and not 0 < self.statistics_share < 1:
+            raise ValueError(f"statistics_share must be in (0, 1), got {self.statistics_share!r}")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One categorical block of the encoded row: ``(offset, width)``, and the offset of
+    the continuous value it selects a mode for (``None`` for a categorical column)."""
+
+    offset: int
+    width: int
+    value: int | None = None
+
+
+def discrete_parts(transformer: DataTransformer) -> list[Part]:
+    """Every one-hot block of the encoded row, in column order (categories, levels,
+    a continuous column's modes and its missing-value flag)."""
+    parts, offset = [], 0
+    for encoder in transformer.encoders:
+        widths = [s.width for s in encoder.spans]
+        if isinstance(encoder, NumericEncoder):
+            parts.append(Part(offset + 1, widths[1], offset))
+            if encoder.has_missing:
+                parts.append(Part(offset + 1 + widths[1], widths[2]))
+        else:
+            parts.append(Part(offset, widths[0]))
+        offset += sum(widths)
+    return parts
+
+
+def cross_tables(
+    rows: np.ndarray, target: Part, parts: list[Part], noise_std: float, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """The target's cross-table with each part, plus Gaussian noise of ``noise_std``."""
+    y = rows[:, target.offset : target.offset + target.width]
+    tables = []
+    for part in parts:
+        counts = y.T @ rows[:, part.offset : part.offset + part.width]
+        tables.append(counts + rng.normal(0.0, noise_std, counts.shape) if noise_std else counts)
+    return tables
+
+
+def _normalised(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Non-negative weights scaled to sum to one per row; ``fallback`` for an empty row."""
+    weights = np.clip(weights, 0.0, None)
+    sums = weights.sum(axis=-1, keepdims=True)
+    return np.where(sums > 0, weights / np.where(sums > 0, sums, 1.0), fallback)
+
+
+class MarginalSynthesizer:
+    """DataFrame in, DataFrame out: the target and each column given the target, under DP.
+
+    Args:
+        target: the column whose relation to the others the synthetic rows keep (a
+            categorical, boolean or discrete numeric column).
+        epsilon: the total privacy budget, or ``None`` for no privacy (exact tables).
+        delta: the total delta (default ``min(1e-5, 0.1 / n)``).
+        schema: public column specs, as for :class:`DPTabularGAN` (``ColumnSpec`` or
+            plain dicts); what it states is not paid for.
+        statistics_share: share of epsilon for the column statistics; the rest
+            releases the cross-tables. ``None``: half, or more on tables too small
+            for the numeric columns' ranges to show at half.
+        seed: seeds the mixture fits and the sampling (the DP noise comes from OS
+            entropy).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        epsilon: float | None = 1.0,
+        delta: float | None = None,
+        schema: Schema | None = None,
+        statistics_share: float | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.config = MarginalConfig(target, epsilon, delta, statistics_share, seed)
+        self.schema = dict(schema or {})
+        self.transformer: DataTransformer | None = None
+        self.tables: list[np.ndarray] | None = None
+        self.privacy: PrivacyReport | None = None
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, df: pd.DataFrame) -> MarginalSynthesizer:
+        """Release the statistics and the cross-tables of ``df`` (the private table)."""
+        cfg = self.config
+        validate_frame(df, min_rows=MIN_ROWS)
+        if cfg.target not in df.columns:
+            raise ValueError(f"target column {cfg.target!r} is not in the table")
+        n = len(df)
+        delta = cfg.delta if cfg.delta is not None else default_delta(n)
+        if cfg.epsilon is not None and delta >= 1 / n:
+            raise ValueError(f"delta {delta:g} is not below 1/n = {1 / n:.3g} for {n} rows")
+        specs = complete_schema(df, self.schema)
+        needing = [s for s in specs.values() if needs_statistics(s)]
+        split = None
+        if cfg.epsilon is not None:
+            split = split_budget(
+                cfg.epsilon,
+                delta,
+                self._statistics_share(specs, delta, n),
+                bool(needing),
+                any(needs_delta(s) for s in needing),
+            )
+        transformer = DataTransformer.fit(
+            df,
+            specs,
+            epsilon=None if split is None else split.epsilon_statistics,
+            delta=None if split is None else (split.delta_statistics or None),
+            seed=cfg.seed,
+        )
+        target = self._target_part(transformer)
+        parts = [p for p in discrete_parts(transformer) if p != target]
+        if not parts:
+            raise ValueError("the table needs at least one column besides the target")
+        sigma = (
+            None
+            if split is None
+            else gaussian_noise_multiplier(split.epsilon_training, split.delta_training)
+        )
+        std = 0.0 if sigma is None else sigma * np.sqrt(len(parts))
+        rows = transformer.transform(df).astype(np.float64)
+        self.tables = cross_tables(rows, target, parts, std, private_numpy_rng())
+        self.transformer = transformer
+        self.privacy = _report(split, transformer, sigma)
+        return self
+
+    def _statistics_share(self, specs: dict, delta: float, n: int) -> float:
+        """``statistics_share``, or half unless the numeric columns' ranges could not be
+        told from the noise at half (public arithmetic on rows, columns and budget);
+        then the smallest larger share that can."""
+        if self.config.statistics_share is not None:
+            return self.config.statistics_share
+        for share in SHARES:
+            stds, _ = numeric_noise(specs, n, self.config.epsilon * share, delta / 2)
+            if not stds or range_is_estimable(max(stds.values()), n):
+                return share
+        return SHARES[-1]
+
+    def _target_part(self, transformer: DataTransformer) -> Part:
+        name = self.config.target
+        index = transformer.columns.index(name)
+        encoder = transformer.encoders[index]
+        if not isinstance(encoder, CategoricalEncoder):
+            raise ValueError(
+                f"target column {name!r} is continuous: give a categorical, boolean or "
+                "discrete numeric target (at most 20 distinct values), or declare its "
+                "levels in the schema"
+            )
+        offset = sum(sum(s.width for s in e.spans) for e in transformer.encoders[:index])
+        return Part(offset, encoder.spans[0].width)
+
+    # --------------------------------------------------------------- sample
+    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+        """``n`` synthetic rows with the fitted columns and dtypes."""
+        if self.transformer is None or self.tables is None:
+            raise ValueError("the synthesizer is not fitted: call fit(df) or load(path) first")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        rng = np.random.default_rng(self.config.seed + 1 if seed is None else seed)
+        target = self._target_part(self.transformer)
+        parts = [p for p in discrete_parts(self.transformer) if p != target]
+        target_counts = np.mean([t.sum(axis=1) for t in self.tables], axis=0)
+        uniform = np.full(target.width, 1.0 / target.width)
+        y = _draw(rng, np.tile(_normalised(target_counts, uniform), (n, 1)))
+        rows = np.zeros((n, self.transformer.output_dim))
+        rows[np.arange(n), target.offset + y] = 1.0
+        for part, table in zip(parts, self.tables, strict=True):
+            overall = _normalised(table.sum(axis=0), np.full(part.width, 1.0 / part.width))
+            chosen = _draw(rng, _normalised(table, overall)[y])
+            rows[np.arange(n), part.offset + chosen] = 1.0
+            if part.value is not None:
+                offsets = rng.normal(0.0, OFFSET_STD, n)
+                rows[:, part.value] = np.clip(offsets, -0.99, 0.99)
+        return self.transformer.inverse_transform(rows)
+
+    # ------------------------------------------------------------ save/load
+    def save(self, path: PathLike) -> Path:
+        """Write the fitted synthesizer: DP outputs and public facts only."""
+        if self.transformer is None or self.tables is None or self.privacy is None:
+            raise ValueError("the synthesizer is not fitted: nothing to save")
+        extra = {
+            "transformer": json.dumps(self.transformer.to_dict()),
+            "tables": json.dumps([t.tolist() for t in self.tables]),
+            "privacy": json.dumps(self.privacy.to_dict()),
+        }
+        spec = {k: v for k, v in asdict(self.config).items() if k != "seed"}
+        return save_model(path, KIND, spec, {}, extra)
+
+    @classmethod
+    def load(cls, path: PathLike) -> MarginalSynthesizer:
+        """Load a synthesizer written by :meth:`save` (safe: ``weights_only=True``)."""
+        file = load_model(path, KIND)
+        try:
+            synth = cls(**file.spec)
+            synth.transformer = DataTransformer.from_dict(json.loads(file.extra["transformer"]))
+            synth.tables = [
+                np.asarray(t, dtype=np.float64) for t in json.loads(file.extra["tables"])
+            ]
+            synth.privacy = PrivacyReport(**json.loads(file.extra["privacy"]))
+        except (KeyError, TypeError, ValueError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path} is not a readable marginal synthesizer: {error}") from None
+        widths = [p.width for p in discrete_parts(synth.transformer)]
+        if len(synth.tables) != len(widths) - 1:
+            raise ValueError(f"{path} is damaged: its tables do not match its columns")
+        return synth
+
+
+def _draw(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
+    """One category per row from each row's probabilities."""
+    cumulative = np.cumsum(probabilities, axis=1)
+    u = rng.random((len(probabilities), 1)) * cumulative[:, -1:]
+    return np.minimum((u > cumulative).sum(axis=1), probabilities.shape[1] - 1)
+
+
+def _report(split, transformer: DataTransformer, sigma: float | None) -> PrivacyReport:
+    if split is None:
+        return PrivacyReport(None, None, 0.0, 0.0, None, None, None, None, None, 0, "none")
+    eps_stats = transformer.epsilon_spent
+    return PrivacyReport(
+        epsilon=eps_stats + split.epsilon_training,
+        delta=split.delta_statistics + split.delta_training,
+        epsilon_statistics=eps_stats,
+        delta_statistics=split.delta_statistics,
+        epsilon_training=split.epsilon_training,
+        delta_training=split.delta_training,
+        noise_multiplier=None,
+        max_grad_norm=None,
+        sample_rate=None,
+        steps=0,
+        accountant="rdp",
+        marginals_noise_multiplier=sigma,
+    )

@@ -1,0 +1,116 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganforge.core.checkpoint import CheckpointError
+from ganforge.tabular import dp_stats
+from ganforge.tabular.evaluate import utility
+from ganforge.tabular.privacy import gaussian_noise_multiplier
+from ganforge.tabular.star import MarginalSynthesizer, Part, cross_tables, discrete_parts
+
+
+def planted(n: int, seed: int) -> pd.DataFrame:
+    """A target that drives a categorical, a continuous and an integer column."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.3).astype(np.int64)
+    colour = np.where(rng.random(n) < np.where(y == 1, 0.8, 0.2), "red", "blue")
+    return pd.DataFrame(
+        {
+            "colour": colour,
+            "income": rng.normal(40 + 25 * y, 8, n).clip(0, None),
+            "visits": rng.poisson(np.where(y == 1, 6, 2)).astype(np.int64),
+            "y": y,
+        }
+    )
+
+
+def test_cross_tables_count_the_target_against_each_part():
+    rows = np.array(
+        [
+            [1, 0, 1, 0, 0],
+            [1, 0, 0, 1, 0],
+            [0, 1, 0, 0, 1],
+            [0, 1, 0, 0, 1],
+        ],
+        dtype=float,
+    )
+    target, part = Part(0, 2), Part(2, 3)
+    (table,) = cross_tables(rows, target, [part], 0.0, np.random.default_rng(0))
+    np.testing.assert_array_equal(table, [[1, 1, 0], [0, 0, 2]])
+
+
+def test_without_privacy_the_target_relationship_survives():
+    train, test = planted(3000, 0), planted(1000, 1)
+    synth = MarginalSynthesizer("y", epsilon=None).fit(train)
+    fake = synth.sample(3000, seed=3)
+    assert list(fake.columns) == list(train.columns)
+    assert fake["y"].mean() == pytest.approx(train["y"].mean(), abs=0.03)
+    for label in (0, 1):
+        real_red = (train.loc[train.y == label, "colour"] == "red").mean()
+        fake_red = (fake.loc[fake.y == label, "colour"] == "red").mean()
+        assert fake_red == pytest.approx(real_red, abs=0.04)
+    assert fake.loc[fake.y == 1, "income"].mean() > fake.loc[fake.y == 0, "income"].mean() + 15
+    assert fake["visits"].dtype == np.int64 and (fake["visits"] >= 0).all()
+    use = utility(train, test, fake, "y")
+    assert use["lift"] > 0.85, use
+    assert synth.privacy.epsilon is None and "No differential privacy" in synth.privacy.describe()
+
+
+def test_the_privacy_report_adds_up_and_names_the_release():
+    train = planted(2000, 0)
+    synth = MarginalSynthesizer("y", epsilon=1.0).fit(train)
+    report = synth.privacy
+    assert report.epsilon <= 1.0 + 1e-9
+    assert report.epsilon == pytest.approx(report.epsilon_statistics + report.epsilon_training)
+    assert report.delta == pytest.approx(1e-5)
+    sigma = gaussian_noise_multiplier(report.epsilon_training, report.delta_training)
+    assert report.marginals_noise_multiplier == pytest.approx(sigma)
+    assert "cross-tables" in report.describe()
+    parts = discrete_parts(synth.transformer)
+    assert len(synth.tables) == len(parts) - 1  # every part but the target's
+    fake = synth.sample(500, seed=0)
+    assert set(fake["colour"]) <= {"red", "blue"} and set(fake["y"]) <= {0, 1}
+
+
+def test_save_and_load_give_the_same_rows(tmp_path):
+    synth = MarginalSynthesizer("y", epsilon=10.0).fit(planted(1000, 0))
+    path = synth.save(tmp_path / "star.model")
+    loaded = MarginalSynthesizer.load(path)
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=5), synth.sample(200, seed=5))
+    assert loaded.privacy == synth.privacy
+    (tmp_path / "other.model").write_bytes(b"not a model")
+    with pytest.raises(CheckpointError):
+        MarginalSynthesizer.load(tmp_path / "other.model")
+
+
+def test_bad_settings_and_tables_are_refused_in_one_line():
+    table = planted(200, 0)
+    with pytest.raises(ValueError, match="target column 'label' is not in the table"):
+        MarginalSynthesizer("label", epsilon=None).fit(table)
+    with pytest.raises(ValueError, match="target column 'income' is continuous"):
+        MarginalSynthesizer("income", epsilon=None).fit(table)
+    with pytest.raises(ValueError, match="epsilon must be a finite number > 0"):
+        MarginalSynthesizer("y", epsilon=0.0)
+    with pytest.raises(ValueError, match="statistics_share must be in"):
+        MarginalSynthesizer("y", statistics_share=1.0)
+    with pytest.raises(ValueError, match="not fitted"):
+        MarginalSynthesizer("y").sample(5)
+    with pytest.raises(ValueError, match="besides the target"):
+        MarginalSynthesizer("y", epsilon=None).fit(table[["y"]])
+    fitted = MarginalSynthesizer("y", epsilon=None).fit(table)
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        fitted.sample(0)
+
+
+def test_large_whole_numbers_stored_as_floats_are_found_to_be_integers():
+    rng = np.random.default_rng(0)
+    grid = dp_stats.level_grid(None, None, integer=False)
+    whole = rng.integers(150, 300, 2000).astype(float)
+    counts, off, _, fractional = dp_stats.gaussian_grid_counts(whole, grid, 1.0, rng)
+    assert off == pytest.approx(2000, abs=5) and fractional == pytest.approx(0, abs=5)
+    assert dp_stats.on_integers(grid, counts, 1.0, off, 2000, fractional)
+    assert not dp_stats.on_integers(grid, counts, 1.0, off, 2000)  # without the split: unknown
+    mixed = whole + rng.random(2000)
+    counts, off, _, fractional = dp_stats.gaussian_grid_counts(mixed, grid, 1.0, rng)
+    assert fractional == pytest.approx(2000, abs=5)
+    assert not dp_stats.on_integers(grid, counts, 1.0, off, 2000, fractional)
