@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from ganforge.core.settings import check_at_least, check_integer, check_positive, is_number
 from ganforge.core.training.distributed import resolve_device
 from ganforge.tabular.model import LOSSES
+
+DEFAULT_EPOCHS = 30.0
+MIN_STEPS = 1000  # without DP, the fewest discriminator steps of a default fit
+DP_GENERATOR_STEPS = 3
 
 # settings that privacy does not depend on but that describe this machine or this
 # run, not the released model: never written to a model file
@@ -28,6 +33,11 @@ class SynthConfig:
         epochs: planned passes over the data (``epochs * n / batch_size``
             discriminator steps); with ``noise_multiplier=None`` the noise is
             calibrated so that exactly this many steps spend the training budget.
+            ``None`` (default): ``DEFAULT_EPOCHS`` (30) under DP; without DP 30 or
+            as many as make ``MIN_STEPS`` (1000) steps, whichever is more: 30
+            epochs of a table of a few hundred rows are about a hundred steps,
+            too few for the generator to learn even to produce the category it
+            is conditioned on (see :meth:`SynthConfig.planned_steps`).
         batch_size: expected rows per Poisson batch (and fakes per step); a table
             with fewer than two batches of rows trains with a quarter of its rows.
         max_grad_norm: per-row gradient clipping norm ``C`` (> 0).
@@ -46,8 +56,11 @@ class SynthConfig:
         noise_dim: size of the generator's noise vector.
         hidden: hidden widths of both networks.
         d_hidden: discriminator widths (default ``hidden``); smaller means less DP noise.
-        generator_steps: generator updates per discriminator update (free of privacy cost;
-            more of them fit the released statistics more closely).
+        generator_steps: generator updates per discriminator update. ``None``
+            (default): 3 under DP (they are free of privacy cost and fit the
+            released statistics more closely), 1 without DP (the usual balance:
+            when the discriminator's steps cost nothing, more generator steps only
+            let the generator chase a discriminator that lags behind it).
         conditional: CTGAN's conditional vector over the categorical columns
             (generator cross-entropy loss; under DP its category frequencies are
             a Laplace histogram paid from the statistics share).
@@ -66,7 +79,7 @@ class SynthConfig:
 
     epsilon: float | None = 1.0
     delta: float | None = None
-    epochs: float = 30.0
+    epochs: float | None = None
     batch_size: int = 256
     max_grad_norm: float = 1.0
     noise_multiplier: float | None = None
@@ -76,7 +89,7 @@ class SynthConfig:
     noise_dim: int = 64
     hidden: tuple[int, ...] = (128, 128)
     d_hidden: tuple[int, ...] | None = None
-    generator_steps: int = 3
+    generator_steps: int | None = None
     conditional: bool = True
     g_lr: float | None = None
     marginal_weight: float = 0.0
@@ -92,9 +105,9 @@ class SynthConfig:
             check_positive("epsilon", self.epsilon, " (or None to train without privacy)")
         if self.delta is not None and not (is_number(self.delta) and 0 < self.delta < 1):
             raise ValueError(f"delta must be in (0, 1), got {self.delta}")
-        for name in ("epochs", "max_grad_norm", "lr"):
+        for name in ("max_grad_norm", "lr"):
             check_positive(name, getattr(self, name))
-        for name in ("noise_multiplier", "g_lr"):
+        for name in ("epochs", "noise_multiplier", "g_lr"):
             if getattr(self, name) is not None:
                 check_positive(name, getattr(self, name))
         for name in ("marginal_weight", "pair_weight"):
@@ -104,13 +117,31 @@ class SynthConfig:
         _share("marginal_share", self.marginal_share, allow_zero=True)
         check_integer("batch_size", self.batch_size, 2)
         check_integer("noise_dim", self.noise_dim, 1)
-        check_integer("generator_steps", self.generator_steps, 1)
+        if self.generator_steps is not None:
+            check_integer("generator_steps", self.generator_steps, 1)
         check_integer("seed", self.seed, 0)
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
         if not isinstance(self.conditional, bool):
             raise ValueError(f"conditional must be true or false, got {self.conditional!r}")
         resolve_device(self.device)
+
+    def planned_steps(self, n_rows: int, batch_size: int) -> int:
+        """Discriminator steps of a fit on ``n_rows`` rows in batches of ``batch_size``
+        (public arithmetic): ``epochs`` passes, or by default 30 under DP and at
+        least ``MIN_STEPS`` without."""
+        per_epoch = n_rows / batch_size
+        if self.epochs is not None:
+            return max(1, math.ceil(self.epochs * per_epoch))
+        steps = math.ceil(DEFAULT_EPOCHS * per_epoch)
+        return steps if self.epsilon is not None else max(steps, MIN_STEPS)
+
+    def steps_per_discriminator_step(self) -> int:
+        """Generator updates per discriminator update: ``generator_steps``, or by
+        default 3 under DP and 1 without."""
+        if self.generator_steps is not None:
+            return self.generator_steps
+        return DP_GENERATOR_STEPS if self.epsilon is not None else 1
 
     def released(self) -> dict[str, Any]:
         """The settings as plain data for a model file: without the seed and the device."""

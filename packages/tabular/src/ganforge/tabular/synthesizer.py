@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -183,7 +182,7 @@ class DPTabularGAN(GANModel[SynthConfig]):
         n = self._check_table(df)
         batch = self.batch_size_for(n)
         specs = complete_schema(df, self.schema)
-        steps = max(1, math.ceil(cfg.epochs * n / batch))
+        steps = cfg.planned_steps(n, batch)
         budget = None if cfg.epsilon is None else self._budget(specs, n, batch)
         if resume_from is not None:
             released = _released_in(resume_from)
@@ -317,7 +316,7 @@ class DPTabularGAN(GANModel[SynthConfig]):
             cfg.lr,
             dp,
             d_hidden=cfg.d_hidden,
-            generator_steps=cfg.generator_steps,
+            generator_steps=cfg.steps_per_discriminator_step(),
             conditional=released.conditional,
             g_lr=cfg.g_lr,
             marginal_weight=cfg.marginal_weight,
