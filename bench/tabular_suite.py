@@ -22,7 +22,9 @@ ganforge's GAN (DPTabularGAN, "runs") and its marginal synthesizer
 10 and without DP; CTGAN without DP; MST and
 DPCTGAN at epsilon 1 and 10; each with seeds 0, 1, 2. A table a method
 refuses (it cannot fit without public bounds, too few rows...) counts as lift
-0 for that method and is listed under "refusals" with the method's reason.
+0 for that method and is listed under "refusals" with the method's reason; so
+does a peer run that has not finished after 10 minutes (DPCTGAN's per-row
+gradients on one CPU thread), with that as its reason.
 The peers run in `.venv-peers` (`make peers`) through bench/peers/run.py.
 
 Each run is cached in ~/.cache/ganforge/bench/tabular-suite/ under a key of
@@ -64,7 +66,7 @@ RESULTS = Path(__file__).parent / "results" / "tabular_suite.json"
 PACKAGE_SOURCES = ROOT / "packages" / "tabular" / "src"
 EPSILONS: dict[str, float | None] = {"1": 1.0, "10": 10.0, "none": None}
 PEER_EPSILONS = {"ctgan": ("none",), "mst": ("1", "10"), "dpctgan": ("1", "10")}
-PEER_TIMEOUT = 1800.0
+PEER_TIMEOUT = 600.0
 OURS = ("ganforge", "marginals")
 MARGINAL_MODULES = ("star", "transformer", "dp_stats", "privacy", "schema", "entropy")
 

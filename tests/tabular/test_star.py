@@ -114,3 +114,16 @@ def test_large_whole_numbers_stored_as_floats_are_found_to_be_integers():
     counts, off, _, fractional = dp_stats.gaussian_grid_counts(mixed, grid, 1.0, rng)
     assert fractional == pytest.approx(2000, abs=5)
     assert not dp_stats.on_integers(grid, counts, 1.0, off, 2000, fractional)
+
+
+def test_under_dp_the_target_classes_have_a_release_of_their_own():
+    train = planted(2000, 0)
+    synth = MarginalSynthesizer("y", epsilon=1.0).fit(train)
+    encoder = synth.transformer.encoders[synth.transformer.columns.index("y")]
+    assert encoder.categories == [0, 1] and not encoder.strict
+    assert synth.privacy.epsilon_statistics >= 0.1  # a tenth of epsilon for the classes
+    fake = synth.sample(1000, seed=1)
+    assert fake["y"].dtype == np.int64 and 0.1 < fake["y"].mean() < 0.5
+    tiny = planted(40, 0)
+    with pytest.raises(ValueError, match="too small to find two classes of the target 'y'"):
+        MarginalSynthesizer("y", epsilon=0.05, delta=1e-3).fit(tiny)

@@ -16,8 +16,10 @@ ranges and mixture modes of continuous ones), so the synthetic values keep the
 real columns' types, levels and bounds. A continuous column enters the
 cross-tables through its mode; its value is drawn inside the mode.
 
-Privacy (record level, add/remove one row), basic composition of two parts:
-the statistics (``statistics_share`` of epsilon and half of delta, as in
+Privacy (record level, add/remove one row), basic composition of three parts:
+the target's classes (a stability histogram with a tenth of epsilon and a
+quarter of delta, unless the schema declares them), the other statistics
+(the rest of ``statistics_share`` of epsilon and of half of delta, as in
 :class:`DPTabularGAN`) and one Gaussian release of the cross-tables: a row
 adds one to one cell of each of the ``P`` tables, so the L2 sensitivity is
 ``sqrt(P)``, and the noise multiplier comes from the same RDP accounting as
@@ -40,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ganforge.core.modelfile import load_model, save_model
-from ganforge.tabular.dp_stats import range_is_estimable
+from ganforge.tabular.dp_stats import dp_categories, range_is_estimable
 from ganforge.tabular.entropy import private_numpy_rng
 from ganforge.tabular.privacy import (
     PrivacyReport,
@@ -48,7 +50,7 @@ from ganforge.tabular.privacy import (
     gaussian_noise_multiplier,
     split_budget,
 )
-from ganforge.tabular.schema import Schema, complete_schema, validate_frame
+from ganforge.tabular.schema import ColumnSpec, Schema, complete_schema, to_python, validate_frame
 from ganforge.tabular.transformer import (
     CategoricalEncoder,
     DataTransformer,
@@ -59,6 +61,7 @@ from ganforge.tabular.transformer import (
 )
 
 KIND = "tabular-marginals"
+TARGET_SHARE = 0.1  # of epsilon, from the statistics' share: the target's classes
 SHARES = (0.5, 0.6, 0.7, 0.8, 0.9)  # of epsilon for the statistics: the first that works
 MIN_ROWS = 8
 OFFSET_STD = 0.25  # a mode's values, (x - mean) / (4 std): standard deviation 1/4
@@ -177,23 +180,29 @@ class MarginalSynthesizer:
         if cfg.epsilon is not None and delta >= 1 / n:
             raise ValueError(f"delta {delta:g} is not below 1/n = {1 / n:.3g} for {n} rows")
         specs = complete_schema(df, self.schema)
-        needing = [s for s in specs.values() if needs_statistics(s)]
         split = None
         if cfg.epsilon is not None:
+            needing = [s for s in specs.values() if needs_statistics(s)]
             split = split_budget(
                 cfg.epsilon,
                 delta,
                 self._statistics_share(specs, delta, n),
                 bool(needing),
-                any(needs_delta(s) for s in needing),
+                any(needs_delta(s) for s in needing),  # the target's classes among them
             )
+        eps_target, delta_target = 0.0, 0.0
+        if split is not None and needs_statistics(specs[cfg.target]):
+            eps_target = TARGET_SHARE * cfg.epsilon
+            delta_target = split.delta_statistics / 2
+            specs[cfg.target] = self._release_classes(df[cfg.target], eps_target, delta_target)
         transformer = DataTransformer.fit(
             df,
             specs,
-            epsilon=None if split is None else split.epsilon_statistics,
-            delta=None if split is None else (split.delta_statistics or None),
+            epsilon=None if split is None else split.epsilon_statistics - eps_target,
+            delta=None if split is None else (split.delta_statistics - delta_target or None),
             seed=cfg.seed,
         )
+        _tolerate_unreleased_classes(transformer, cfg.target)
         target = self._target_part(transformer)
         parts = [p for p in discrete_parts(transformer) if p != target]
         if not parts:
@@ -207,8 +216,26 @@ class MarginalSynthesizer:
         rows = transformer.transform(df).astype(np.float64)
         self.tables = cross_tables(rows, target, parts, std, private_numpy_rng())
         self.transformer = transformer
-        self.privacy = _report(split, transformer, sigma)
+        self.privacy = _report(split, transformer, sigma, eps_target, delta_target)
         return self
+
+    def _release_classes(self, column: pd.Series, epsilon: float, delta: float) -> ColumnSpec:
+        """The target's classes by a stability histogram of their own budget (a
+        categorical spec for the transformer: DP output, so free to reuse)."""
+        values = column.astype(object).to_numpy()
+        values = np.array([None if pd.isna(v) else v for v in values], dtype=object)
+        try:
+            classes, _ = dp_categories(values, epsilon, delta, private_numpy_rng())
+        except ValueError:
+            classes = []
+        classes = [c for c in to_python(classes) if c is not None]
+        if len(classes) < 2:
+            raise ValueError(
+                f"the privacy budget is too small to find two classes of the target "
+                f"{self.config.target!r}: declare its classes in the schema "
+                f"({{{self.config.target!r}: {{'categories': [...]}}}}) or use a larger epsilon"
+            )
+        return ColumnSpec("categorical", classes)
 
     def _statistics_share(self, specs: dict, delta: float, n: int) -> float:
         """``statistics_share``, or half unless the numeric columns' ranges could not be
@@ -216,8 +243,9 @@ class MarginalSynthesizer:
         then the smallest larger share that can."""
         if self.config.statistics_share is not None:
             return self.config.statistics_share
+        epsilon = self.config.epsilon
         for share in SHARES:
-            stds, _ = numeric_noise(specs, n, self.config.epsilon * share, delta / 2)
+            stds, _ = numeric_noise(specs, n, epsilon * (share - TARGET_SHARE), delta / 4)
             if not stds or range_is_estimable(max(stds.values()), n):
                 return share
         return SHARES[-1]
@@ -298,15 +326,25 @@ def _draw(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
     return np.minimum((u > cumulative).sum(axis=1), probabilities.shape[1] - 1)
 
 
-def _report(split, transformer: DataTransformer, sigma: float | None) -> PrivacyReport:
+def _tolerate_unreleased_classes(transformer: DataTransformer, target: str) -> None:
+    """A target value the DP release of its classes left out is encoded as its first
+    released class (a public categorical spec would refuse it)."""
+    encoder = transformer.encoders[transformer.columns.index(target)]
+    encoder.strict = False
+
+
+def _report(
+    split, transformer: DataTransformer, sigma: float | None, eps_target: float, delta_target: float
+) -> PrivacyReport:
     if split is None:
         return PrivacyReport(None, None, 0.0, 0.0, None, None, None, None, None, 0, "none")
-    eps_stats = transformer.epsilon_spent
+    eps_stats = transformer.epsilon_spent + eps_target
+    delta_stats = transformer.delta_spent + delta_target
     return PrivacyReport(
         epsilon=eps_stats + split.epsilon_training,
-        delta=split.delta_statistics + split.delta_training,
+        delta=delta_stats + split.delta_training,
         epsilon_statistics=eps_stats,
-        delta_statistics=split.delta_statistics,
+        delta_statistics=delta_stats,
         epsilon_training=split.epsilon_training,
         delta_training=split.delta_training,
         noise_multiplier=None,
