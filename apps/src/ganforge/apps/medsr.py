@@ -144,7 +144,10 @@ def _add_enhance(commands: argparse._SubParsersAction) -> None:
     )
     enhance.add_argument("--out", type=Path, required=True, help="output .nii or .nii.gz")
     enhance.add_argument(
-        "--roi-size", type=positive_int, help="sliding window in LR voxels (default 64; 32 in 3-D)"
+        "--roi-size",
+        type=positive_int,
+        help="tile in LR voxels per axis (default 256; 64 in 3-D); the output is the same "
+        "for every size (tiles carry the network's receptive field), only memory and speed change",
     )
     enhance.add_argument("--threshold", type=positive_float, help=THRESHOLD_HELP)
     enhance.add_argument("--device", help=DEVICE_HELP)
@@ -163,7 +166,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         help="PSNR / SSIM / flagged area vs bicubic",
         description="Degrade held-out HR images with the model's degradation, enhance them "
         "and compare; writes a JSON report. A 2-D model evaluates volumes slice by slice "
-        "(axial, last axis); a 3-D model evaluates whole volumes with a 3-D sliding window.",
+        "(axial, last axis); a 3-D model evaluates whole volumes (in exact 3-D tiles).",
     )
     ev.add_argument("--model", type=Path, nargs="+", required=True, help="model file(s)")
     ev.add_argument(

@@ -41,7 +41,12 @@ from ganforge.medsr.losses import (
     roi_loss,
 )
 from ganforge.medsr.model import MedicalSR
-from ganforge.medsr.networks import GeneratorConfig, PatchLogits, SRGenerator
+from ganforge.medsr.networks import (
+    GeneratorConfig,
+    PatchLogits,
+    SRGenerator,
+    flops_per_output_voxel,
+)
 from ganforge.medsr.quality import evaluate, image_metrics
 from ganforge.medsr.safety import (
     DEFAULT_THRESHOLD,
@@ -51,6 +56,7 @@ from ganforge.medsr.safety import (
     uncertainty_map,
 )
 from ganforge.medsr.spec import MedicalSRSpec
+from ganforge.medsr.tiled import tiled_forward
 from ganforge.medsr.training import ADVERSARIAL_ITERATIONS, PRETRAIN_ITERATIONS, MedSRModule
 
 __all__ = [
@@ -70,6 +76,7 @@ __all__ = [
     "SRGenerator",
     "conservative_upsample",
     "evaluate",
+    "flops_per_output_voxel",
     "image_metrics",
     "paired_loader",
     "gradient_difference_loss",
@@ -78,6 +85,7 @@ __all__ = [
     "output_paths",
     "roi_loss",
     "scaled_affine",
+    "tiled_forward",
     "uncertainty_map",
     "MNI152_SLABS",
     "SUPPORTED_SCALES",

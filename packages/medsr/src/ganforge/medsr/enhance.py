@@ -1,8 +1,8 @@
 """Inference: ``Enhancer.enhance(image)`` on a 2-D image or a whole 3-D volume.
 
-- Memory stays bounded: the generator runs through MONAI's ``SlidingWindowInferer``
-  on LR windows (Gaussian blending of the overlaps); MONAI handles the
-  ``scale``-times larger output windows.
+- Memory stays bounded: the generator runs tile by tile, each tile with the
+  generator's receptive-field margin (:mod:`ganforge.medsr.tiled`), so the stitched
+  output equals the generator's output on the whole image: no seams, no blending.
 - A 2-D model on a 3-D volume enhances every slice along the last axis (in-plane).
 - Intensities are mapped linearly to [0, 1] by percentiles before the model and
   mapped back afterwards (nothing is clipped).
@@ -25,7 +25,6 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 import torch
-from monai.inferers import SlidingWindowInferer
 
 from ganforge.core.files import atomic_files, write_json
 from ganforge.core.training import resolve_device
@@ -34,6 +33,7 @@ from ganforge.medsr.degradation import Degradation, consistency_residual
 from ganforge.medsr.model import MedicalSR
 from ganforge.medsr.networks import SRGenerator
 from ganforge.medsr.safety import DEFAULT_THRESHOLD, hallucination_map, uncertainty_map
+from ganforge.medsr.tiled import tiled_forward
 
 ENHANCED_MARK = "ganforge-medsr enhanced x{scale}; not for primary diagnosis"
 
@@ -126,9 +126,10 @@ class Enhancer:
         generator: a trained :class:`SRGenerator`.
         degradation: the degradation model the generator was trained for (defines the
             consistency operator and the baseline of the hallucination map).
-        roi_size: sliding-window size in LR voxels per axis (default 64 in 2-D, 32 in 3-D).
-        overlap: sliding-window overlap fraction.
-        sw_batch_size: windows per forward pass.
+        roi_size: tile size in LR voxels per axis (default 256 in 2-D, 64 in 3-D); the
+            layers after the upsampling run on sub-tiles of half that size. Any size
+            gives the same output (the whole-image forward); it only sets memory and speed.
+        sw_batch_size: images (or slices of a volume, for a 2-D model) per forward pass.
         project: apply the data-consistency projection.
         tta: test-time augmentation (flips): the output is the TTA mean and the
             uncertainty map its standard deviation; without it the uncertainty is 0.
@@ -144,7 +145,6 @@ class Enhancer:
         degradation: Degradation,
         *,
         roi_size: int | None = None,
-        overlap: float = 0.25,
         sw_batch_size: int = 4,
         project: bool = True,
         tta: bool = True,
@@ -159,8 +159,6 @@ class Enhancer:
             )
         if degradation.spatial_dims != generator.spatial_dims:
             raise ValueError("degradation and generator differ in spatial_dims")
-        if not 0 <= overlap < 1:
-            raise ValueError(f"overlap must be in [0, 1), got {overlap!r}")
         if roi_size is not None and roi_size < 1:
             raise ValueError(f"roi_size must be at least 1 LR voxel, got {roi_size!r}")
         if sw_batch_size < 1:
@@ -171,11 +169,11 @@ class Enhancer:
         self.generator = generator.to(self.device).eval()
         self.degradation = degradation
         if roi_size is None:
-            roi_size = 64 if generator.spatial_dims == 2 else 32
+            roi_size = 256 if generator.spatial_dims == 2 else 64
         self.roi_size = roi_size
         self.project, self.tta, self.threshold = project, tta, threshold
         self.normalize = normalize
-        self.sw_batch_size, self.overlap = sw_batch_size, overlap
+        self.sw_batch_size = sw_batch_size
 
     @classmethod
     def from_file(
@@ -193,20 +191,16 @@ class Enhancer:
     def scale(self) -> int:
         return self.generator.scale
 
-    @torch.no_grad()
     def predict(self, lr: torch.Tensor) -> torch.Tensor:
-        """Sliding-window generator output for ``(B, C, *spatial)`` LR tensors (CPU out).
-
-        A window never exceeds the image, so an image that fits in one window is
-        processed whole, exactly as ``generator(lr)``.
-        """
-        inferer = SlidingWindowInferer(
-            roi_size=[min(self.roi_size, n) for n in lr.shape[2:]],
-            sw_batch_size=self.sw_batch_size,
-            overlap=self.overlap,
-            mode="gaussian",
+        """The generator's output for ``(B, C, *spatial)`` LR tensors (CPU out), computed
+        tile by tile: equal to ``generator(lr)`` on the whole image up to float rounding."""
+        return tiled_forward(
+            self.generator,
+            lr,
+            tile=self.roi_size,
+            upsample_tile=max(1, self.roi_size // 2),
+            batch=self.sw_batch_size,
         )
-        return inferer(lr.to(self.device, torch.float32), self.generator).cpu()
 
     def enhance_tensor(
         self, lr: torch.Tensor, hr: torch.Tensor | None = None

@@ -172,6 +172,36 @@ class SRGenerator(nn.Module):
         return self.interpolate(lr) + self.tail(self.upsample(features))
 
 
+def flops_per_output_voxel(config: GeneratorConfig) -> float:
+    """Floating-point operations of :class:`SRGenerator` per output voxel (pixel).
+
+    Counted analytically from the layer shapes: every convolution costs
+    ``2 * kernel_volume * in_channels * out_channels`` per voxel at the resolution it
+    runs at (a multiply and an add per weight): head, blocks and the body's last
+    convolution at the input resolution, each x2 upsampling convolution at its own
+    resolution, the two tail convolutions at the output resolution. Biases,
+    activations, the voxel shuffle, its pooling and the interpolation baseline are
+    left out (each a few operations per voxel against tens of thousands).
+    """
+    c, dims = config.channels, config.spatial_dims
+
+    def conv(cin: int, cout: int) -> int:
+        return 2 * 3**dims * cin * cout
+
+    if config.block == "residual":
+        block = 2 * conv(c, c)
+    else:
+        g = config.growth
+        block = 3 * sum(conv(c + i * g, g if i < 4 else c) for i in range(5))
+    lr = conv(config.in_channels, c) + config.num_blocks * block + conv(c, c)
+    total = lr / config.scale**dims
+    resolution = 1  # of each x2 upsampling stage's input, relative to the input
+    while resolution < config.scale:
+        total += conv(c, c * 2**dims) * (resolution / config.scale) ** dims
+        resolution *= 2
+    return total + conv(c, c) + conv(c, config.in_channels)
+
+
 class PatchLogits(nn.Module):
     """MONAI's ``PatchDiscriminator`` returning only its raw patch logits (no sigmoid).
 
