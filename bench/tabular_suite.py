@@ -5,7 +5,9 @@ Writes bench/results/tabular_suite.json. Every table is split once, stratified
 with its defaults and no hand-written schema (ganforge infers the column types
 from the data; the peers get the same rule: a column that is not numeric or has
 at most 20 distinct values is categorical, the others continuous), samples as
-many rows as the train split has, and is scored on the held-out rows:
+many rows as the train split has, and is scored on the held-out rows (columns
+that hold one value in the train split, digits' blank border pixels, are
+dropped for every method, as ganforge's error for them asks):
 
 - utility: TSTR and TRTR ROC AUC (mean of logistic regression, random forest
   and gradient boosting; macro one-vs-rest AUC for a multi-class target), the
@@ -133,6 +135,8 @@ def split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     frame, target = TABLES[name]()
     frame = frame.reset_index(drop=True)
     train, holdout = train_test_split(frame, test_size=0.3, stratify=frame[target], random_state=0)
+    constant = [c for c in train.columns if train[c].nunique(dropna=True) < 2]
+    train, holdout = train.drop(columns=constant), holdout.drop(columns=constant)
     return train.reset_index(drop=True), holdout.reset_index(drop=True), target
 
 

@@ -17,7 +17,7 @@ real columns' types, levels and bounds. A continuous column enters the
 cross-tables through its mode; its value is drawn inside the mode.
 
 Privacy (record level, add/remove one row), basic composition of three parts:
-the target's classes (a stability histogram with a tenth of epsilon and a
+the target's classes (a stability histogram with 15 % of epsilon and a
 quarter of delta, unless the schema declares them), the other statistics
 (the rest of ``statistics_share`` of epsilon and of half of delta, as in
 :class:`DPTabularGAN`) and one Gaussian release of the cross-tables: a row
@@ -61,7 +61,7 @@ from ganforge.tabular.transformer import (
 )
 
 KIND = "tabular-marginals"
-TARGET_SHARE = 0.1  # of epsilon, from the statistics' share: the target's classes
+TARGET_SHARE = 0.15  # of epsilon, from the statistics' share: the target's classes
 SHARES = (0.5, 0.6, 0.7, 0.8, 0.9)  # of epsilon for the statistics: the first that works
 MIN_ROWS = 8
 OFFSET_STD = 0.25  # a mode's values, (x - mean) / (4 std): standard deviation 1/4
