@@ -22,6 +22,7 @@ from ganforge.apps.errors import UsageError
 from ganforge.apps.specs import add_spec_options, spec_fields
 from ganforge.core.modelfile import model_kind
 from ganforge.core.report import ReportSection, loss_curves_figure
+from ganforge.core.training.distributed import resolve_device
 from ganforge.tabular import (
     DPTabularGAN,
     SynthConfig,
@@ -186,6 +187,7 @@ def run_fit(arguments: argparse.Namespace) -> int:
 
 
 def run_sample(arguments: argparse.Namespace) -> int:
+    resolve_device(arguments.device)  # a bad --device is refused before the file is read
     if model_kind(arguments.model) == MARGINALS_KIND:
         synth = MarginalSynthesizer.load(arguments.model)
     else:
