@@ -238,11 +238,16 @@ def score(
     }
 
 
-def one_run(table: str, method: str, eps: str, seed: int, data: tuple) -> dict[str, Any]:
-    """Fit, sample and score one method on one table (cached)."""
+def one_run(
+    table: str, method: str, eps: str, seed: int, data: tuple, fit: bool = True
+) -> dict[str, Any] | None:
+    """Fit, sample and score one method on one table (cached); ``None`` when not cached
+    and ``fit`` is false."""
     path = _cache_path(table, method, eps, seed)
     if path.is_file():
         return json.loads(path.read_text())
+    if not fit:
+        return None
     train, holdout, target = data
     epsilon = EPSILONS[eps]
     if method in OURS:
@@ -268,7 +273,9 @@ def _summary(runs: list[dict]) -> dict[str, Any]:
     return {k: _mean(runs, k) for k in keys} | {"refused": sum("refused" in r for r in runs)}
 
 
-def table_result(table: str, methods: list[str], seeds: list[int], progress) -> dict[str, Any]:
+def table_result(
+    table: str, methods: list[str], seeds: list[int], progress, fit: bool = True
+) -> dict[str, Any]:
     """Every run of every method on one table, with per-method means over seeds."""
     data = split(table)
     train, holdout, target = data
@@ -281,10 +288,17 @@ def table_result(table: str, methods: list[str], seeds: list[int], progress) -> 
         "trtr_auc": utility(train, holdout, train, target, seed=0)["trtr_auc"],
         "target_shares_real": _class_shares(train[target], levels),
         "runs": [],
+        "not_run": [],
     }
     for method in methods:
         for eps in ("1", "10", "none") if method in OURS else PEER_EPSILONS[method]:
-            runs = [one_run(table, method, eps, seed, data) for seed in seeds]
+            found = {seed: one_run(table, method, eps, seed, data, fit) for seed in seeds}
+            runs = [run for run in found.values() if run is not None]
+            missing = [seed for seed, run in found.items() if run is None]
+            if missing:
+                result["not_run"].append({"method": method, "epsilon": eps, "seeds": missing})
+            if not runs:
+                continue
             progress(table, method, eps, runs)
             if method == "ganforge":
                 result["runs"] += runs
@@ -312,12 +326,25 @@ def _our_runs(table: dict, method: str) -> list[dict]:
 
 
 def _mean_lifts(tables: dict[str, dict], method: str) -> dict[str, float]:
+    """Mean over the tables of each table's mean lift per epsilon (an epsilon only when
+    every table has runs at it)."""
     ours = {name: _by_epsilon(_our_runs(t, method)) for name, t in tables.items()}
     return {
         eps: float(np.mean([_mean(ours[n][eps], "lift") for n in tables]))
         for eps in ("1", "10", "none")
         if all(eps in ours[n] for n in tables)
     }
+
+
+def _peer_lifts(tables: dict[str, dict], peer: str) -> tuple[dict[str, float], dict[str, list]]:
+    """A DP peer's mean lift per epsilon over the tables it ran on, and those tables."""
+    lifts, counted = {}, {}
+    for eps in ("1", "10"):
+        ran = [n for n, t in tables.items() if eps in t.get(peer, {})]
+        if ran:
+            lifts[eps] = float(np.mean([tables[n][peer][eps]["lift"] for n in ran]))
+            counted[eps] = ran
+    return lifts, counted
 
 
 def aggregate(tables: dict[str, dict]) -> dict[str, Any]:
@@ -327,11 +354,9 @@ def aggregate(tables: dict[str, dict]) -> dict[str, Any]:
     if all("ctgan" in t for t in tables.values()):
         out["ctgan_mean_lift"] = float(np.mean([t["ctgan"]["lift"] for t in tables.values()]))
     for peer in ("mst", "dpctgan"):
-        if all(peer in t for t in tables.values()):
-            out[f"{peer}_mean_lift"] = {
-                eps: float(np.mean([t[peer][eps]["lift"] for t in tables.values()]))
-                for eps in ("1", "10")
-            }
+        lifts, counted = _peer_lifts(tables, peer)
+        if lifts:
+            out[f"{peer}_mean_lift"], out[f"{peer}_tables"] = lifts, counted
     out["refusals"] = _refusals(tables)
     out["targets"] = {
         method: _targets(tables, out, method)
@@ -386,7 +411,7 @@ def _targets(tables: dict[str, dict], out: dict[str, Any], method: str) -> dict[
             "faster": ours_seconds is not None and ours_seconds < (ctgan_seconds or 0),
         }
     for eps, floor in (("10", 0.8), ("1", 0.6)):
-        if eps in lifts and "mst_mean_lift" in out:
+        if eps in lifts and eps in out.get("mst_mean_lift", {}):
             checks[f"eps_{eps}"] = {
                 "mean_lift": lifts[eps],
                 "floor": floor,
@@ -424,6 +449,11 @@ def main() -> None:
     )
     parser.add_argument("--seeds", default="0,1,2", help="comma list of seeds")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON to write")
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="fit nothing: report the cached runs and list the others under not_run",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     names, methods = args.tables.split(","), args.methods.split(",")
@@ -431,10 +461,17 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown tables {unknown}: choose from {', '.join(TABLES)}")
     seeds = [int(s) for s in args.seeds.split(",")]
-    tables = {name: table_result(name, methods, seeds, _print_progress) for name in names}
+    fit = not args.cached_only
+    tables = {name: table_result(name, methods, seeds, _print_progress, fit) for name in names}
     result = {
         "protocol": __doc__.split("\n\n")[1],
-        "settings": {"tables": names, "methods": methods, "seeds": seeds, "threads": 1},
+        "settings": {
+            "tables": names,
+            "methods": methods,
+            "seeds": seeds,
+            "threads": 1,
+            "peer_timeout_seconds": PEER_TIMEOUT,
+        },
         "tables": tables,
         **aggregate(tables),
     }
