@@ -97,6 +97,8 @@ def test_bad_settings_and_tables_are_refused_in_one_line():
         MarginalSynthesizer("y").sample(5)
     with pytest.raises(ValueError, match="besides the target"):
         MarginalSynthesizer("y", epsilon=None).fit(table[["y"]])
+    with pytest.raises(ValueError, match="leaves nothing for the column statistics"):
+        MarginalSynthesizer("y", epsilon=1.0, statistics_share=0.1).fit(planted(1000, 0))
     fitted = MarginalSynthesizer("y", epsilon=None).fit(table)
     with pytest.raises(ValueError, match="n must be an integer >= 1"):
         fitted.sample(0)

@@ -194,6 +194,13 @@ class MarginalSynthesizer:
         if split is not None and needs_statistics(specs[cfg.target]):
             eps_target = TARGET_SHARE * cfg.epsilon
             delta_target = split.delta_statistics / 2
+            others = [n for n, s in specs.items() if n != cfg.target and needs_statistics(s)]
+            if others and split.epsilon_statistics <= eps_target:
+                raise ValueError(
+                    f"statistics_share {cfg.statistics_share} leaves nothing for the column "
+                    f"statistics once the target's classes take {TARGET_SHARE:.0%} of epsilon: "
+                    f"use more than {TARGET_SHARE}, or declare the target's classes in the schema"
+                )
             specs[cfg.target] = self._release_classes(df[cfg.target], eps_target, delta_target)
         transformer = DataTransformer.fit(
             df,
