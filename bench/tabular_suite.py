@@ -32,8 +32,8 @@ The peers run in `.venv-peers` (`make peers`) through bench/peers/run.py.
 Each run is cached in ~/.cache/ganforge/bench/tabular-suite/ under a key of
 the table, method, epsilon, seed and the method's code (ganforge's package
 sources, or the peer script), so an interrupted suite resumes where it stopped
-and changing the package re-runs only ganforge's runs. statsmodels' `randhie`
-and `anes96` are kept for independent checks: never used here.
+and changing the package re-runs only ganforge's runs. The statsmodels tables
+the issue keeps for independent checks are never used here.
 """
 
 from __future__ import annotations
