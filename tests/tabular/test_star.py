@@ -129,3 +129,32 @@ def test_under_dp_the_target_classes_have_a_release_of_their_own():
     tiny = planted(40, 0)
     with pytest.raises(ValueError, match="too small to find two classes of the target 'y'"):
         MarginalSynthesizer("y", epsilon=0.05, delta=1e-3).fit(tiny)
+
+
+def test_an_integer_target_spends_no_delta_on_its_classes():
+    train = planted(2000, 0)
+    synth = MarginalSynthesizer("y", epsilon=1.0).fit(train)
+    as_text = MarginalSynthesizer("y", epsilon=1.0).fit(train.assign(y=train["y"].astype(str)))
+    # the string target's stability histogram takes a quarter of delta; the integer one
+    # none, which leaves it to the other columns' statistics
+    assert synth.privacy.delta == pytest.approx(1e-5) and as_text.privacy.delta <= 1e-5
+    assert synth.transformer.delta_spent == pytest.approx(2 * as_text.transformer.delta_spent)
+    assert as_text.transformer.encoders[-1].categories == ["0", "1"]
+
+
+def test_integrality_under_heavy_noise_rests_on_the_fraction_count():
+    grid = dp_stats.level_grid(None, None, integer=False)
+    rng = np.random.default_rng(0)
+    spread = rng.integers(0, 100, 600).astype(float)  # ~6 rows a value: none clears the noise
+    decimals = np.round(rng.uniform(18, 42, 300), 1)  # a BMI-like column: 1 decimal
+    std = 70.0  # noise of the order of the rows: threshold ~ 300
+    spread_calls, decimal_calls = [], []
+    for seed in range(40):
+        draw = np.random.default_rng(seed)
+        counts, off, _, fractional = dp_stats.gaussian_grid_counts(spread, grid, std, draw)
+        spread_calls.append(dp_stats.on_integers(grid, counts, std, off, 600, fractional))
+        counts, off, _, fractional = dp_stats.gaussian_grid_counts(decimals, grid, std, draw)
+        decimal_calls.append(dp_stats.on_integers(grid, counts, std, off, 300, fractional))
+    # the fraction count is compared with a quarter of the rows (150; 75), not the threshold
+    assert dp_stats.stray_limit(300.0, 600) == 150.0 and dp_stats.stray_limit(1.0, 600) == 30.0
+    assert sum(spread_calls) >= 38 and sum(decimal_calls) <= 2

@@ -3,7 +3,12 @@ import pandas as pd
 import pytest
 
 from ganforge.tabular import ColumnSpec, DataTransformer
-from ganforge.tabular.dp_stats import dp_categories, dp_range, stability_threshold
+from ganforge.tabular.dp_stats import (
+    dp_categories,
+    dp_integer_classes,
+    dp_range,
+    stability_threshold,
+)
 
 
 def test_round_trip_on_mixed_types_restores_values_and_dtypes(table):
@@ -135,3 +140,22 @@ def test_fair_round_trips_exactly_target_included_with_its_public_schema():
     back = transformer.inverse_transform(transformer.transform(fair).astype(np.float64))
     pd.testing.assert_frame_equal(back, fair)
     assert back["affair"].mean() == pytest.approx(0.3225, abs=1e-4)  # 2053 of 6366
+
+
+def test_integer_classes_come_from_public_candidates_without_delta():
+    values = np.array([0, 1, 1, 2, 500, 1.5, np.nan])
+    classes, counts = dp_integer_classes(values, 100.0, np.random.default_rng(0))
+    assert np.log(111 / 0.01) / 0.15 == pytest.approx(62.1, abs=0.1)
+    assert classes == [0, 1, 2]  # 500 is off the grid, 1.5 is no integer, NaN is ignored
+    np.testing.assert_allclose(counts, [1, 2, 1], atol=0.2)
+    # threshold ln(111 / 0.01) / 0.15 = 62 rows, below a stability histogram's at
+    # delta 2.5e-6 (1 + ln(1 / 5e-6) / 0.15 = 82): 120 rows of 300 clear it
+    minority = np.r_[np.zeros(180), np.ones(120)]
+    found = [dp_integer_classes(minority, 0.15, np.random.default_rng(s))[0] for s in range(50)]
+    assert all(f == [0, 1] for f in found)
+    # a value no row holds is released with probability at most 0.01 per release
+    binary = np.r_[np.zeros(500), np.ones(500)]
+    spurious = sum(
+        len(dp_integer_classes(binary, 1.0, np.random.default_rng(s))[0]) - 2 for s in range(400)
+    )
+    assert spurious <= 10

@@ -14,6 +14,8 @@ mixture modes, category lists) is post-processing and costs nothing more.
 - :func:`dp_categories`: the categories of a column by a stability-based
   histogram (``(epsilon, delta)``-DP: a category held by one row is released
   with probability at most ``delta``).
+- :func:`dp_integer_classes`: the classes of an integer column from Laplace
+  counts of public integer candidates (pure ``epsilon``-DP).
 """
 
 from __future__ import annotations
@@ -127,6 +129,31 @@ def dp_categories(
     pairs = [(lvl, c) for lvl, c, k in zip(levels, noisy, kept, strict=True) if k]
     pairs.sort(key=lambda p: (p[0] is None, str(p[0])))
     return [p[0] for p in pairs], np.array([p[1] for p in pairs])
+
+
+INTEGER_CLASS_GRID = np.arange(-10, 101)  # public candidate classes of an integer column
+CLASS_FAILURE = 0.01  # chance that noise alone releases a class no row holds
+
+
+def dp_integer_classes(
+    values: np.ndarray, epsilon: float, rng: np.random.Generator
+) -> tuple[list[int], np.ndarray]:
+    """Pure epsilon-DP classes of an integer column: Laplace counts of the public integers
+    in ``[-10, 100]`` (:data:`INTEGER_CLASS_GRID`), those above ``ln(cells / 0.01) /
+    epsilon`` kept (a class no row holds is released with probability at most 0.01).
+
+    No delta: the candidates are public, so a class of few rows is no more exposed
+    than any other count, and the threshold is lower than a stability histogram's
+    (``ln(1 / (2 delta)) / epsilon``) for the deltas of tables of hundreds of rows.
+    Values off the grid are not classes this finds; missing values are ignored.
+    """
+    grid = INTEGER_CLASS_GRID
+    finite = values[np.isfinite(values)]
+    on_grid = finite[(finite == np.round(finite)) & (finite >= grid[0]) & (finite <= grid[-1])]
+    counts = np.bincount((on_grid - grid[0]).astype(np.int64), minlength=len(grid))
+    noisy = laplace_counts(counts, epsilon, rng)
+    kept = noisy > np.log(len(grid) / CLASS_FAILURE) / epsilon
+    return [int(v) for v in grid[kept]], noisy[kept]
 
 
 # ------------------------------------------------- numeric columns: Gaussian rounds
@@ -316,20 +343,30 @@ def on_integers(
     rows: int,
     fractional: float | None = None,
 ) -> bool:
-    """Whether the levels round says a float column holds integers: only integer grid
-    points clear the threshold, and nothing with a fraction beyond noise (or 5 % of
-    the rows) lies off the grid (``fractional``; without it, nothing off the grid at
-    all). With ``fractional``, whole numbers off the grid (beyond its range) count
-    as integers too, so a column of large whole numbers is found."""
+    """Whether the levels round says a float column holds integers: no half-integer grid
+    point clears the threshold, and nothing with a fraction beyond :func:`stray_limit`
+    lies off the grid (``fractional``; without it, nothing off the grid at
+    all). Whole numbers need not clear the threshold one by one: a column of many
+    distinct whole numbers (ages, prices in whole units) spreads its rows thinner
+    than the noise, and what is not fractional is whole. With ``fractional``, whole
+    numbers off the grid (beyond its range) count as integers too.
+
+    Half-integers too thin to clear the threshold are taken for whole numbers (and
+    rounded): the price of needing one noisy count, not one per grid point.
+    """
     threshold = gaussian_threshold(std, len(grid) + 2)
     kept = grid[counts > threshold]
     loose = off_grid if fractional is None else fractional
-    whole_off_grid = 0.0 if fractional is None else off_grid - fractional
-    return bool(
-        (kept.size or whole_off_grid > threshold)
-        and np.all(kept == np.round(kept))
-        and loose <= max(threshold, 0.05 * rows)
-    )
+    return bool(np.all(kept == np.round(kept)) and loose <= stray_limit(threshold, rows))
+
+
+def stray_limit(threshold: float, rows: float) -> float:
+    """The most a noisy count of values that do not fit a kind (fractions in a column
+    of integers, values off the levels of a discrete one) may be and the kind still
+    hold: the noise threshold or 5 % of the rows, whichever is larger, but never
+    above a quarter of the rows (noise as large as the table says nothing, and
+    then the column is taken for the more general kind)."""
+    return max(0.05 * rows, min(threshold, 0.25 * rows))
 
 
 def discrete_levels(
@@ -345,12 +382,12 @@ def discrete_levels(
     A grid point is a level when its noisy count clears the threshold; the column
     is discrete when 2 to ``max_levels`` points do, hold 75 % of the rows (noisy
     counts; the number of rows is public), and the noisy count off the
-    grid is below the threshold or 5 % of the rows (``off_grid=None``: the
-    public dtype says there is nothing off the grid).
+    grid is within :func:`stray_limit` (``off_grid=None``: the public dtype says
+    there is nothing off the grid).
     """
     threshold = gaussian_threshold(1.0, len(grid) + 1) * np.asarray(std)
     kept = counts > threshold
-    if off_grid is not None and off_grid > max(float(np.max(threshold)), 0.05 * rows):
+    if off_grid is not None and off_grid > stray_limit(float(np.max(threshold)), rows):
         return None
     if not 2 <= kept.sum() <= max_levels or counts[kept].sum() < 0.75 * rows:
         return None

@@ -17,8 +17,9 @@ real columns' types, levels and bounds. A continuous column enters the
 cross-tables through its mode; its value is drawn inside the mode.
 
 Privacy (record level, add/remove one row), basic composition of three parts:
-the target's classes (a stability histogram with 15 % of epsilon and a
-quarter of delta, unless the schema declares them), the other statistics
+the target's classes (15 % of epsilon, unless the schema declares them:
+Laplace counts of public integer candidates for an integer dtype, else a
+stability histogram with a quarter of delta), the other statistics
 (the rest of ``statistics_share`` of epsilon and of half of delta, as in
 :class:`DPTabularGAN`) and one Gaussian release of the cross-tables: a row
 adds one to one cell of each of the ``P`` tables, so the L2 sensitivity is
@@ -42,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ganforge.core.modelfile import load_model, save_model
-from ganforge.tabular.dp_stats import dp_categories, range_is_estimable
+from ganforge.tabular.dp_stats import dp_categories, dp_integer_classes, range_is_estimable
 from ganforge.tabular.entropy import private_numpy_rng
 from ganforge.tabular.privacy import (
     PrivacyReport,
@@ -193,7 +194,8 @@ class MarginalSynthesizer:
         eps_target, delta_target = 0.0, 0.0
         if split is not None and needs_statistics(specs[cfg.target]):
             eps_target = TARGET_SHARE * cfg.epsilon
-            delta_target = split.delta_statistics / 2
+            integer_target = pd.api.types.is_integer_dtype(df[cfg.target].dtype)
+            delta_target = 0.0 if integer_target else split.delta_statistics / 2
             others = [n for n, s in specs.items() if n != cfg.target and needs_statistics(s)]
             if others and split.epsilon_statistics <= eps_target:
                 raise ValueError(
@@ -227,14 +229,24 @@ class MarginalSynthesizer:
         return self
 
     def _release_classes(self, column: pd.Series, epsilon: float, delta: float) -> ColumnSpec:
-        """The target's classes by a stability histogram of their own budget (a
-        categorical spec for the transformer: DP output, so free to reuse)."""
+        """The target's classes from their own budget: for an integer dtype (public)
+        Laplace counts of public integer candidates (:func:`dp_integer_classes`, no
+        delta), else a stability histogram. A categorical spec for the transformer:
+        DP output, so free to reuse."""
+        if pd.api.types.is_integer_dtype(column.dtype):
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            classes, _ = dp_integer_classes(values, epsilon, private_numpy_rng())
+            return self._two_classes(classes)
         values = column.astype(object).to_numpy()
         values = np.array([None if pd.isna(v) else v for v in values], dtype=object)
         try:
             classes, _ = dp_categories(values, epsilon, delta, private_numpy_rng())
         except ValueError:
             classes = []
+        return self._two_classes(classes)
+
+    def _two_classes(self, classes: list) -> ColumnSpec:
+        """A categorical spec of the released classes; an error for fewer than two."""
         classes = [c for c in to_python(classes) if c is not None]
         if len(classes) < 2:
             raise ValueError(
