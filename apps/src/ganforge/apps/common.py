@@ -1,17 +1,39 @@
-"""What every domain's command group needs: JSON config files and atomic CSV output."""
+"""What every domain's command group needs: the group itself, JSON config files, run
+options and atomic CSV output."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ganforge.apps.errors import UsageError
 from ganforge.core.files import atomic_write
+
+DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
+Subcommands = argparse._SubParsersAction
+
+
+def add_command_group(
+    subparsers: Subcommands,
+    name: str,
+    help: str,
+    description: str,
+    commands: Iterable[Callable[[Subcommands], None]],
+) -> None:
+    """Add ``ganforge <name>`` with the subcommands each of ``commands`` adds (one
+    required subcommand; ``--help`` lists them)."""
+    group = subparsers.add_parser(name, help=help, description=description)
+    children = group.add_subparsers(
+        dest=f"{name}_command", metavar="<subcommand>", parser_class=type(group)
+    )
+    children.required = True
+    for add in commands:
+        add(children)
 
 
 def read_json_object(

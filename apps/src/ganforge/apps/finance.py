@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ganforge.apps.common import (
+    DEVICE_HELP,
+    add_command_group,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -45,26 +47,20 @@ DERIVED_KEYS = ("feature_dim", "n_conditions")  # set from the data and --regime
 MODEL_KEYS = tuple(k for k in spec_fields(TimeGANConfig) if k not in DERIVED_KEYS)
 PHASE_KEYS = ("embed_iterations", "supervise_iterations", "joint_iterations")
 RETURNS_DEFAULTS = {"generation": "stepwise", "scaling": "standardize"}  # for --mode returns
-DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
 PATH_COLUMNS = ("path", "step")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ganforge finance` group with train, sample and evaluate."""
-    group = subparsers.add_parser(
+    add_command_group(
+        subparsers,
         "finance",
         help="TimeGAN market scenarios and a stylized-facts test suite",
         description="Train TimeGAN on price or return windows (S&P 500 by default), sample "
         "scenarios (optionally calm or stressed), and check stylized facts against "
         "GARCH(1,1)-t and bootstrap baselines.",
+        commands=(_add_train, _add_sample, _add_evaluate),
     )
-    commands = group.add_subparsers(
-        dest="finance_command", metavar="<subcommand>", parser_class=type(group)
-    )
-    commands.required = True
-    _add_train(commands)
-    _add_sample(commands)
-    _add_evaluate(commands)
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ganforge.apps.common import (
+    add_command_group,
     add_run_options,
     merge_options,
     output_file,
@@ -64,19 +65,14 @@ SWITCHES = ("no_project", "no_tta", "overwrite")
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ganforge medsr` group with train, enhance and evaluate."""
-    group = subparsers.add_parser(
+    add_command_group(
+        subparsers,
         "medsr",
         help="medical image super-resolution (MONAI) with hallucination checks",
         description="Train a two-stage SR GAN, enhance NIfTI/DICOM/PNG images with data "
         "consistency and safety maps, evaluate against bicubic.",
+        commands=(_add_train, _add_enhance, _add_evaluate),
     )
-    commands = group.add_subparsers(
-        dest="medsr_command", metavar="<subcommand>", parser_class=type(group)
-    )
-    commands.required = True
-    _add_train(commands)
-    _add_enhance(commands)
-    _add_evaluate(commands)
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:

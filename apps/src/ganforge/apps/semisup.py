@@ -11,6 +11,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ganforge.apps.common import (
+    DEVICE_HELP,
+    add_command_group,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -41,26 +43,20 @@ from ganforge.semisup import (
 )
 
 SPEC_KEYS = spec_fields(SemisupSpec)
-DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
 USER_LABELS_PER_CLASS = 10
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ganforge semisup` group with train, predict and evaluate."""
-    group = subparsers.add_parser(
+    add_command_group(
+        subparsers,
         "semisup",
         help="semi-supervised K+1-class GAN classifiers (few labels, many unlabelled images)",
         description="Train a classifier from a few labels per class and unlabelled images "
         "(Salimans et al.'s improved GAN), predict classes of new images, and measure the "
         "test error against classifiers trained on the labels alone.",
+        commands=(_add_train, _add_predict, _add_evaluate),
     )
-    commands = group.add_subparsers(
-        dest="semisup_command", metavar="<subcommand>", parser_class=type(group)
-    )
-    commands.required = True
-    _add_train(commands)
-    _add_predict(commands)
-    _add_evaluate(commands)
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ganforge.apps.common import (
+    add_command_group,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -42,18 +43,13 @@ DATASETS = ("fair", "breast_cancer", "wine", "iris", "diabetes")
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ganforge tabular` group with fit, sample and evaluate."""
-    group = subparsers.add_parser(
+    add_command_group(
+        subparsers,
         "tabular",
         help="differentially private tabular synthesis (DP-GAN with Opacus)",
         description="Fit a DP synthesizer on a CSV table, sample synthetic rows, evaluate them.",
+        commands=(_add_fit, _add_sample, _add_evaluate),
     )
-    commands = group.add_subparsers(
-        dest="tabular_command", metavar="<subcommand>", parser_class=type(group)
-    )
-    commands.required = True
-    _add_fit(commands)
-    _add_sample(commands)
-    _add_evaluate(commands)
 
 
 def _add_fit(commands: argparse._SubParsersAction) -> None:

@@ -12,6 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ganforge.apps.common import (
+    DEVICE_HELP,
+    add_command_group,
     add_run_options,
     merge_options,
     output_file,
@@ -34,24 +36,18 @@ from ganforge.vocoder.evaluate import GRIFFIN_LIM_ITERATIONS, evaluate, griffin_
 
 DICT_KEYS = ("generator_options", "discriminator_options")  # --config only: no flag
 SPEC_KEYS = spec_fields(VocoderSpec)
-DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ganforge vocoder` group with train, synthesize and evaluate."""
-    group = subparsers.add_parser(
+    add_command_group(
+        subparsers,
         "vocoder",
         help="MelGAN / HiFi-GAN neural vocoders (mel spectrogram to waveform)",
         description="Train a vocoder on an embedded eSpeak corpus or a folder of WAV/FLAC "
         "files, resynthesise WAVs or vocode mel .npy files, and compare it with Griffin-Lim.",
+        commands=(_add_train, _add_synthesize, _add_evaluate),
     )
-    commands = group.add_subparsers(
-        dest="vocoder_command", metavar="<subcommand>", parser_class=type(group)
-    )
-    commands.required = True
-    _add_train(commands)
-    _add_synthesize(commands)
-    _add_evaluate(commands)
 
 
 def _add_data_options(parser: argparse.ArgumentParser, corpus_help: str) -> None:
