@@ -141,6 +141,45 @@ def semisup_case() -> tuple[GANModule, Any]:
     return module, LabelledUnlabelledBatches(images[:9], labels[:9], images, 8, seed=2)
 
 
+def robustness_case(mode: str = "white_box") -> tuple[GANModule, Any]:
+    from ganforge.robustness import (
+        AdvGANModule,
+        PatchDiscriminator,
+        PerturbationGenerator,
+        SmallCNN,
+    )
+
+    images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(32) % 3
+    target = SmallCNN(1, 8, 3, width=4, hidden=8)  # dropout: eval mode inside the G step
+    surrogate = None if mode == "white_box" else SmallCNN(1, 8, 3, width=4, hidden=8)
+    module = AdvGANModule(
+        PerturbationGenerator(1, 0.3, width=4, blocks=1),
+        PatchDiscriminator(1, 4),
+        target,
+        surrogate=surrogate,
+        mode=mode,
+        kappa=2.0,
+        distill_iterations=0 if mode == "white_box" else 2,
+    )
+    return module, (images, labels)
+
+
+def robustness_defence_case() -> tuple[GANModule, Any]:
+    from ganforge.robustness import (
+        AdvGANDefenceModule,
+        PatchDiscriminator,
+        PerturbationGenerator,
+        SmallCNN,
+    )
+
+    images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(32) % 3
+    classifier = SmallCNN(1, 8, 3, width=4, hidden=8)
+    generator = PerturbationGenerator(1, 0.3, width=4, blocks=1)
+    return AdvGANDefenceModule(generator, PatchDiscriminator(1, 4), classifier), (images, labels)
+
+
 CASES = {
     "core-ring": Case(ring_case, 16),
     "core-dcgan": Case(dcgan_case, 4),
@@ -152,6 +191,12 @@ CASES = {
     # resumed at the end of the generator-only warm-up, into the adversarial phase
     "vocoder-warmup": Case(lambda: vocoder_case(2), 2, iterations=5, checkpoint_at=2),
     "semisup": Case(semisup_case, 8, iterations=5, checkpoint_at=2),
+    "robustness-advgan": Case(robustness_case, 8),
+    # resumed inside the distillation phase, into the attack with dynamic distillation
+    "robustness-blackbox": Case(
+        lambda: robustness_case("dynamic"), 8, iterations=5, checkpoint_at=1
+    ),
+    "robustness-advgan-training": Case(robustness_defence_case, 8),
 }
 
 

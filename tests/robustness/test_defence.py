@@ -65,3 +65,25 @@ def test_own_pgd_and_the_peer_library_agree_on_success(digits, digits_target):
     peer = art_pgd(network, x, y, 0.15, num_classes=10, steps=20, step_size=0.02)
     assert float((peer.double() - x.double()).abs().max()) <= 0.15 + 1e-6
     assert abs(accuracy(network, ours, y) - accuracy(network, peer, y)) < 0.05
+
+
+def test_pgd_training_resumes_identically(tmp_path, assert_identical):
+    from ganforge.core.training import Trainer, TrainerConfig
+
+    images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(32) % 3
+
+    def train(run_dir, resume_from=None):
+        torch.manual_seed(0)
+        module = ClassifierModule(SmallCNN(1, 8, 3, width=4, hidden=8), eps=0.3, pgd_steps=2)
+        config = TrainerConfig(
+            iterations=4, batch_size=8, seed=5, run_dir=run_dir, checkpoint_every=2,
+            keep_checkpoints=10, progress=False, tensorboard=False,
+        )  # fmt: skip
+        return Trainer(module, config).fit((images, labels), resume_from=resume_from)
+
+    straight = train(tmp_path / "a")
+    resumed = train(tmp_path / "b", tmp_path / "a" / "checkpoint_00000002.pt")
+    a, b = straight.state_dict(), resumed.state_dict()
+    for key in ("networks", "optimizers", "rng", "batches"):
+        assert_identical(a[key], b[key], key)
