@@ -84,14 +84,14 @@ class AdvGANSpec:
     """
 
     eps: float = 0.3
-    kappa: float = 0.0
+    kappa: float = 10.0
     alpha: float = 0.1
     beta: float = 0.1
     norm_bound: float = 3.0
     target_class: int | None = None
     mode: str = "white_box"
     gan_loss: str = "least_squares"
-    iterations: int = 1500
+    iterations: int = 1000
     distill_iterations: int = 500
     batch_size: int = 64
     lr: float = 1e-3
@@ -338,8 +338,8 @@ class ClassifierSpec:
     dropout: float = 0.3
     method: str = "standard"
     eps: float = 0.3
-    pgd_steps: int = 10
-    pgd_step_size: float = 0.04
+    pgd_steps: int = 7
+    pgd_step_size: float = 0.06
     clean_weight: float = 0.5
     iterations: int = 2000
     batch_size: int = 100

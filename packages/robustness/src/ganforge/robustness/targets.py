@@ -16,6 +16,7 @@ state dicts and model files load with ``weights_only=True``.
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,9 @@ def load_target(
         raise ValueError(f"no such model file: {path}")
     if _is_torchscript(path):
         try:
-            return torch.jit.load(str(path), map_location=target).eval()
+            with warnings.catch_warnings():  # torch 2.10+ calls TorchScript deprecated
+                warnings.simplefilter("ignore", FutureWarning)
+                return torch.jit.load(str(path), map_location=target).eval()
         except (RuntimeError, ValueError) as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise ValueError(f"{path} is not a loadable TorchScript model: {first}") from None
