@@ -53,3 +53,13 @@ def test_user_images_and_a_torchscript_model(tmp_path, capsys, digits, digits_ta
     argv += ["--width", "4", "--blocks", "1", "--iterations", "2", "--batch-size", "16"]
     assert main([*argv, "--device", "cpu", "--no-progress", "--out", str(out)]) == 0
     assert "80 training and 20 test images" in capsys.readouterr().out
+
+
+def test_demo_section(tmp_path, monkeypatch):
+    from ganforge.apps import robustness as app
+
+    monkeypatch.setitem(app.DEMO_SPEC, "iterations", 5)
+    section = app.demo(tmp_path)
+    assert any("clean / perturbed / perturbation" in name for name in section.figures)
+    assert {"advgan success", "fgsm success", "pgd40 success"} <= set(section.metrics)
+    assert (tmp_path / "advgan.pt").is_file() and (tmp_path / "evaluation.json").is_file()
