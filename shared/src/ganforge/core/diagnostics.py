@@ -20,7 +20,7 @@ What a monitor reads from the trainer:
 
 Events: ``discriminator_memorising``, ``exploding_gradients``,
 ``vanishing_gradients``, ``loss_imbalance``, ``mode_collapse``,
-``discriminator_overfitting``.
+``discriminator_overfitting``, ``memorisation``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from ganforge.core.metrics.diversity import pairwise_diversity
+from ganforge.core.metrics.neighbours import nearest_neighbours
 
 Forward = Callable[[nn.Module, torch.Tensor], Any]
 
@@ -380,6 +381,65 @@ class OverfittingMonitor:
             "diag/d_score_train": float(train.mean()),
             "diag/d_score_heldout": float(held.mean()),
         }
+
+
+class MemorisationMonitor:
+    """Share of samples from fixed noise whose nearest training sample is a near copy.
+
+    Fires ``memorisation`` when the share of samples with cosine similarity of at
+    least ``threshold`` to some training sample exceeds ``max_share`` (set it from
+    what held-out real data scores, e.g. the audit's ``heldout_near_duplicate_share``).
+
+    Args:
+        noise: a fixed batch of generator inputs.
+        train_features: ``(n_train, d)`` features of the training data.
+        extractor: maps samples to features; it may return ``views`` consecutive rows
+            per sample (its transpositions...), the best of which counts.
+        threshold: the cosine similarity of a near copy.
+        max_share: the share of near copies that fires the event.
+        views: rows per sample that ``extractor`` returns.
+        generator, use_ema, generate: as in :class:`DiversityMonitor`.
+    """
+
+    def __init__(
+        self,
+        noise: torch.Tensor,
+        train_features: torch.Tensor,
+        *,
+        extractor: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        threshold: float = 0.95,
+        max_share: float = 0.05,
+        views: int = 1,
+        generator: str | None = None,
+        use_ema: bool = False,
+        generate: Forward | None = None,
+    ) -> None:
+        self.noise, self.train_features, self.extractor = noise, train_features, extractor
+        self.threshold, self.max_share, self.views = threshold, max_share, views
+        self.generator, self.use_ema, self.generate = generator, use_ema, generate
+
+    def __call__(self, trainer: Any) -> dict[str, float]:
+        samples = _run(
+            _network(trainer, self.generator, self.use_ema),
+            self.generate,
+            self.noise.to(trainer.device),
+        )
+        with torch.no_grad():
+            feats = self.extractor(samples) if self.extractor is not None else samples
+        found = nearest_neighbours(
+            feats.detach().cpu(), self.train_features, 1, with_cosine=True, device=trainer.device
+        )
+        cosine = found.max_cosine.reshape(-1, self.views).max(dim=1).values
+        share = float((cosine >= self.threshold).double().mean())
+        if share > self.max_share:
+            _event(
+                trainer,
+                "memorisation",
+                share=share,
+                max_share=self.max_share,
+                threshold=self.threshold,
+            )
+        return {"diag/near_copy_share": share, "diag/max_train_similarity": float(cosine.max())}
 
 
 class SampleGridMonitor:

@@ -55,6 +55,14 @@ class MemorisationReport:
             ``(generated_idx, train_idx, distance)``, nearest first.
         memorised: ``True`` when ``p_value < alpha``: more generated samples sit
             closer to the training set than chance allows.
+        views: rows per sample in ``generated`` and ``heldout`` (see
+            :func:`memorisation_audit`); every per-sample figure is the best over them.
+        max_train_cosine_index: ``(n_generated,)`` the training row of ``max_train_cosine``.
+        max_train_cosine_view: ``(n_generated,)`` the view that reached it.
+        heldout_max_train_cosine: ``(n_heldout,)`` each held-out sample's largest
+            cosine similarity to the training set: the reference for ``max_train_cosine``.
+        heldout_near_duplicate_share: share of held-out samples at or above
+            ``similarity_threshold``: what fresh data scores.
     """
 
     nn_train_distance: torch.Tensor
@@ -73,6 +81,11 @@ class MemorisationReport:
     similarity_threshold: float
     suspicious_pairs: list[tuple[int, int, float]] = field(default_factory=list)
     memorised: bool = False
+    views: int = 1
+    max_train_cosine_index: torch.Tensor | None = None
+    max_train_cosine_view: torch.Tensor | None = None
+    heldout_max_train_cosine: torch.Tensor | None = None
+    heldout_near_duplicate_share: float | None = None
 
     def summary(self) -> dict[str, object]:
         """The scalar findings and the suspicious pairs, JSON-ready."""
@@ -86,6 +99,8 @@ class MemorisationReport:
             "expected_closer_to_train": self.expected_closer_to_train,
             "exact_duplicate_share": self.exact_duplicate_share,
             "near_duplicate_share": self.near_duplicate_share,
+            "heldout_near_duplicate_share": self.heldout_near_duplicate_share,
+            "views": self.views,
             "similarity_threshold": self.similarity_threshold,
             "median_nn_train_distance": float(self.nn_train_distance.median()),
             "median_heldout_nn_train_distance": float(self.heldout_nn_train_distance.median()),
@@ -104,6 +119,7 @@ def memorisation_audit(
     alpha: float = 1e-3,
     chunk_size: int = 2048,
     device: str | torch.device | None = None,
+    views: int = 1,
 ) -> MemorisationReport:
     """Nearest-neighbour memorisation audit of generated samples.
 
@@ -119,16 +135,26 @@ def memorisation_audit(
         chunk_size: rows per block of the nearest-neighbour search (memory is
             ``O(chunk_size^2)``; 100k x 100k never builds the full matrix).
         device: where the search runs; ``None`` uses CUDA when present.
+        views: how many consecutive rows of ``generated`` and of ``heldout`` are
+            views of one sample (its 12 transpositions, its crops...); each
+            sample's distance to the training set is the nearest over its views
+            and its cosine the largest, so the audit is invariant to whatever the
+            views enumerate. The distance to the held-out set uses each held-out
+            sample's first view. 1 (the default): one row per sample.
 
     Returns:
         :class:`MemorisationReport`.
     """
+    views = positive_int(views, "views")
     g = as_features(generated, "generated")
     t = as_features(train, "train")
-    h = as_features(heldout, "heldout", min_rows=20)
+    h = as_features(heldout, "heldout", min_rows=20 * views)
+    for name, rows in (("generated", g), ("heldout", h)):
+        if rows.shape[0] % views:
+            raise ValueError(f"{name} has {rows.shape[0]} rows, not a multiple of views={views}")
     same_width(g, t, "generated", "train")
     same_width(h, t, "heldout", "train")
-    k = min(positive_int(k, "k"), g.shape[0])
+    k = min(positive_int(k, "k"), g.shape[0] // views)
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold is a cosine similarity in (0, 1], got {threshold}")
     if not 0.0 < quantile < 1.0:
@@ -136,23 +162,29 @@ def memorisation_audit(
 
     search = {"chunk_size": chunk_size, "device": device}
     to_train = nearest_neighbours(g, t, 1, with_cosine=True, **search)
-    to_heldout = nearest_neighbours(g, h, 1, **search)
-    reference = nearest_neighbours(h, t, 1, **search).distances[:, 0]
+    to_heldout = nearest_neighbours(g, h[::views], 1, **search)
+    heldout_found = nearest_neighbours(h, t, 1, with_cosine=True, **search)
+    reference, _ = _best_view(heldout_found.distances[:, 0], views, largest=False)
+    heldout_cosine, _ = _best_view(heldout_found.max_cosine, views, largest=True)
 
-    d_train = to_train.distances[:, 0]
-    d_heldout = to_heldout.distances[:, 0]
+    d_train, view_d = _best_view(to_train.distances[:, 0], views, largest=False)
+    d_heldout, _ = _best_view(to_heldout.distances[:, 0], views, largest=False)
+    cosine, view_c = _best_view(to_train.max_cosine, views, largest=True)
+    rows = torch.arange(len(d_train)) * views
+    nn_index = to_train.indices[rows + view_d, 0]
+    cosine_index = to_train.max_cosine_index[rows + view_c]
     cut = float(torch.quantile(reference.double(), quantile))
     below = int((d_train < cut).sum())
     share_below = below / d_train.numel()
     p_value = excess_p_value(share_below, quantile, d_train.numel(), reference.numel())
     order = d_train.argsort()[:k]
-    pairs = [(int(i), int(to_train.indices[i, 0]), float(d_train[i])) for i in order]
+    pairs = [(int(i), int(nn_index[i]), float(d_train[i])) for i in order]
     return MemorisationReport(
         nn_train_distance=d_train,
-        nn_train_index=to_train.indices[:, 0],
+        nn_train_index=nn_index,
         nn_heldout_distance=d_heldout,
         heldout_nn_train_distance=reference,
-        max_train_cosine=to_train.max_cosine,
+        max_train_cosine=cosine,
         distance_threshold=cut,
         share_below_threshold=share_below,
         expected_share=quantile,
@@ -160,11 +192,25 @@ def memorisation_audit(
         share_closer_to_train=float((d_train < d_heldout).double().mean()),
         expected_closer_to_train=t.shape[0] / (t.shape[0] + h.shape[0]),
         exact_duplicate_share=float((d_train == 0).double().mean()),
-        near_duplicate_share=float((to_train.max_cosine >= threshold).double().mean()),
+        near_duplicate_share=float((cosine >= threshold).double().mean()),
         similarity_threshold=threshold,
         suspicious_pairs=pairs,
         memorised=bool(p_value < alpha),
+        views=views,
+        max_train_cosine_index=cosine_index,
+        max_train_cosine_view=view_c,
+        heldout_max_train_cosine=heldout_cosine,
+        heldout_near_duplicate_share=float((heldout_cosine >= threshold).double().mean()),
     )
+
+
+def _best_view(
+    values: torch.Tensor, views: int, *, largest: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per sample, the best of its ``views`` consecutive values and which view gave it."""
+    grouped = values.reshape(-1, views)
+    best = grouped.max(dim=1) if largest else grouped.min(dim=1)
+    return best.values, best.indices
 
 
 def excess_p_value(share: float, quantile: float, n_generated: int, n_heldout: int) -> float:
