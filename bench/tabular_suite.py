@@ -70,7 +70,8 @@ EPSILONS: dict[str, float | None] = {"1": 1.0, "10": 10.0, "none": None}
 PEER_EPSILONS = {"ctgan": ("none",), "mst": ("1", "10"), "dpctgan": ("1", "10")}
 PEER_TIMEOUT = 600.0
 OURS = ("ganforge", "marginals")
-MARGINAL_MODULES = ("star", "transformer", "dp_stats", "privacy", "schema", "entropy")
+MARGINAL_MODULES = ("star", "tree", "transformer", "dp_stats", "privacy", "schema", "entropy")
+NOT_THE_GAN = ("__init__", "star", "tree")  # modules the GAN does not run on
 
 
 def _fair() -> tuple[pd.DataFrame, str]:
@@ -155,9 +156,11 @@ def _fingerprint(method: str) -> str:
     if method == "marginals":  # the modules the marginal synthesizer runs on
         files = [PACKAGE_SOURCES / "ganforge" / "tabular" / f"{m}.py" for m in MARGINAL_MODULES]
     else:
-        files = sorted(PACKAGE_SOURCES.rglob("*.py")) if method in OURS else [PEER_SCRIPT]
+        files = [PEER_SCRIPT]
+        if method in OURS:
+            files = [p for p in sorted(PACKAGE_SOURCES.rglob("*.py")) if p.stem not in NOT_THE_GAN]
     for path in files:
-        digest.update(path.read_bytes())
+        digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:12]
 
 

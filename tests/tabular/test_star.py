@@ -64,7 +64,10 @@ def test_the_privacy_report_adds_up_and_names_the_release():
     assert report.epsilon == pytest.approx(report.epsilon_statistics + report.epsilon_training)
     assert report.delta == pytest.approx(1e-5)
     sigma = gaussian_noise_multiplier(report.epsilon_training, report.delta_training)
-    assert report.marginals_noise_multiplier == pytest.approx(sigma)
+    if report.tree_noise_multiplier is None:  # the star alone: one Gaussian release
+        assert report.marginals_noise_multiplier == pytest.approx(sigma)
+    else:  # with a tree the star keeps half of its zCDP rho
+        assert report.marginals_noise_multiplier == pytest.approx(sigma / np.sqrt(0.5))
     assert "cross-tables" in report.describe()
     parts = discrete_parts(synth.transformer)
     assert len(synth.tables) == len(parts) - 1  # every part but the target's

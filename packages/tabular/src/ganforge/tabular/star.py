@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +60,21 @@ from ganforge.tabular.transformer import (
     needs_statistics,
     numeric_noise,
 )
+from ganforge.tabular.tree import (
+    TreeBudget,
+    informative,
+    measure,
+    orient,
+    select_edges,
+    star_prediction,
+    worth_a_tree,
+)
 
 KIND = "tabular-marginals"
 TARGET_SHARE = 0.15  # of epsilon, from the statistics' share: the target's classes
 SHARES = (0.5, 0.6, 0.7, 0.8, 0.9)  # of epsilon for the statistics: the first that works
 MIN_ROWS = 8
+STRUCTURES = ("tree", "star")
 OFFSET_STD = 0.25  # a mode's values, (x - mean) / (4 std): standard deviation 1/4
 PathLike = str | os.PathLike[str]
 
@@ -78,8 +88,11 @@ class MarginalConfig:
     delta: float | None = None
     statistics_share: float | None = None
     seed: int = 0
+    structure: str = "tree"
 
     def __post_init__(self) -> None:
+        if self.structure not in STRUCTURES:
+            raise ValueError(f"structure must be one of {STRUCTURES}, got {self.structure!r}")
         if not isinstance(self.target, str) or not self.target:
             raise ValueError(f"target must name a column, got {self.target!r}")
         if self.epsilon is not None and not (
@@ -152,6 +165,9 @@ class MarginalSynthesizer:
             for the numeric columns' ranges to show at half.
         seed: seeds the mixture fits and the sampling (the DP noise comes from OS
             entropy).
+        structure: ``"tree"`` adds, where a typical three-way table would show
+            through its noise (always without DP), a tree over the columns given the
+            target (:mod:`ganforge.tabular.tree`); ``"star"``: the cross-tables alone.
     """
 
     def __init__(
@@ -162,11 +178,14 @@ class MarginalSynthesizer:
         schema: Schema | None = None,
         statistics_share: float | None = None,
         seed: int = 0,
+        structure: str = "tree",
     ) -> None:
-        self.config = MarginalConfig(target, epsilon, delta, statistics_share, seed)
+        self.config = MarginalConfig(target, epsilon, delta, statistics_share, seed, structure)
         self.schema = dict(schema or {})
         self.transformer: DataTransformer | None = None
         self.tables: list[np.ndarray] | None = None
+        self.edges: list[tuple[int, int]] = []
+        self.tree_tables: list[np.ndarray] = []
         self.privacy: PrivacyReport | None = None
 
     # ------------------------------------------------------------------ fit
@@ -221,12 +240,55 @@ class MarginalSynthesizer:
             if split is None
             else gaussian_noise_multiplier(split.epsilon_training, split.delta_training)
         )
-        std = 0.0 if sigma is None else sigma * np.sqrt(len(parts))
         rows = transformer.transform(df).astype(np.float64)
-        self.tables = cross_tables(rows, target, parts, std, private_numpy_rng())
+        budget = self._tree_budget(sigma, n, target, parts)
+        self._release_tables(rows, target, parts, sigma, budget)
         self.transformer = transformer
-        self.privacy = _report(split, transformer, sigma, eps_target, delta_target)
+        self.privacy = _report(split, transformer, sigma, eps_target, delta_target, budget)
+        if budget is not None:
+            self.privacy = replace(self.privacy, tree_edges=len(self.edges))
         return self
+
+    def _tree_budget(
+        self, sigma: float | None, rows: int, target: Part, parts: list[Part]
+    ) -> TreeBudget | None:
+        """The star + tree noise when a tree is asked for and a typical three-way table
+        would show through its noise (:func:`worth_a_tree`; public), else ``None``."""
+        if self.config.structure != "tree" or sigma is None or len(parts) < 2:
+            return None
+        budget = TreeBudget.split(sigma, len(parts))
+        widths = [p.width for p in parts]
+        return budget if worth_a_tree(rows, target.width, widths, budget) else None
+
+    def _release_tables(
+        self,
+        rows: np.ndarray,
+        target: Part,
+        parts: list[Part],
+        sigma: float | None,
+        budget: TreeBudget | None,
+    ) -> None:
+        """The cross-tables, and without DP or with a ``budget`` the tree's three-way
+        tables (edges chosen exactly without DP, by the exponential mechanism with)."""
+        rng = private_numpy_rng()
+        std = 0.0 if sigma is None else sigma * np.sqrt(len(parts))
+        if budget is not None:
+            std = budget.star_multiplier * np.sqrt(len(parts))
+        self.tables = cross_tables(rows, target, parts, std, rng)
+        self.edges, self.tree_tables = [], []
+        if (sigma is not None and budget is None) or self.config.structure != "tree":
+            return
+        y = _codes(rows, target)
+        codes = [_codes(rows, part) for part in parts]
+        plan = budget or TreeBudget(1.0, 1.0, np.inf, max(len(parts) - 1, 1))
+        tree_std = 0.0 if budget is None else budget.tree_std()
+        edges = select_edges(codes, y, self.tables, plan, rng, exact=budget is None)
+        measured = measure(codes, y, self.tables, edges, tree_std, rng)
+        for edge, table in zip(edges, measured, strict=True):
+            prediction = star_prediction(self.tables[edge[0]], self.tables[edge[1]])
+            if informative(table, prediction, tree_std):
+                self.edges.append(edge)
+                self.tree_tables.append(table)
 
     def _release_classes(self, column: pd.Series, epsilon: float, delta: float) -> ColumnSpec:
         """The target's classes from their own budget: for an integer dtype (public)
@@ -297,14 +359,40 @@ class MarginalSynthesizer:
         y = _draw(rng, np.tile(_normalised(target_counts, uniform), (n, 1)))
         rows = np.zeros((n, self.transformer.output_dim))
         rows[np.arange(n), target.offset + y] = 1.0
-        for part, table in zip(parts, self.tables, strict=True):
+        parents, order = orient(len(parts), self.edges)
+        drawn: dict[int, np.ndarray] = {}
+        for k in order:
+            part, table = parts[k], self.tables[k]
             overall = _normalised(table.sum(axis=0), np.full(part.width, 1.0 / part.width))
-            chosen = _draw(rng, _normalised(table, overall)[y])
+            given_target = _normalised(table, overall)[y]
+            if parents[k] >= 0:
+                given_target = self._given_parent(k, parents[k], y, drawn[parents[k]], given_target)
+            chosen = drawn[k] = _draw(rng, given_target)
             rows[np.arange(n), part.offset + chosen] = 1.0
             if part.value is not None:
                 offsets = rng.normal(0.0, OFFSET_STD, n)
                 rows[:, part.value] = np.clip(offsets, -0.99, 0.99)
         return self.transformer.inverse_transform(rows)
+
+    def _given_parent(
+        self, child: int, parent: int, y: np.ndarray, a: np.ndarray, fallback: np.ndarray
+    ) -> np.ndarray:
+        """Each row's probabilities of ``child``'s categories given its target class and
+        its parent's category: the edge's three-way table, with pseudo-counts of the
+        star's ``P(child | class)`` (``fallback``) worth the table row's noise, so
+        that a parent category of few rows leans on the star (exact tables: none)."""
+        index = self.edges.index((parent, child)) if (parent, child) in self.edges else None
+        if index is not None:
+            table = self.tree_tables[index]
+        else:
+            table = self.tree_tables[self.edges.index((child, parent))].transpose(0, 2, 1)
+        counts = np.clip(table[y, a], 0.0, None)
+        return _normalised(counts + self._tree_std() * counts.shape[1] * fallback, fallback)
+
+    def _tree_std(self) -> float:
+        """Noise std per count of the three-way tables (0 for exact tables)."""
+        multiplier = getattr(self.privacy, "tree_noise_multiplier", None)
+        return 0.0 if multiplier is None else multiplier * np.sqrt(max(len(self.tables) - 1, 1))
 
     # ------------------------------------------------------------ save/load
     def save(self, path: PathLike) -> Path:
@@ -314,6 +402,8 @@ class MarginalSynthesizer:
         extra = {
             "transformer": json.dumps(self.transformer.to_dict()),
             "tables": json.dumps([t.tolist() for t in self.tables]),
+            "edges": json.dumps([list(e) for e in self.edges]),
+            "tree_tables": json.dumps([t.tolist() for t in self.tree_tables]),
             "privacy": json.dumps(self.privacy.to_dict()),
         }
         spec = {k: v for k, v in asdict(self.config).items() if k != "seed"}
@@ -329,13 +419,37 @@ class MarginalSynthesizer:
             synth.tables = [
                 np.asarray(t, dtype=np.float64) for t in json.loads(file.extra["tables"])
             ]
-            synth.privacy = PrivacyReport(**json.loads(file.extra["privacy"]))
+            synth.edges = [tuple(e) for e in json.loads(file.extra.get("edges", "[]"))]
+            synth.tree_tables = [
+                np.asarray(t, dtype=np.float64)
+                for t in json.loads(file.extra.get("tree_tables", "[]"))
+            ]
+            synth.privacy = MarginalPrivacyReport(**json.loads(file.extra["privacy"]))
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as error:
             raise ValueError(f"{path} is not a readable marginal synthesizer: {error}") from None
         widths = [p.width for p in discrete_parts(synth.transformer)]
-        if len(synth.tables) != len(widths) - 1:
+        if len(synth.tables) != len(widths) - 1 or not _tree_fits(synth, len(widths) - 1):
             raise ValueError(f"{path} is damaged: its tables do not match its columns")
         return synth
+
+
+def _codes(rows: np.ndarray, part: Part) -> np.ndarray:
+    """Each row's category in a one-hot block."""
+    return rows[:, part.offset : part.offset + part.width].argmax(axis=1)
+
+
+def _tree_fits(synth: MarginalSynthesizer, parts: int) -> bool:
+    """Whether a loaded tree is a forest over the parts whose tables have the right shapes."""
+    if len(synth.edges) != len(synth.tree_tables):
+        return False
+    classes = synth.tables[0].shape[0] if synth.tables else 0
+    for (i, j), table in zip(synth.edges, synth.tree_tables, strict=True):
+        if not (0 <= i < parts and 0 <= j < parts) or i == j:
+            return False
+        if table.shape != (classes, synth.tables[i].shape[1], synth.tables[j].shape[1]):
+            return False
+    roots = orient(parts, synth.edges)[0].count(-1)
+    return len(synth.edges) == parts - roots  # a forest: no cycle
 
 
 def _draw(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
@@ -352,14 +466,40 @@ def _tolerate_unreleased_classes(transformer: DataTransformer, target: str) -> N
     encoder.strict = False
 
 
+@dataclass(frozen=True)
+class MarginalPrivacyReport(PrivacyReport):
+    """:class:`PrivacyReport` plus the tree: its edges, the noise multiplier of its
+    three-way tables and the epsilon of each edge's exponential mechanism (all
+    inside the cross-tables' budget, ``epsilon_training``)."""
+
+    tree_edges: int = 0
+    tree_noise_multiplier: float | None = None
+    selection_epsilon: float | None = None
+
+    def describe(self) -> str:
+        text = super().describe()
+        if self.tree_noise_multiplier is None:
+            return text
+        return text[:-1] + (
+            f"; of its zCDP budget, a tree of {self.tree_edges} kept three-way tables "
+            f"(sigma={self.tree_noise_multiplier:.4g}) whose edges were chosen by exponential "
+            f"mechanisms (epsilon={self.selection_epsilon:.3g} each)."
+        )
+
+
 def _report(
-    split, transformer: DataTransformer, sigma: float | None, eps_target: float, delta_target: float
-) -> PrivacyReport:
+    split,
+    transformer: DataTransformer,
+    sigma: float | None,
+    eps_target: float,
+    delta_target: float,
+    budget: TreeBudget | None = None,
+) -> MarginalPrivacyReport:
     if split is None:
-        return PrivacyReport(None, None, 0.0, 0.0, None, None, None, None, None, 0, "none")
+        return MarginalPrivacyReport(None, None, 0.0, 0.0, None, None, None, None, None, 0, "none")
     eps_stats = transformer.epsilon_spent + eps_target
     delta_stats = transformer.delta_spent + delta_target
-    return PrivacyReport(
+    return MarginalPrivacyReport(
         epsilon=eps_stats + split.epsilon_training,
         delta=delta_stats + split.delta_training,
         epsilon_statistics=eps_stats,
@@ -371,5 +511,7 @@ def _report(
         sample_rate=None,
         steps=0,
         accountant="rdp",
-        marginals_noise_multiplier=sigma,
+        marginals_noise_multiplier=sigma if budget is None else budget.star_multiplier,
+        tree_noise_multiplier=None if budget is None else budget.tree_multiplier,
+        selection_epsilon=None if budget is None else budget.selection_epsilon,
     )
