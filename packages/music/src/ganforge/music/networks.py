@@ -1,0 +1,241 @@
+"""MuseGAN-style networks (Dong et al. 2018, the hybrid model) for multi-track piano rolls.
+
+:class:`MuseGenerator`: the latent is four parts, as in MuseGAN's hybrid
+model: a shared part (the same for every track and bar), a shared temporal
+part (a temporal network turns it into one vector per bar), a private part per
+track and a private temporal part per track (a temporal network per track).
+The bar generator has a shared trunk (transposed convolutions over time and
+pitch) for every (track, bar) and a private head per track (grouped
+transposed convolutions: the last pitch upsampling is each track's own), so
+tracks share harmony and keep their own register. A
+condition joins every bar's input: the key (an embedding of 24 keys) or a
+given track (a per-bar encoding of it; that track of the output is the given
+one, so the network harmonises it).
+
+:class:`MuseCritic`: strided convolutions over (tracks, steps, pitches),
+tracks as channels, then a linear score; a key condition enters as a
+projection term (Miyato & Koyama 2018). Trained as a WGAN-GP critic, it has no
+normalisation layers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+KEYS = 24
+CONDITIONS = ("none", "key", "track")
+
+
+class Upsample(nn.Module):
+    """A transposed convolution whose kernel equals its stride, written as a matrix product
+    per position and a reshape (the same map; on CPUs several times faster than a strided
+    transposed convolution).
+
+    ``(B, groups * c_in, H, W)`` -> ``(B, groups * c_out, H * kh, W * kw)``.
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int], groups: int = 1) -> None:
+        super().__init__()
+        self.groups, self.kernel = groups, kernel
+        self.c_in, self.c_out = c_in // groups, c_out // groups
+        fan_in = self.c_in
+        self.weight = nn.Parameter(
+            torch.empty(groups, self.c_in, self.c_out * kernel[0] * kernel[1]).uniform_(
+                -(fan_in**-0.5), fan_in**-0.5
+            )
+        )
+        self.bias = nn.Parameter(torch.zeros(groups, self.c_out))
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, _, h, w = x.shape
+        kh, kw = self.kernel
+        x = x.reshape(b, self.groups, self.c_in, h * w).transpose(2, 3)  # (b, g, hw, c_in)
+        y = torch.matmul(x, self.weight)  # (b, g, hw, c_out * kh * kw)
+        y = (
+            y.reshape(b, self.groups, h, w, self.c_out, kh, kw)
+            + self.bias[:, None, None, :, None, None]
+        )
+        y = y.permute(0, 1, 4, 2, 5, 3, 6)  # (b, g, c_out, h, kh, w, kw)
+        return y.reshape(b, self.groups * self.c_out, h * kh, w * kw)
+
+
+class TemporalNet(nn.Module):
+    """``z (B, d)`` -> one vector per bar ``(B, bars, d)``."""
+
+    def __init__(self, z_dim: int, bars: int) -> None:
+        super().__init__()
+        self.bars, self.z_dim = bars, z_dim
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, 2 * z_dim), nn.LeakyReLU(0.2), nn.Linear(2 * z_dim, bars * z_dim)
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).reshape(len(z), self.bars, self.z_dim)
+
+
+class BarEncoder(nn.Module):
+    """A given track ``(B, steps, P)`` -> one vector per bar ``(B, bars, d)``."""
+
+    def __init__(self, steps_per_bar: int, pitches: int, z_dim: int, bars: int) -> None:
+        super().__init__()
+        self.bars = bars
+        self.net = nn.Sequential(
+            nn.Linear(steps_per_bar * pitches, 4 * z_dim), nn.LeakyReLU(0.2),
+            nn.Linear(4 * z_dim, z_dim),
+        )  # fmt: skip
+
+    def forward(self, track: Tensor) -> Tensor:
+        return self.net(track.reshape(len(track), self.bars, -1))
+
+
+class MuseGenerator(nn.Module):
+    """Latent ``(B, latent_dim)`` (and a condition) -> roll probabilities ``(B, tracks, steps, P)``.
+
+    Args:
+        tracks, bars, steps_per_bar, pitches: the roll's shape (``pitches`` a multiple of 8).
+        z_dim: size of each latent part; ``latent_dim = (2 + 2 * tracks) * z_dim``.
+        width: channels of the bar generator's trunk.
+        condition: ``"none"``, ``"key"`` (keys 0-23) or ``"track"`` (a given track's roll).
+        condition_track: the given track for ``condition="track"``.
+    """
+
+    def __init__(
+        self,
+        tracks: int = 4,
+        bars: int = 4,
+        steps_per_bar: int = 16,
+        pitches: int = 48,
+        z_dim: int = 16,
+        width: int = 32,
+        condition: str = "key",
+        condition_track: int = 0,
+    ) -> None:
+        super().__init__()
+        if pitches % 8 or steps_per_bar % 4:
+            raise ValueError("pitches must be a multiple of 8 and steps_per_bar of 4")
+        if condition not in CONDITIONS:
+            raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
+        self.tracks, self.bars, self.steps_per_bar, self.pitches = (
+            tracks,
+            bars,
+            steps_per_bar,
+            pitches,
+        )
+        self.z_dim, self.condition, self.condition_track = z_dim, condition, condition_track
+        self.latent_dim = (2 + 2 * tracks) * z_dim
+        self.shared_temporal = TemporalNet(z_dim, bars)
+        self.private_temporal = nn.ModuleList(TemporalNet(z_dim, bars) for _ in range(tracks))
+        if condition == "key":
+            self.key_embedding = nn.Embedding(KEYS, z_dim)
+        elif condition == "track":
+            self.track_encoder = BarEncoder(steps_per_bar, pitches, z_dim, bars)
+        inputs = 5 * z_dim + tracks
+        self.start = (width, steps_per_bar // 4, pitches // 8)
+        self.project = nn.Sequential(
+            nn.Linear(inputs, width * self.start[1] * self.start[2]),
+            nn.BatchNorm1d(width * self.start[1] * self.start[2]),
+            nn.ReLU(),
+        )
+        self.trunk = nn.Sequential(
+            Upsample(width, width // 2, (2, 2)),
+            nn.BatchNorm2d(width // 2), nn.ReLU(),
+            Upsample(width // 2, width // 4, (2, 2)),
+            nn.BatchNorm2d(width // 4), nn.ReLU(),
+        )  # fmt: skip
+        channels = width // 4
+        self.private = nn.Sequential(
+            Upsample(tracks * channels, tracks * channels // 2, (1, 2), groups=tracks),
+            nn.BatchNorm2d(tracks * channels // 2), nn.ReLU(),
+            Upsample(tracks * channels // 2, tracks, (1, 1), groups=tracks),
+        )  # fmt: skip
+
+    def _condition(self, condition: Tensor | None, batch: int) -> Tensor:
+        if self.condition == "none":
+            return torch.zeros(batch, self.bars, self.z_dim, device=self.start_device)
+        if condition is None:
+            raise ValueError(f"this generator is conditioned on a {self.condition}: pass it")
+        if self.condition == "key":
+            return self.key_embedding(condition.long())[:, None].expand(-1, self.bars, -1)
+        return self.track_encoder(condition.float())
+
+    @property
+    def start_device(self) -> torch.device:
+        return self.project[0].weight.device
+
+    def forward(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
+        return torch.sigmoid(self.logits(z, condition))
+
+    def logits(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
+        b, t, n, d = len(z), self.tracks, self.bars, self.z_dim
+        parts = z.reshape(b, 2 + 2 * t, d)
+        shared = parts[:, 0][:, None, None].expand(b, t, n, d)
+        shared_t = self.shared_temporal(parts[:, 1])[:, None].expand(b, t, n, d)
+        private = parts[:, 2 : 2 + t][:, :, None].expand(b, t, n, d)
+        private_t = torch.stack(
+            [net(parts[:, 2 + t + k]) for k, net in enumerate(self.private_temporal)], dim=1
+        )
+        cond = self._condition(condition, b)[:, None].expand(b, t, n, d)
+        which = torch.eye(t, device=z.device)[None, :, None].expand(b, t, n, t)
+        x = torch.cat([shared, shared_t, private, private_t, cond, which], dim=-1)
+        x = self.project(x.reshape(b * t * n, -1)).reshape(b * t * n, *self.start)
+        x = self.trunk(x)  # (b*t*n, c, steps_per_bar, P / 2)
+        c, half = x.shape[1], self.pitches // 2
+        x = x.reshape(b, t, n, c, self.steps_per_bar, half).permute(0, 2, 1, 3, 4, 5)
+        x = self.private(x.reshape(b * n, t * c, self.steps_per_bar, half))
+        x = x.reshape(b, n, t, self.steps_per_bar, self.pitches).permute(0, 2, 1, 3, 4)
+        logits = x.reshape(b, t, n * self.steps_per_bar, self.pitches)
+        if self.condition == "track":
+            given = condition.float().clamp(0, 1) * 40.0 - 20.0  # the given track, as logits
+            logits = torch.cat(
+                [logits[:, : self.condition_track], given[:, None],
+                 logits[:, self.condition_track + 1 :]], dim=1,
+            )  # fmt: skip
+        return logits
+
+
+class MuseCritic(nn.Module):
+    """Roll ``(B, tracks, steps, P)`` (and a key) -> a WGAN critic score ``(B,)``.
+
+    As in MuseGAN's critic, the first convolution reads one octave of pitch at a
+    time (kernel and stride of 12 along pitch, 2 along time); the next ones move
+    along time (bars, beats) and across the octave blocks.
+
+    Args:
+        tracks, steps, pitches: the roll's shape (steps a multiple of 16, pitches of 12).
+        width: channels of the first convolution (doubled twice).
+        condition: ``"key"`` adds a projection term for the key; otherwise none.
+    """
+
+    def __init__(
+        self,
+        tracks: int = 4,
+        steps: int = 64,
+        pitches: int = 48,
+        width: int = 32,
+        condition: str = "key",
+    ) -> None:
+        super().__init__()
+        if steps % 16 or pitches % 12:
+            raise ValueError("steps must be a multiple of 16 and pitches of 12")
+        self.condition = condition
+        octaves = pitches // 12
+        self.convs = nn.Sequential(
+            nn.Conv2d(tracks, width, (2, 12), stride=(2, 12)), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, (4, 3), stride=(2, 1), padding=(1, 1)), nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * width, 4 * width, (4, 3), stride=(2, 1), padding=(1, 1)),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(4 * width, 4 * width, (4, octaves), stride=(2, 1)), nn.LeakyReLU(0.2),
+        )  # fmt: skip
+        flat = 4 * width * ((steps // 8 - 4) // 2 + 1)
+        self.hidden = nn.Sequential(nn.Linear(flat, 8 * width), nn.LeakyReLU(0.2))
+        self.out = nn.Linear(8 * width, 1)
+        if condition == "key":
+            self.key_embedding = nn.Embedding(KEYS, 8 * width)
+
+    def forward(self, x: Tensor, key: Tensor | None = None) -> Tensor:
+        h = self.hidden(self.convs(x).flatten(1))
+        score = self.out(h)[:, 0]
+        if self.condition == "key" and key is not None:
+            score = score + (self.key_embedding(key.long()) * h).sum(1)
+        return score
