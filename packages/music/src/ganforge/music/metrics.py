@@ -220,9 +220,15 @@ def _bandwidth(values: np.ndarray, scale: float) -> float:
 
 
 def overlap_and_kl(intra: np.ndarray, inter: np.ndarray) -> tuple[float, float]:
-    """Overlap area of the two kernel densities and KL(intra || inter)."""
-    scale = float(max(np.ptp(np.concatenate([intra, inter])), np.abs(intra).max(initial=0), 1e-9))
-    h_a, h_b = _bandwidth(intra, scale), _bandwidth(inter, scale)
+    """Overlap area of the two kernel densities and KL(intra || inter).
+
+    Both densities take one bandwidth, Scott's rule on the pooled distances (floored):
+    a set whose own distances are all equal (every segment with 12 pitch classes per
+    bar) then still has a density comparable with the other's.
+    """
+    pooled = np.concatenate([intra, inter])
+    scale = float(max(np.ptp(pooled), np.abs(pooled).max(initial=0), 1e-9))
+    h_a = h_b = _bandwidth(pooled, scale)
     lo = min(intra.min(), inter.min()) - 4 * max(h_a, h_b)
     hi = max(intra.max(), inter.max()) + 4 * max(h_a, h_b)
     grid = np.linspace(lo, hi, GRID)
