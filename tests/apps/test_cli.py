@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -79,3 +80,49 @@ def test_domains_are_found_by_listing_the_apps_package():
     assert {"finance", "medsr", "tabular"} <= set(domain_names())
     assert not {"cli", "common", "demo", "doctor", "specs"} & set(domain_names())
     assert {"finance", "medsr", "tabular", "vocoder"} <= set(installed_domains())
+
+
+PROBE = """
+import sys
+from ganforge.apps.cli import main
+try:
+    main({argv!r})
+except SystemExit:
+    pass
+print("LOADED", sorted(m for m in sys.modules if m.startswith(("torch", "ganforge."))))
+"""
+
+
+def _probe(argv: list[str]) -> tuple[str, set[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True, text=True, check=True
+    )
+    out, _, loaded = result.stdout.rpartition("LOADED ")
+    return out, set(ast.literal_eval(loaded.strip()))
+
+
+def test_help_lists_every_domain_without_importing_any():
+    from ganforge.apps.domains import domain_summaries
+
+    out, loaded = _probe(["--help"])
+    summaries = domain_summaries()
+    assert {"finance", "medsr", "tabular", "vocoder"} <= set(summaries)
+    for name, summary in summaries.items():
+        assert name in out and summary.split()[0] in out
+    assert summaries["tabular"] == "differentially private tabular synthesis (DP-GAN with Opacus)"
+    assert "torch" not in loaded and not any(m.startswith("ganforge.tabular") for m in loaded)
+
+
+def test_a_domain_command_loads_its_own_domain_only():
+    out, loaded = _probe(["tabular", "--help"])
+    assert "fit" in out and "sample" in out
+    assert "ganforge.tabular" in loaded and "ganforge.apps.tabular" in loaded
+    assert not any(m.startswith(("ganforge.medsr", "ganforge.vocoder")) for m in loaded)
+
+
+def test_group_help_is_read_from_the_app_source():
+    from ganforge.apps.domains import _group_help
+
+    source = 'add_command_group(s, "x", help="one line", description="d", commands=())'
+    assert _group_help(source) == "one line"
+    assert _group_help("def broken(:") is None and _group_help("x = 1") is None

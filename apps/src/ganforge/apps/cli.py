@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ganforge.apps import demo, doctor
-from ganforge.apps.domains import installed_domains
+from ganforge.apps.domains import domain_summaries, installed_domains
 from ganforge.apps.errors import UsageError
 
 
@@ -19,8 +19,12 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def build_parser(domains: dict[str, ModuleType]) -> OneLineParser:
-    """The full parser: core commands and every installed domain's group."""
+def build_parser(
+    domains: dict[str, ModuleType], summaries: dict[str, str] | None = None
+) -> OneLineParser:
+    """The parser: core commands, the groups of ``domains`` and, for each other domain
+    in ``summaries``, a placeholder that lists it in ``--help`` (its group is built
+    when it is the command: :func:`main` loads only the domain it runs)."""
 
     parser = OneLineParser(
         prog="ganforge",
@@ -34,9 +38,20 @@ def build_parser(domains: dict[str, ModuleType]) -> OneLineParser:
     commands.required = True
     doctor.add_command(commands)
     demo.add_command(commands)
-    for module in domains.values():
-        module.add_commands(commands)
+    for name in sorted({*domains, *(summaries or {})}):
+        if name in domains:
+            domains[name].add_commands(commands)
+        else:
+            placeholder = commands.add_parser(name, help=(summaries or {})[name], add_help=False)
+            placeholder.set_defaults(handler=_unavailable(name))
     return parser
+
+
+def _unavailable(name: str):
+    def handler(arguments: argparse.Namespace) -> int:
+        raise UsageError(f"domain {name!r} is installed but could not be loaded (see above)")
+
+    return handler
 
 
 def _version() -> str:
@@ -48,8 +63,11 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for usage errors)."""
     try:
-        domains = installed_domains()
-        arguments = build_parser(domains).parse_args(argv)
+        args = list(sys.argv[1:] if argv is None else argv)
+        command = next((a for a in args if not a.startswith("-")), None)
+        summaries = domain_summaries()
+        domains = installed_domains(only=[command] if command in summaries else [])
+        arguments = build_parser(domains, summaries).parse_args(args)
         result = arguments.handler(arguments)
         return int(result or 0)
     except (UsageError, ValueError, FileNotFoundError, PermissionError) as error:

@@ -1,33 +1,25 @@
-"""`ganforge demo`: a quick run of the core and of every installed domain, one HTML report."""
+"""`ganforge demo`: a quick run of the core and of every installed domain, one HTML report.
+
+The command is registered by every `ganforge` invocation, so this module imports
+only what registering it needs; the run's own imports happen when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
+from ganforge.apps.domains import installed_domains
+from ganforge.apps.errors import UsageError
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+if TYPE_CHECKING:
+    import torch
+    from matplotlib.figure import Figure
 
-from ganforge.apps.domains import installed_domains  # noqa: E402
-from ganforge.apps.errors import UsageError  # noqa: E402
-from ganforge.core.diagnostics import (  # noqa: E402
-    DiversityMonitor,
-    GradientNormMonitor,
-    OverfittingMonitor,
-)
-from ganforge.core.metrics import (  # noqa: E402
-    frechet_distance,
-    memorisation_audit,
-    precision_recall_density_coverage,
-)
-from ganforge.core.recipes import mode_coverage, ring_of_gaussians, ring_recipe  # noqa: E402
-from ganforge.core.report import ReportSection, loss_curves_figure, write_report  # noqa: E402
-from ganforge.core.training import Callback, Trainer, TrainerConfig  # noqa: E402
+    from ganforge.core.report import ReportSection
+    from ganforge.core.training import Callback
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -61,6 +53,8 @@ def run(arguments: argparse.Namespace) -> int:
     domains = _select_domains(installed_domains(), arguments.domains)
     out: Path = arguments.out
     out.mkdir(parents=True, exist_ok=True)
+    from ganforge.core.report import write_report
+
     sections = [ring_section(out / "core", arguments.iterations, arguments.seed)]
     for name, module in domains.items():
         started = time.perf_counter()
@@ -90,6 +84,12 @@ def _select_domains(available: dict, wanted: str) -> dict:
 
 def ring_section(run_dir: Path, iterations: int, seed: int = 0) -> ReportSection:
     """Train the WGAN-GP ring GAN with health monitors and describe it as a report section."""
+    import torch
+
+    from ganforge.core.recipes import ring_of_gaussians, ring_recipe
+    from ganforge.core.report import ReportSection, loss_curves_figure
+    from ganforge.core.training import Trainer, TrainerConfig
+
     torch.manual_seed(seed)
     data = ring_of_gaussians(20_000, seed=seed)
     heldout = ring_of_gaussians(2_000, seed=seed + 1)
@@ -127,6 +127,15 @@ def ring_section(run_dir: Path, iterations: int, seed: int = 0) -> ReportSection
 
 
 def _monitors(data: torch.Tensor, heldout: torch.Tensor, iterations: int) -> list[Callback]:
+    import torch
+
+    from ganforge.core.diagnostics import (
+        DiversityMonitor,
+        GradientNormMonitor,
+        OverfittingMonitor,
+    )
+    from ganforge.core.training import Callback
+
     every = max(1, iterations // 10)
     noise = torch.randn(512, 2, generator=torch.Generator().manual_seed(1))
     monitors = [
@@ -140,6 +149,13 @@ def _monitors(data: torch.Tensor, heldout: torch.Tensor, iterations: int) -> lis
 def _ring_metrics(
     samples: torch.Tensor, data: torch.Tensor, heldout: torch.Tensor
 ) -> dict[str, float | int | bool]:
+    from ganforge.core.metrics import (
+        frechet_distance,
+        memorisation_audit,
+        precision_recall_density_coverage,
+    )
+    from ganforge.core.recipes import mode_coverage
+
     coverage = mode_coverage(samples)
     manifold = precision_recall_density_coverage(heldout, samples[: len(heldout)])
     audit = memorisation_audit(samples, data[:5000], heldout)
@@ -154,6 +170,11 @@ def _ring_metrics(
 
 
 def _scatter(real: torch.Tensor, fake: torch.Tensor) -> Figure:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     figure, axis = plt.subplots(figsize=(4.5, 4.5))
     axis.scatter(real[:, 0], real[:, 1], s=3, alpha=0.4, label="real")
     axis.scatter(fake[:, 0], fake[:, 1], s=3, alpha=0.4, label="generated")

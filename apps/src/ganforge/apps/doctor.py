@@ -9,8 +9,6 @@ import importlib.util
 import platform
 from collections.abc import Callable
 
-import torch
-
 from ganforge.apps.domains import installed_domains
 
 LIBRARIES = (
@@ -82,6 +80,8 @@ def _version_of(name: str) -> str:
 
 def device_summary() -> str:
     """The device `device="auto"` resolves to, in words."""
+    import torch  # here, not at the top: every `ganforge` command registers doctor
+
     if torch.cuda.is_available():
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         return f"cuda ({', '.join(names)})"

@@ -8,10 +8,13 @@ the command line (and the CLI test matrix) by adding its app module.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import pkgutil
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 from types import ModuleType
 
 import ganforge.apps
@@ -20,14 +23,18 @@ import ganforge.apps
 INFRASTRUCTURE = frozenset({"cli", "common", "demo", "doctor", "domains", "errors", "specs"})
 
 
-def installed_domains() -> dict[str, ModuleType]:
-    """The app modules of the domain packages installed here, by domain name.
+def installed_domains(only: Iterable[str] | None = None) -> dict[str, ModuleType]:
+    """The app modules of the domain packages installed here, by domain name (of
+    ``only`` those named, when given: a command imports just its own domain).
 
     A domain whose package fails to import is left out with a one-line warning,
     so one broken installation does not take the whole command down.
     """
     found = {}
+    wanted = None if only is None else set(only)
     for name in domain_names():
+        if wanted is not None and name not in wanted:
+            continue
         if importlib.util.find_spec(f"ganforge.{name}") is None:
             continue
         try:
@@ -47,3 +54,36 @@ def domain_names() -> list[str]:
     """Every candidate domain app module in ``ganforge.apps``, sorted."""
     names = {info.name for info in pkgutil.iter_modules(ganforge.apps.__path__)}
     return sorted(names - INFRASTRUCTURE)
+
+
+def domain_summaries() -> dict[str, str]:
+    """Each installed domain's one-line help, read from its app module's source (the
+    ``help=`` of its command group) without importing it or its package: what
+    ``ganforge --help`` lists for the domains a command does not load."""
+    summaries = {}
+    for name in domain_names():
+        if importlib.util.find_spec(f"ganforge.{name}") is None:
+            continue
+        spec = importlib.util.find_spec(f"ganforge.apps.{name}")
+        source = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
+        summaries[name] = _group_help(source) or f"the {name} domain"
+    return summaries
+
+
+def _group_help(source: str) -> str | None:
+    """The constant ``help=`` string of the first ``add_command_group`` / ``add_parser``
+    call in ``source``, or ``None``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        called = getattr(node.func, "attr", getattr(node.func, "id", None))
+        if called not in ("add_command_group", "add_parser"):
+            continue
+        for keyword in node.keywords:
+            if keyword.arg == "help" and isinstance(keyword.value, ast.Constant):
+                return str(keyword.value.value)
+    return None
