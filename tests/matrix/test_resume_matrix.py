@@ -180,6 +180,42 @@ def robustness_defence_case() -> tuple[GANModule, Any]:
     return AdvGANDefenceModule(generator, PatchDiscriminator(1, 4), classifier), (images, labels)
 
 
+def imitation_case() -> tuple[GANModule, Any]:
+    from ganforge.imitation import GAILModule, GAILSpec
+
+    # CartPole cut to a 20-step horizon: rollouts, the discriminator, PPO's own Adam and
+    # its annealed rate, the observation normaliser; env resets seeded per iteration
+    spec = GAILSpec(
+        env_id="CartPole-v1",
+        horizon=20,
+        n_envs=2,
+        total_steps=200,
+        hidden=(8,),
+        d_hidden=(8,),
+        epochs=2,
+        minibatch_size=16,
+        d_updates=2,
+        device="cpu",
+    )
+    demos = (torch.randn(40, 4), torch.arange(40) % 2, torch.randn(40, 4))
+    return GAILModule(spec), demos
+
+
+def music_case() -> tuple[GANModule, Any]:
+    from ganforge.core.training import ShuffledBatches
+    from ganforge.music import MuseCritic, MuseGenerator, MusicGANModule
+
+    # batch norm in G, the gradient penalty in D, transpositions drawn per step
+    module = MusicGANModule(
+        MuseGenerator(pitches=24, z_dim=4, width=8),
+        MuseCritic(pitches=24, width=4),
+        n_critic=2,
+        max_shift=3,
+    )
+    rolls = torch.rand(16, 4, 64, 24, generator=torch.Generator().manual_seed(4)) < 0.1
+    return module, ShuffledBatches((rolls, torch.arange(16) % 24), 4, seed=1)
+
+
 CASES = {
     "core-ring": Case(ring_case, 16),
     "core-dcgan": Case(dcgan_case, 4),
@@ -197,6 +233,7 @@ CASES = {
         lambda: robustness_case("dynamic"), 8, iterations=5, checkpoint_at=1
     ),
     "robustness-advgan-training": Case(robustness_defence_case, 8),
+    "music": Case(music_case, 4, iterations=4, checkpoint_at=2),
 }
 
 

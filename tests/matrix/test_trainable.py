@@ -4,7 +4,9 @@ The modules come from the registry of the resume matrix (``CASES`` in
 ``test_resume_matrix.py``), so a package that joins that matrix joins this
 one. Each step runs once through the trainer's own step runner; it must
 change parameters of the networks its optimizer trains (when it returns a
-loss) and leave every other network's parameters exactly as they were.
+loss) and leave every other network's parameters exactly as they were. A step
+that owns its backward (``optimizer=None``) may change only the networks it
+names in ``networks`` (a policy update), and must change them if it names any.
 """
 
 from __future__ import annotations
@@ -30,11 +32,17 @@ def _parameters(trainer: Trainer) -> dict[str, torch.Tensor]:
     }
 
 
-def _trained(trainer: Trainer, optimizer: str | None) -> set[str]:
-    """Names (``network.parameter``) of the parameters the optimizer updates."""
-    if optimizer is None:
-        return set()
-    ids = {id(p) for group in trainer.optimizers[optimizer].param_groups for p in group["params"]}
+def _trained(trainer: Trainer, step) -> set[str]:
+    """Names (``network.parameter``) of the parameters the step's optimizer updates; for a
+    step that owns its backward (``optimizer=None``), those of the networks it names."""
+    if step.optimizer is None:
+        return {
+            f"{name}.{key}"
+            for name in step.networks or ()
+            for key, _ in trainer.module.networks[name].named_parameters()
+        }
+    optimizer = trainer.optimizers[step.optimizer]
+    ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
     return {
         f"{name}.{key}"
         for name, network in trainer.module.networks.items()
@@ -84,10 +92,10 @@ def test_every_step_trains_its_own_networks_and_no_others(name):
             trainer._run_step(step, batch, context)
             after = _parameters(trainer)
             changed = {key for key in before if not torch.equal(before[key], after[key])}
-            own = _trained(trainer, step.optimizer)
+            own = _trained(trainer, step)
             where = f"{name}: phase {phase.name!r}, step {step.name!r}"
             assert changed <= own, f"{where} changed {sorted(changed - own)[:3]}"
-            if own and outputs.get("loss") is not None:
+            if own and (outputs.get("loss") is not None or step.optimizer is None):
                 assert changed, f"{where} returned a loss but changed nothing"
             ran += 1
     assert ran >= 2
