@@ -310,3 +310,67 @@ def test_train_resumes_from_a_checkpoint_to_the_identical_model(tmp_path, mode, 
     assert "its run had seed 0 (now 1)" in _error(capsys, [*resume, "--seed", "1"])
     assert "its networks have other shapes" in _error(capsys, [*resume, "--hidden-dim", "4"])
     assert not other.exists()
+
+
+def _ohlcv_csv(path, days=200, seed=0):
+    """A dated OHLCV table of valid bars (a random walk with wicks)."""
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, days)))
+    open_ = np.r_[100.0, close[:-1]] * np.exp(rng.normal(0, 0.003, days))
+    high = np.maximum(open_, close) * np.exp(rng.uniform(0, 0.01, days))
+    low = np.minimum(open_, close) * np.exp(-rng.uniform(0, 0.01, days))
+    dates = pd.bdate_range("2020-01-01", periods=days)
+    frame = pd.DataFrame(
+        {
+            "Date": dates,
+            "Open": open_,
+            "High": high,
+            "Low": low,
+            "Close": close,
+            "Volume": rng.integers(1000, 5000, days),
+        }
+    )
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_bars_model_samples_dated_bars_that_are_valid_by_construction(tmp_path, tiny_config):
+    from ganforge.finance import invalid_bar_share
+
+    real = _ohlcv_csv(tmp_path / "ohlcv.csv")
+    model, out = tmp_path / "bars.pt", tmp_path / "bars.csv"
+    common = ["--seq-len", "8", "--iterations", "3", "--config", str(tiny_config)]
+    argv = ["finance", "train", "--data", str(tmp_path / "ohlcv.csv"), "--mode", "bars"]
+    assert main([*argv, *common, "--out", str(model), "--no-progress"]) == 0
+    loaded = TimeGAN.load(model)
+    assert loaded.metadata["columns"] == ["return", "open_gap", "upper", "lower", "log_volume"]
+    assert loaded.metadata["last_close"] == pytest.approx(real["Close"].iloc[-1])
+    assert (
+        main(["finance", "sample", "--model", str(model), "--paths", "40", "--out", str(out)]) == 0
+    )
+    sampled = pd.read_csv(out)
+    assert list(sampled.columns) == [
+        "path",
+        "step",
+        "date",
+        "Open",
+        "High",
+        "Low",
+        "Close",
+        "Volume",
+    ]
+    assert len(sampled) == 40 * 8 and invalid_bar_share(sampled.iloc[:, 3:].to_numpy()) == 0
+    first_days = sampled.loc[sampled.step == 0, "date"].unique().tolist()
+    assert first_days == [str((real["Date"].iloc[-1] + pd.offsets.BDay(1)).date())]
+
+
+def test_bars_mode_refuses_a_table_that_is_not_bars(tmp_path, tiny_config, capsys):
+    frame = _ohlcv_csv(tmp_path / "ohlcv.csv")
+    frame.drop(columns="Volume").to_csv(tmp_path / "no_volume.csv", index=False)
+    argv = ["finance", "train", "--mode", "bars", "--out", str(tmp_path / "m.pt")]
+    line = _error(capsys, [*argv, "--data", str(tmp_path / "no_volume.csv")])
+    assert "--mode bars: the table has no Volume column" in line
+    frame.loc[3, "High"] = frame.loc[3, "Low"] / 2
+    frame.to_csv(tmp_path / "broken.csv", index=False)
+    line = _error(capsys, [*argv, "--data", str(tmp_path / "broken.csv")])
+    assert "are not bars" in line

@@ -27,16 +27,21 @@ from ganforge.core.csvfile import read_csv
 from ganforge.core.files import write_json
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.finance import (
+    BAR_FEATURES,
+    OHLCV,
     REGIME_NAMES,
     TimeGAN,
     TimeGANConfig,
+    bars_to_ohlcv,
     baseline_paths,
+    check_ohlcv,
     evaluate,
     facts_figure,
     facts_summary,
     label_windows,
     load_prices,
     log_returns,
+    ohlcv_to_bars,
     sliding_windows,
     sp500_log_returns,
     vix_regimes,
@@ -46,7 +51,9 @@ from ganforge.finance import (
 DERIVED_KEYS = ("feature_dim", "n_conditions")  # set from the data and --regimes
 MODEL_KEYS = tuple(k for k in spec_fields(TimeGANConfig) if k not in DERIVED_KEYS)
 PHASE_KEYS = ("embed_iterations", "supervise_iterations", "joint_iterations")
-RETURNS_DEFAULTS = {"generation": "stepwise", "scaling": "standardize"}  # for --mode returns
+# for --mode returns and --mode bars: the stepwise return-path model
+RETURNS_DEFAULTS = {"generation": "stepwise", "scaling": "standardize"}
+PATH_MODES = ("returns", "bars")  # modes whose windows are daily moves, not levels
 PATH_COLUMNS = ("path", "step")
 
 
@@ -90,11 +97,14 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--mode",
-        choices=("levels", "returns"),
+        choices=("levels", "returns", "bars"),
         default="levels",
-        help="windows of min-max-scaled prices (paper) or of log returns (default model for "
-        "returns: the stepwise return-path TimeGAN with --scaling standardize; give "
-        "--generation paper for the paper's sampling)",
+        help="windows of min-max-scaled prices (paper), of log returns, or of OHLCV bars as "
+        "five unconstrained numbers a day (return, open gap, upper and lower wicks, log "
+        "volume) that always decode to valid bars (needs Open, High, Low, Close, Volume "
+        "columns; sample writes dated OHLCV rows). Default model for returns and bars: the "
+        "stepwise return-path TimeGAN with --scaling standardize; give --generation paper "
+        "for the paper's sampling",
     )
     train.add_argument(
         "--stride", type=positive_int, default=1, help="days between windows (default 1)"
@@ -185,6 +195,8 @@ def _training_windows(
     prices = load_prices(arguments.data, columns, arguments.date_column, arguments.missing)
     try:
         table = log_returns(prices) if arguments.mode == "returns" else prices
+        if arguments.mode == "bars":
+            table = bar_table(prices)
         return table, sliding_windows(table.to_numpy(), seq_len, arguments.stride)
     except ValueError as error:
         raise UsageError(f"{_data_name(arguments)}: {error}") from None
@@ -204,7 +216,7 @@ def _regime_labels(
         first = windows[..., :1]  # regimes from the first column's volatility
         if arguments.mode == "levels" and np.any(first <= 0):
             raise UsageError("--regimes volatility needs positive prices in the first column")
-        returns = first if arguments.mode == "returns" else np.diff(np.log(first), axis=1)
+        returns = first if arguments.mode in PATH_MODES else np.diff(np.log(first), axis=1)
         return volatility_regimes(returns), windows
     try:
         daily = vix_regimes(pd.DatetimeIndex(table.index))
@@ -238,6 +250,9 @@ def run_train(arguments: argparse.Namespace) -> int:
         "columns": [str(c) for c in table.columns],
         "regimes": arguments.regimes,
     }
+    if arguments.mode == "bars":  # where sampled paths start: the last real close and day
+        metadata["last_close"] = float(table.attrs["last_close"])
+        metadata["last_date"] = str(pd.Timestamp(table.index[-1]).date())
     model = TimeGAN(config, metadata=metadata)
     model.fit(
         windows,
@@ -258,7 +273,7 @@ def run_train(arguments: argparse.Namespace) -> int:
 def _train_config(arguments: argparse.Namespace) -> TimeGANConfig:
     """The spec's defaults (the stepwise return model for --mode returns), then --config,
     then --iterations, then the flags given on the line."""
-    defaults = RETURNS_DEFAULTS if arguments.mode == "returns" else {}
+    defaults = RETURNS_DEFAULTS if arguments.mode in PATH_MODES else {}
     options = merge_options(arguments, MODEL_KEYS, defaults)
     if arguments.iterations is not None:
         given = {key for key in PHASE_KEYS if getattr(arguments, key) is not None}
@@ -275,6 +290,28 @@ def paths_frame(paths: np.ndarray, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def bar_table(prices: pd.DataFrame) -> pd.DataFrame:
+    """Daily bar features (:mod:`ganforge.finance.bars`) of an OHLCV table, from its
+    second day; ``attrs["last_close"]`` is the table's last close."""
+    try:
+        ohlcv = check_ohlcv(prices)
+    except ValueError as error:
+        raise UsageError(f"--mode bars: {error}") from None
+    table = pd.DataFrame(ohlcv_to_bars(ohlcv), index=prices.index[1:], columns=BAR_FEATURES)
+    table.attrs["last_close"] = float(ohlcv[-1, 3])
+    return table
+
+
+def dated_bars_frame(paths: np.ndarray, last_close: float, last_date: str) -> pd.DataFrame:
+    """Bar-feature paths ``(n, T, 5)`` as dated OHLCV rows: each path starts from the
+    last real close and runs over the business days after the last real date."""
+    ohlcv = bars_to_ohlcv(paths, last_close)
+    frame = paths_frame(ohlcv, list(OHLCV))
+    days = pd.bdate_range(pd.Timestamp(last_date) + pd.offsets.BDay(1), periods=paths.shape[1])
+    frame.insert(2, "date", np.tile(days.strftime("%Y-%m-%d"), len(paths)))
+    return frame
+
+
 def run_sample(arguments: argparse.Namespace) -> int:
     model = TimeGAN.load(arguments.model, device=arguments.device)
     metadata = model.metadata
@@ -283,13 +320,17 @@ def run_sample(arguments: argparse.Namespace) -> int:
     if model.config.n_conditions and arguments.regime is None:
         raise UsageError("this model is conditional: pass --regime calm or --regime stressed")
     if arguments.days is not None:
-        if metadata.get("mode") != "returns":
+        if metadata.get("mode") not in PATH_MODES:
             raise UsageError("--days joins windows, which only makes sense for a returns model")
         paths = model.sample_days(arguments.days, arguments.paths, arguments.regime, arguments.seed)
     else:
         paths = model.sample(arguments.paths, arguments.regime, arguments.seed)
-    columns = metadata.get("columns") or [f"x{i}" for i in range(paths.shape[-1])]
-    write_csv(paths_frame(paths, columns), arguments.out)
+    if metadata.get("mode") == "bars":
+        frame = dated_bars_frame(paths, metadata["last_close"], metadata["last_date"])
+    else:
+        columns = metadata.get("columns") or [f"x{i}" for i in range(paths.shape[-1])]
+        frame = paths_frame(paths, columns)
+    write_csv(frame, arguments.out)
     print(f"wrote {arguments.paths} paths of {paths.shape[1]} steps to {arguments.out}")
     return 0
 

@@ -1,6 +1,14 @@
 """ganforge.finance: TimeGAN for financial time series, conditional scenarios,
 and a stylized-facts evaluation suite."""
 
+from ganforge.finance.bars import (
+    BAR_FEATURES,
+    OHLCV,
+    bars_to_ohlcv,
+    check_ohlcv,
+    invalid_bar_share,
+    ohlcv_to_bars,
+)
 from ganforge.finance.baselines import GarchT, bootstrap_returns
 from ganforge.finance.config import TimeGANConfig
 from ganforge.finance.data import (
@@ -36,6 +44,7 @@ from ganforge.finance.module import TimeGANModule
 from ganforge.finance.networks import RecurrentBlock, build_timegan_networks
 from ganforge.finance.paper import PaperTimeGANModule
 from ganforge.finance.stepwise import StepwiseTimeGANModule
+from ganforge.finance.stocks import paper_minmax, paper_windows, stocks_ohlcv
 from ganforge.finance.testing import (
     StylizedFactsError,
     assert_stylized_facts,
@@ -46,6 +55,15 @@ from ganforge.finance.timegan import TimeGAN, build_module
 from ganforge.finance.transforms import GaussianizingScaler
 
 __all__ = [
+    "BAR_FEATURES",
+    "OHLCV",
+    "bars_to_ohlcv",
+    "check_ohlcv",
+    "invalid_bar_share",
+    "ohlcv_to_bars",
+    "paper_minmax",
+    "paper_windows",
+    "stocks_ohlcv",
     "StylizedFactsError",
     "assert_stylized_facts",
     "baseline_paths",
