@@ -63,6 +63,7 @@ MAX_JUMP = 0.5
 MIN_OVERLAP = 0.5
 PAIRWISE_SAMPLES = 200
 UNIQUE_SAMPLES = 1000
+MIN_HELDOUT = 20
 
 
 @dataclass
@@ -305,6 +306,17 @@ def originality_reports(
     """
     sets = {name: np.asarray(rolls) > 0 for name, rolls in generated.items()}
     heldout = np.asarray(heldout) > 0
+    if len(heldout) < MIN_HELDOUT:
+        raise ValueError(
+            f"the held-out set has {len(heldout)} four-bar segment(s); the report needs at "
+            f"least {MIN_HELDOUT} as its human baseline: add pieces or hold out more"
+        )
+    for name, rolls in sets.items():
+        if rolls.ndim != 4 or rolls.shape[1:] != heldout.shape[1:] or not len(rolls):
+            raise ValueError(
+                f"{name}: segments of shape {rolls.shape[1:]} against held-out "
+                f"{heldout.shape[1:]} (tracks, steps, pitches)"
+            )
     sizes = [len(rolls) for rolls in sets.values()]
     views = len(SHIFTS)
     audit = memorisation_audit(
