@@ -180,6 +180,27 @@ def robustness_defence_case() -> tuple[GANModule, Any]:
     return AdvGANDefenceModule(generator, PatchDiscriminator(1, 4), classifier), (images, labels)
 
 
+def imitation_case() -> tuple[GANModule, Any]:
+    from ganforge.imitation import GAILModule, GAILSpec
+
+    # CartPole cut to a 20-step horizon: rollouts, the discriminator, PPO's own Adam and
+    # its annealed rate, the observation normaliser; env resets seeded per iteration
+    spec = GAILSpec(
+        env_id="CartPole-v1",
+        horizon=20,
+        n_envs=2,
+        total_steps=200,
+        hidden=(8,),
+        d_hidden=(8,),
+        epochs=2,
+        minibatch_size=16,
+        d_updates=2,
+        device="cpu",
+    )
+    demos = (torch.randn(40, 4), torch.arange(40) % 2, torch.randn(40, 4))
+    return GAILModule(spec), demos
+
+
 def music_case() -> tuple[GANModule, Any]:
     from ganforge.core.training import ShuffledBatches
     from ganforge.music import MuseCritic, MuseGenerator, MusicGANModule
