@@ -374,3 +374,23 @@ def test_bars_mode_refuses_a_table_that_is_not_bars(tmp_path, tiny_config, capsy
     frame.to_csv(tmp_path / "broken.csv", index=False)
     line = _error(capsys, [*argv, "--data", str(tmp_path / "broken.csv")])
     assert "are not bars" in line
+
+
+def test_validation_share_holds_out_the_latest_windows_and_keeps_the_best(
+    tmp_path, tiny_config, capsys
+):
+    from ganforge.apps.finance import _validation_split
+
+    _ohlcv_csv(tmp_path / "ohlcv.csv")
+    argv = ["finance", "train", "--data", str(tmp_path / "ohlcv.csv"), "--mode", "returns"]
+    argv += ["--columns", "Close", "--seq-len", "8", "--iterations", "4", "--config"]
+    argv += [str(tiny_config), "--no-progress", "--out", str(tmp_path / "m.pt")]
+    assert main([*argv, "--validation-share", "0.2", "--select-every", "2"]) == 0
+    assert "kept iteration" in capsys.readouterr().out
+    windows = np.arange(100)[:, None, None] * np.ones((1, 8, 1))  # window i starts on day i
+    parsed = build_parser(installed_domains()).parse_args([*argv, "--validation-share", "0.2"])
+    train, _, held = _validation_split(parsed, windows, None, 8)
+    assert held[0, 0, 0] == 80 and len(held) == 20
+    assert train[-1, 0, 0] + 8 <= 80  # the last training window ends before day 80
+    line = _error(capsys, [*argv, "--validation-share", "0.7"])
+    assert "--validation-share must be in [0, 0.5)" in line

@@ -419,3 +419,27 @@ def test_gaussianize_mode_matches_the_moments_of_returns_and_samples_long_paths(
         returns, randomised(model).sample(500, seed=1), RETURN_MEAN_TOLERANCE, RETURN_STD_RANGE
     )
     assert not ok, f"random weights: {moments}"
+
+
+def test_validation_keeps_the_best_joint_phase_checkpoint(tmp_path):
+    cfg = TimeGANConfig(
+        seq_len=6,
+        feature_dim=2,
+        hidden_dim=4,
+        num_layers=1,
+        batch_size=8,
+        embed_iterations=4,
+        supervise_iterations=4,
+        joint_iterations=12,
+    )
+    train, validation = _windows(64, seed=0), _windows(32, seed=1)
+    model = TimeGAN(cfg).fit(
+        train, validation=validation, select_every=4, run_dir=tmp_path, progress=False
+    )
+    scores = [row["val_disc"] for row in model.history if "val_disc" in row]
+    assert len(scores) == 5 and all(np.isnan(s) for s in scores[:2])  # before the joint phase
+    joint = scores[2:]
+    assert model.selected_iteration == 12 + 4 * int(np.argmin(joint))
+    assert all(0 <= s <= 0.5 for s in joint) and (tmp_path / "best.pt").is_file()
+    plain = TimeGAN(cfg).fit(train, progress=False)
+    assert plain.selected_iteration is None

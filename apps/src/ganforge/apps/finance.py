@@ -110,6 +110,20 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "--stride", type=positive_int, default=1, help="days between windows (default 1)"
     )
     train.add_argument(
+        "--validation-share",
+        type=float,
+        default=0.0,
+        help="share of the windows, the latest in time, held out to pick the best joint-phase "
+        "checkpoint by the discriminative score (the windows overlapping them are dropped "
+        "from training; default 0: keep the last iteration)",
+    )
+    train.add_argument(
+        "--select-every",
+        type=positive_int,
+        default=500,
+        help="iterations between validation scores with --validation-share (default 500)",
+    )
+    train.add_argument(
         "--regimes",
         choices=("none", "volatility", "vix"),
         default="none",
@@ -235,6 +249,7 @@ def run_train(arguments: argparse.Namespace) -> int:
     config = _train_config(arguments)  # every option checked before any data is read
     table, windows = _training_windows(arguments, config.seq_len)
     labels, windows = _regime_labels(arguments, table, windows, config.seq_len)
+    windows, labels, validation = _validation_split(arguments, windows, labels, config.seq_len)
     if len(windows) < config.batch_size:
         raise UsageError(
             f"{_data_name(arguments)} gives {len(windows)} windows, fewer than batch_size "
@@ -261,13 +276,37 @@ def run_train(arguments: argparse.Namespace) -> int:
         checkpoint_every=run.checkpoint_every,
         resume_from=run.resume_from,
         progress=not arguments.no_progress,
+        validation=validation,
+        select_every=arguments.select_every,
     )
     model.save(arguments.out)
+    if model.selected_iteration is not None:
+        print(f"kept iteration {model.selected_iteration}: best discriminative score on validation")
     print(
         f"wrote {arguments.out}: {len(windows)} windows of {config.seq_len} days, "
         f"{config.total_iterations} iterations in {model.seconds:.0f} s"
     )
     return 0
+
+
+def _validation_split(
+    arguments: argparse.Namespace, windows: np.ndarray, labels: np.ndarray | None, seq_len: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The latest ``--validation-share`` of the windows (in time order) held out, and the
+    training windows that overlap them dropped, so no validation day is trained on."""
+    share = arguments.validation_share
+    if share == 0:
+        return windows, labels, None
+    if not 0 < share < 0.5:
+        raise UsageError(f"--validation-share must be in [0, 0.5), got {share}")
+    if labels is not None:
+        raise UsageError("--validation-share is for unconditional models: drop --regimes")
+    held = max(1, int(round(share * len(windows))))
+    gap = int(np.ceil(seq_len / arguments.stride))  # windows sharing days with the held-out
+    train = windows[: max(0, len(windows) - held - gap + 1)]
+    if len(train) < 2:
+        raise UsageError("--validation-share leaves no training windows: lower it")
+    return train, labels, windows[-held:]
 
 
 def _train_config(arguments: argparse.Namespace) -> TimeGANConfig:

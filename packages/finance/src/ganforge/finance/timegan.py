@@ -28,9 +28,10 @@ import torch.nn.functional as F
 
 from ganforge.core.checkpoint import load_checkpoint
 from ganforge.core.modelfile import ModelFile
-from ganforge.core.training import Callback, GANModel, TrainingPlan
+from ganforge.core.training import BestCheckpoint, Callback, GANModel, Trainer, TrainingPlan
 from ganforge.finance.config import TimeGANConfig
 from ganforge.finance.data import MinMaxScaler, regime_index
+from ganforge.finance.evaluation import discriminative_score
 from ganforge.finance.losses import moment_loss, supervised_loss
 from ganforge.finance.module import TimeGANModule
 from ganforge.finance.paper import PaperTimeGANModule
@@ -125,6 +126,8 @@ class TimeGAN(GANModel[TimeGANConfig]):
         callbacks: Iterable[Callback] = (),
         progress: bool = True,
         log_every: int = 50,
+        validation: np.ndarray | None = None,
+        select_every: int = 500,
     ) -> TimeGAN:
         """Train on windows ``(n, seq_len, feature_dim)`` in the data's own units.
 
@@ -141,8 +144,21 @@ class TimeGAN(GANModel[TimeGANConfig]):
             callbacks: periodic evaluations run by the trainer.
             progress: show a progress bar.
             log_every: iterations between logged records.
+            validation: real windows kept out of training (and out of any final
+                score): every ``select_every`` iterations of the joint phase the
+                model is scored on them with the discriminative protocol
+                (:func:`validation_score`) and the best-scoring networks are kept
+                (the core's :class:`BestCheckpoint`; ``run_dir/best.pt`` with a
+                ``run_dir``). ``selected_iteration`` says which iteration won.
+            select_every: iterations between those scores.
         """
         self._log_every = log_every
+        callbacks = list(callbacks)
+        best = None
+        if validation is not None:
+            checked = self._check_windows(validation)
+            best = BestCheckpoint(self._validation_metric(checked), select_every, name="val_disc")
+            callbacks.append(best.callback())
         start = time.perf_counter()
         super().fit(
             (windows, labels),
@@ -152,8 +168,22 @@ class TimeGAN(GANModel[TimeGANConfig]):
             resume_from=resume_from,
             callbacks=callbacks,
         )
+        self.selected_iteration = None if best is None else best.restore(self.trainer)
         self.seconds = time.perf_counter() - start
         return self
+
+    def _validation_metric(self, validation: np.ndarray):
+        """The discriminative score of the module being trained against ``validation``
+        (``nan`` before the joint phase, whose samples are the model's)."""
+        joint_from = self.config.embed_iterations + self.config.supervise_iterations
+
+        def metric(trainer: Trainer) -> float:
+            if trainer.iteration <= joint_from:
+                return float("nan")
+            self.module = trainer.module
+            return validation_score(self, validation)
+
+        return metric
 
     def plan(self, data: tuple[Any, Any], resume_from: Path | None) -> TrainingPlan:
         """Check the windows and labels, fit the scaler, and build a fresh module."""
@@ -405,3 +435,20 @@ __all__ = [
     "moment_loss",
     "supervised_loss",
 ]
+
+
+SELECTION_CLASSIFIER_ITERATIONS = 500
+
+
+def validation_score(model: TimeGAN, validation: np.ndarray, seed: int = 0) -> float:
+    """The discriminative score (a post-hoc GRU's ``|accuracy - 0.5|``, 500 iterations)
+    of ``len(validation)`` sampled windows against real ``validation`` windows, both
+    in the model's scaled units: what model selection compares between checkpoints."""
+    if model.config.n_conditions:
+        return float("nan")  # a conditional model would need the validation labels
+    fake = model.sample(len(validation), seed=seed)
+    scaled_real = model.scaler.transform(validation)
+    scaled_fake = model.scaler.transform(fake)
+    return discriminative_score(
+        scaled_real, scaled_fake, iterations=SELECTION_CLASSIFIER_ITERATIONS, seed=seed
+    )

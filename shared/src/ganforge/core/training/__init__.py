@@ -6,10 +6,12 @@ from ganforge.core.training.distributed import resolve_device
 from ganforge.core.training.gan_model import GANModel, TrainingPlan
 from ganforge.core.training.loader import LoaderBatches
 from ganforge.core.training.module import GANModule, Phase, Step, StepContext
+from ganforge.core.training.selection import BestCheckpoint
 from ganforge.core.training.trainer import Callback, NonFiniteTrainingError, Trainer
 
 __all__ = [
     "BatchSource",
+    "BestCheckpoint",
     "Callback",
     "GANModel",
     "GANModule",
