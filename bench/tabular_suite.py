@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import subprocess
 import sys
 import time
 import warnings
@@ -442,6 +443,29 @@ def _print_progress(table: str, method: str, eps: str, runs: list[dict]) -> None
     print(f"{table:14s} {method:10s} eps={eps:4s} lift {' '.join(lifts)}", flush=True)
 
 
+def copy_previous_runs(tables: dict[str, dict], methods: list[str], path: Path) -> dict[str, Any]:
+    """Put the runs of ``methods`` from an earlier results file into ``tables`` (each
+    table's GAN ``runs`` and its not-run entries, or the method's own entry), and say
+    where they come from: the file and the last commit that wrote it."""
+    previous = json.loads(path.read_text())["tables"]
+    for name, table in tables.items():
+        old = previous[name]
+        for method in methods:
+            if method == "ganforge":
+                table["runs"] = old["runs"]
+                table["not_run"] += [e for e in old["not_run"] if e["method"] == method]
+            elif method in old:
+                table[method] = old[method]
+    commit = subprocess.run(
+        ["git", "log", "-1", "--format=%h %cs", "--", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    ).stdout.strip()
+    return {"file": str(path.relative_to(ROOT)), "commit": commit, "methods": methods}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", default=",".join(TABLES), help="comma list of tables")
@@ -457,15 +481,27 @@ def main() -> None:
         action="store_true",
         help="fit nothing: report the cached runs and list the others under not_run",
     )
+    parser.add_argument(
+        "--from-previous",
+        default="",
+        help="comma list of methods not run now: their runs are copied from --previous "
+        "(the JSON names the file and the commit that wrote it)",
+    )
+    parser.add_argument(
+        "--previous", type=Path, default=RESULTS, help="results to copy --from-previous runs from"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     names, methods = args.tables.split(","), args.methods.split(",")
+    copied = [m for m in args.from_previous.split(",") if m]
+    methods = [m for m in methods if m not in copied]
     unknown = [n for n in names if n not in TABLES]
     if unknown:
         parser.error(f"unknown tables {unknown}: choose from {', '.join(TABLES)}")
     seeds = [int(s) for s in args.seeds.split(",")]
     fit = not args.cached_only
     tables = {name: table_result(name, methods, seeds, _print_progress, fit) for name in names}
+    provenance = copy_previous_runs(tables, copied, args.previous) if copied else None
     result = {
         "protocol": __doc__.split("\n\n")[1],
         "settings": {
@@ -474,6 +510,7 @@ def main() -> None:
             "seeds": seeds,
             "threads": 1,
             "peer_timeout_seconds": PEER_TIMEOUT,
+            "from_previous": provenance,
         },
         "tables": tables,
         **aggregate(tables),
