@@ -1,7 +1,7 @@
 """Quality metrics on held-out HR images: PSNR, SSIM, edge sharpness, safety numbers.
 
 ``evaluate()`` degrades the HR images with the model's degradation, enhances them
-(sliding window, consistency projection, no test-time augmentation) and compares
+(exact tiled inference, consistency projection, no test-time augmentation) and compares
 with HR. The interpolation baseline (bicubic in 2-D, trilinear in 3-D, or zero-filled
 k-space for MRI) is always reported beside the models.
 """
