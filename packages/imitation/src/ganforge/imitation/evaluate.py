@@ -35,13 +35,21 @@ def fraction_of_expert(value: float, expert: float, random: float) -> float:
 
 
 def steps_to_fraction(
-    steps: np.ndarray, returns: np.ndarray, expert: float, random: float, fraction: float = 0.95
+    steps: np.ndarray,
+    returns: np.ndarray,
+    expert: float,
+    random: float,
+    fraction: float = 0.95,
+    window: int = 3,
 ) -> int | None:
-    """The first environment step count at which a rollout's mean true return reached
-    ``fraction`` of the expert (``None`` if it never did)."""
-    for step, value in zip(steps, returns, strict=True):
+    """The first environment step count at which the mean true return of the last
+    ``window`` training rollouts reached ``fraction`` of the expert (``None`` if never):
+    one lucky rollout of a few episodes does not count."""
+    returns = np.asarray(returns, dtype=np.float64)
+    for index in range(window - 1, len(returns)):
+        value = float(returns[index - window + 1 : index + 1].mean())
         if fraction_of_expert(value, expert, random) >= fraction:
-            return int(step)
+            return int(steps[index])
     return None
 
 
@@ -95,9 +103,9 @@ def evaluate(
         result["bc_return"] = bc_value
         result["bc_fraction"] = fraction_of_expert(bc_value, expert, chance)
     curve = getattr(model, "learning_curve", None)
-    if curve is not None and model.history:
-        steps, returns = curve()
-        result["env_steps"] = int(steps[-1]) if len(steps) else 0
+    steps, returns = curve() if curve is not None else ([], [])
+    if len(steps):
+        result["env_steps"] = int(steps[-1])
         result["steps_to_095"] = steps_to_fraction(steps, returns, expert, chance)
     if out is not None:
         write_json(out, result)

@@ -128,7 +128,8 @@ class GAIL(_PolicyModel, GANModel[GAILSpec]):
         spec: the settings; keyword ``options`` are :class:`GAILSpec` fields.
 
     Attributes after fitting: ``agent`` (the policy), ``discriminator``, ``history``
-    (per rollout: ``rollout/return``, ``rollout/env_steps``, the D and PPO scalars).
+    (per rollout: ``rollout/return``, ``rollout/env_steps``, the D and PPO scalars) and
+    ``curve`` (:meth:`learning_curve`).
     """
 
     kind = "imitation.GAIL"
@@ -140,6 +141,7 @@ class GAIL(_PolicyModel, GANModel[GAILSpec]):
         super().__init__(spec if spec is not None else GAILSpec(**options))
         self.agent: Agent | None = None
         self.discriminator: Discriminator | None = None
+        self.curve: tuple[np.ndarray, np.ndarray] | None = None
 
     def fit(self, demos: Demonstrations | PathLike, **options: Any) -> GAIL:  # type: ignore[override]
         """Imitate ``demos`` (a :class:`Demonstrations` or a ``.npz`` path); ``options``
@@ -167,6 +169,9 @@ class GAIL(_PolicyModel, GANModel[GAILSpec]):
         module.close()
         self.agent = module.agent.eval()
         self.discriminator = module.discriminator.eval()
+        rows = [r for r in self.history if "rollout/return" in r and "rollout/env_steps" in r]
+        steps = np.array([r["rollout/env_steps"] for r in rows], dtype=np.float64)
+        self.curve = steps, np.array([r["rollout/return"] for r in rows], dtype=np.float64)
 
     def file_state(self) -> dict[str, nn.Module]:
         self._check_fitted()
@@ -177,12 +182,23 @@ class GAIL(_PolicyModel, GANModel[GAILSpec]):
         discriminator = Discriminator(self.info, self.spec.d_hidden, self.spec.next_obs)
         discriminator.load_state_dict(file.state["D"])
         self.discriminator = discriminator.to(device).eval()
+        steps, returns = file.extra.get("curve_steps"), file.extra.get("curve_returns")
+        self.curve = None
+        if isinstance(steps, torch.Tensor) and isinstance(returns, torch.Tensor):
+            self.curve = steps.double().numpy(), returns.double().numpy()
+
+    def file_extra(self) -> dict[str, Any]:
+        if self.curve is None:
+            return {}
+        steps, returns = self.curve
+        return {"curve_steps": torch.from_numpy(steps), "curve_returns": torch.from_numpy(returns)}
 
     def learning_curve(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(env_steps, mean true return of the rollout's episodes)`` per rollout."""
-        rows = [r for r in self.history if "rollout/return" in r and "rollout/env_steps" in r]
-        steps = np.array([r["rollout/env_steps"] for r in rows], dtype=np.float64)
-        return steps, np.array([r["rollout/return"] for r in rows], dtype=np.float64)
+        """``(env_steps, mean true return of the rollout's episodes)`` per training rollout
+        (kept in the model file)."""
+        if self.curve is None:
+            return np.zeros(0), np.zeros(0)
+        return self.curve
 
 
 # ------------------------------------------------------------------ experts
