@@ -9,7 +9,9 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Iterable
 from numbers import Integral, Real
 from typing import Any
 
@@ -40,3 +42,12 @@ def check_at_least(name: str, value: Any, minimum: float) -> None:
     """``value`` is a finite number of at least ``minimum``."""
     if not (is_number(value) and math.isfinite(value) and value >= minimum):
         raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}")
+
+
+def check_known(given: Iterable[str], spec_type: type, what: str = "settings") -> None:
+    """A one-line error naming the keys of ``given`` that are not fields of the spec
+    dataclass ``spec_type``, and the fields there are."""
+    names = [f.name for f in dataclasses.fields(spec_type)]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}: use {', '.join(names)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import torch
 
 from ganforge.core.modelfile import ModelFile
+from ganforge.core.settings import check_known
 from ganforge.core.training import Callback, GANModel, TrainingPlan
 from ganforge.medsr.data import PairedPatchSource
 from ganforge.medsr.degradation import Degradation
@@ -225,9 +227,7 @@ class MedicalSR(GANModel[MedicalSRSpec]):
 
 def _spec(settings: dict[str, Any]) -> MedicalSRSpec:
     """The spec of keyword settings; a :class:`Degradation` becomes its kind and noise."""
-    unknown = sorted(set(settings) - set(MedicalSRSpec.names()))
-    if unknown:
-        raise ValueError(f"unknown settings {unknown}: use {', '.join(MedicalSRSpec.names())}")
+    check_known(settings, MedicalSRSpec)
     degradation = settings.get("degradation")
     if isinstance(degradation, Degradation):
         scale = settings.get("scale", MedicalSRSpec.scale)
@@ -249,7 +249,7 @@ def _load_weights(generator: SRGenerator, state: dict[str, torch.Tensor]) -> Non
 
 
 def _fields(spec: MedicalSRSpec) -> dict[str, Any]:
-    return {name: getattr(spec, name) for name in MedicalSRSpec.names()}
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
 
 
 def _perceptual(spec: MedicalSRSpec) -> PerceptualLoss | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import typing
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from ganforge.core.losses import get_loss
@@ -130,11 +130,6 @@ class MedicalSRSpec:
     def make_degradation(self) -> Degradation:
         """The degradation model the settings describe."""
         return Degradation(self.degradation, self.scale, self.spatial_dims, self.noise_std)
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        """The setting names, in order."""
-        return tuple(f.name for f in fields(cls))
 
 
 def _as(kind: type, value: Any, what: str) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from ganforge.core.settings import check_at_least, check_integer, check_positive, is_number
@@ -149,10 +149,6 @@ class SynthConfig:
         values["hidden"] = list(self.hidden)
         values["d_hidden"] = None if self.d_hidden is None else list(self.d_hidden)
         return {k: v for k, v in values.items() if k not in RUN_ONLY}
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
 
 def _share(name: str, value: Any, allow_zero: bool) -> None:

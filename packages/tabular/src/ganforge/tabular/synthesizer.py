@@ -15,6 +15,7 @@ import torch
 
 from ganforge.core.checkpoint import CheckpointError, load_checkpoint
 from ganforge.core.modelfile import ModelFile
+from ganforge.core.settings import check_known
 from ganforge.core.training.gan_model import GANModel, TrainingPlan
 from ganforge.tabular.conditional import ConditionalSampler
 from ganforge.tabular.config import RUN_ONLY, SynthConfig
@@ -126,9 +127,7 @@ class DPTabularGAN(GANModel[SynthConfig]):
         schema: Schema | None = None,
         **options: Any,
     ) -> None:
-        unknown = sorted(set(options) - set(SynthConfig.names()))
-        if unknown:
-            raise ValueError(f"unknown options {unknown}: use {', '.join(SynthConfig.names())}")
+        check_known(options, SynthConfig, "options")
         super().__init__(SynthConfig(epsilon=epsilon, delta=delta, **options))
         self.schema = dict(schema or {})
         self._clear()

@@ -6,9 +6,9 @@ is rarely the model to keep. :class:`BestCheckpoint` scores the model every
 ``every`` iterations with a function the domain gives (on validation data the
 final score never sees) and keeps the networks (and the generator's EMA) of
 the best score so far (the random number generators are restored after each
-score, so training continues as it would have without it): in memory, and, when the trainer has a ``run_dir``, as
-``run_dir/best.pt`` through the core's atomic checkpoint writer (loadable with
-``weights_only=True``)::
+score, so training continues as it would have without it): in memory, and,
+when the trainer has a ``run_dir``, as ``run_dir/best.pt`` through the core's
+atomic checkpoint writer (loadable with ``weights_only=True``)::
 
     best = BestCheckpoint(lambda trainer: validation_score(trainer.module), every=500)
     trainer = Trainer(module, config, callbacks=[best.callback()]).fit(data)
