@@ -22,3 +22,18 @@ def test_positive_and_at_least_refuse_nan_inf_and_bools():
             check_positive("lr", bad, " (or none)")
     with pytest.raises(ValueError, match="gamma must be a finite number >= 0.0, got -0.5"):
         check_at_least("gamma", -0.5, 0.0)
+
+
+def test_check_known_names_the_unknown_keys_and_the_fields():
+    import dataclasses
+
+    from ganforge.core.settings import check_known
+
+    @dataclasses.dataclass
+    class Spec:
+        width: int = 1
+        depth: int = 2
+
+    check_known({"width": 3}, Spec)
+    with pytest.raises(ValueError, match=r"^unknown options \['b', 'z'\]: use width, depth$"):
+        check_known(["z", "width", "b"], Spec, "options")
