@@ -128,7 +128,7 @@ def test_train_and_evaluate_commands(tmp_path, capsys):
         == 0
     )
     result = json.loads(report.read_text())
-    assert set(result) == {"bicubic", "psnr_model", "gan_model"}
+    assert set(result) == {"bicubic", "bicubic_dc", "best_baseline", "psnr_model", "gan_model"}
     # the same numbers computed here from the image, the degradation and skimage
     degradation = Degradation("psf", 2)
     lr = degradation(torch.from_numpy(hr).float()[None, None])
@@ -326,7 +326,7 @@ def test_evaluate_a_3d_model_on_a_volume(tmp_path):
     argv = ["medsr", "evaluate", "--model", str(model), "--hr", str(volume)]
     assert _run([*argv, "--out", str(report)]) == 0
     result = json.loads(report.read_text())
-    assert set(result) == {"bicubic", "m"}
+    assert set(result) == {"bicubic", "bicubic_dc", "best_baseline", "m"}
     # the untrained generator is trilinear interpolation; the 3-D conjugate-gradient
     # projection (50 iterations) makes it consistent to ~1e-5 of the input's norm
     assert result["m"]["consistency_residual"] < 1e-4

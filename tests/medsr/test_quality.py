@@ -30,5 +30,46 @@ def test_untrained_generator_scores_as_bicubic_and_projection_is_consistent(tmp_
         "flagged_area_pointwise",
         "consistency_residual",
         "gradient_magnitude_ratio",
+        "gain_over_best_baseline_db",
     }
     assert (tmp_path / "q.json").exists()
+    # the untrained model (bicubic + projection) is exactly the bicubic_dc baseline
+    assert projected["bicubic_dc"]["consistency_residual"] < 1e-6
+    assert projected["model"]["psnr"] == pytest.approx(projected["bicubic_dc"]["psnr"], abs=1e-3)
+    best = projected["best_baseline"]
+    assert best in ("bicubic", "bicubic_dc") and "zero_fill" not in projected
+    gain = projected["model"]["psnr"] - projected[best]["psnr"]
+    assert projected["model"]["gain_over_best_baseline_db"] == pytest.approx(gain)
+
+
+def test_kspace_truncation_adds_the_zero_filled_baseline():
+    from ganforge.medsr.degradation import kspace_upsample
+    from ganforge.medsr.quality import baselines
+
+    hr = synthetic_images(2, 32, seed=1)
+    degradation = Degradation("kspace", 2)
+    lr = degradation(hr)
+    found = baselines(lr, degradation)
+    assert set(found) == {"bicubic", "bicubic_dc", "zero_fill"}
+    torch.testing.assert_close(found["zero_fill"], kspace_upsample(lr, 2, 2).float())
+    # zero filling already agrees with the measured low frequencies: projection keeps it
+    torch.testing.assert_close(degradation.project(found["zero_fill"], lr), found["zero_fill"])
+    torch.testing.assert_close(degradation(found["bicubic_dc"]), lr, atol=1e-4, rtol=0)
+
+
+def test_pydicom_images_are_real_mr_and_ct_scaled_and_cropped():
+    from ganforge.medsr import pydicom_images
+
+    images = pydicom_images()
+    assert set(images) == {
+        "mr_toshiba_small",
+        "ct_ge_small",
+        "mr_siemens_abdomen",
+        "ct_512",
+        "ct_head_512",
+    }
+    assert images["mr_toshiba_small"].shape == (1, 1, 64, 64)
+    assert images["mr_siemens_abdomen"].shape == (1, 1, 300, 484)
+    for image in images.values():
+        assert image.dtype == torch.float32 and image.shape[2] % 4 == 0 == image.shape[3] % 4
+        assert image.min() == 0 and image.max() == 1 and image.std() > 0.05

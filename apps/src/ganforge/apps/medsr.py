@@ -425,8 +425,10 @@ def demo(out_dir: Path) -> ReportSection:
     flat = {
         f"{method}/{key}": round(value, 4)
         for method, values in metrics.items()
+        if isinstance(values, dict)
         for key, value in values.items()
     }
+    flat["best baseline"] = metrics["best_baseline"]
     return ReportSection(
         title="medsr: MRI super-resolution x2 (MNI152, k-space truncation)",
         metrics=flat,

@@ -190,6 +190,35 @@ def mni152_slab(split: str, multiple: int = 4) -> torch.Tensor:
     return crop_to_multiple(volume[None, None].contiguous(), multiple, spatial_dims=3)
 
 
+PYDICOM_IMAGES = {  # pydicom's bundled test images with real MR / CT pixel data
+    "mr_toshiba_small": "MR_small.dcm",
+    "ct_ge_small": "CT_small.dcm",
+    "mr_siemens_abdomen": "examples_overlay.dcm",
+    "ct_512": "693_J2KI.dcm",
+    "ct_head_512": "J2K_pixelrep_mismatch.dcm",
+}
+
+
+def pydicom_images(multiple: int = 4) -> dict[str, torch.Tensor]:
+    """Real MR and CT slices from other scanners and subjects than MNI152: pydicom's
+    bundled test files (:data:`PYDICOM_IMAGES`; nothing is downloaded), each as
+    ``(1, 1, H, W)`` with its 0.5 / 99.5 percentiles mapped to [0, 1], centre-cropped
+    to multiples of ``multiple``."""
+    import pydicom
+    import pydicom.data
+
+    folder = Path(pydicom.data.__file__).parent / "test_files"
+    images = {}
+    for name, filename in PYDICOM_IMAGES.items():
+        path = folder / filename
+        if not path.is_file():
+            raise FileNotFoundError(f"pydicom's bundled {filename} is not installed at {path}")
+        pixels = pydicom.dcmread(path).pixel_array.astype(np.float32)
+        image = torch.from_numpy(scale_intensity(pixels))[None, None]
+        images[name] = crop_to_multiple(image.contiguous(), multiple, spatial_dims=2)
+    return images
+
+
 def shepp_logan(size: int = 256) -> torch.Tensor:
     """The Shepp-Logan phantom (scikit-image) resized to ``size`` x ``size``, as (1, 1, H, W)."""
     from skimage.data import shepp_logan_phantom

@@ -2,8 +2,9 @@
 
 ``evaluate()`` degrades the HR images with the model's degradation, enhances them
 (exact tiled inference, consistency projection, no test-time augmentation) and compares
-with HR. The interpolation baseline (bicubic in 2-D, trilinear in 3-D, or zero-filled
-k-space for MRI) is always reported beside the models.
+with HR. The baselines (:func:`baselines`: interpolation, interpolation with the same
+consistency projection, zero-filled k-space for k-space truncation) are always
+reported beside the models, and each model's gain over the best of them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from ganforge.core.files import write_json
@@ -70,15 +72,19 @@ def evaluate(
         device: where the generators run (``"auto"``: CUDA when present).
 
     Returns:
-        ``{"bicubic": {...}, <name>: {...}}`` with keys ``psnr``, ``ssim``,
+        ``{<baseline>: {...}, <name>: {...}, "best_baseline": <baseline>}`` for each of
+        :func:`baselines` and each model, with keys ``psnr``, ``ssim``,
         ``flagged_area``, ``flagged_area_pointwise`` (the same map with the earlier
         voxel-wise baseline comparison, ``envelope=1``; see :mod:`ganforge.medsr.safety`),
         ``consistency_residual``, ``gradient_magnitude_ratio`` (output edge strength /
-        HR edge strength; 1 is ideal, < 1 is blurrier).
+        HR edge strength; 1 is ideal, < 1 is blurrier); each model also
+        ``gain_over_best_baseline_db``: its PSNR less the best baseline's.
     """
     lr = torch.cat([degradation(hr[i : i + 1], seed=seed + i) for i in range(len(hr))])
-    baseline = conservative_upsample(lr, degradation).float()
-    results = {"bicubic": _summary(baseline, lr, hr, degradation, threshold)}
+    results = {
+        name: _summary(upsampled, lr, hr, degradation, threshold)
+        for name, upsampled in baselines(lr, degradation).items()
+    }
     for name, generator in models.items():
         enhancer = Enhancer(
             generator, degradation, tta=False, project=project, normalize=False, device=device
@@ -87,6 +93,23 @@ def evaluate(
         if project:
             sr = degradation.project(sr, lr)
         results[name] = _summary(sr, lr, hr, degradation, threshold)
+    best = max(baselines(lr[:1], degradation), key=lambda name: results[name]["psnr"])
+    for name in models:
+        results[name]["gain_over_best_baseline_db"] = results[name]["psnr"] - results[best]["psnr"]
+    results["best_baseline"] = best
     if out_path is not None:
         write_json(out_path, results)
     return results
+
+
+def baselines(lr: torch.Tensor, degradation: Degradation) -> dict[str, torch.Tensor]:
+    """The upsamplings a model must beat, no network involved: plain interpolation
+    (``bicubic``: bicubic in 2-D, trilinear in 3-D), the same followed by the data-
+    consistency projection the models get (``bicubic_dc``), and for k-space
+    truncation the zero-filled k-space (``zero_fill``)."""
+    mode = "bicubic" if degradation.spatial_dims == 2 else "trilinear"
+    plain = F.interpolate(lr, scale_factor=degradation.scale, mode=mode, align_corners=False)
+    found = {"bicubic": plain.float(), "bicubic_dc": degradation.project(plain, lr).float()}
+    if degradation.kind == "kspace":
+        found["zero_fill"] = conservative_upsample(lr, degradation).float()
+    return found
