@@ -67,7 +67,8 @@ def _add_expert(commands: argparse._SubParsersAction) -> None:
         "expert",
         help="train an expert with PPO on the environment's reward",
         description="PPO on the fixed-horizon environment's true reward (tuned settings for "
-        "CartPole-v1, Acrobot-v1, Pendulum-v1 and MountainCarContinuous-v0; flags override "
+        "CartPole-v1, Acrobot-v1, Pendulum-v1 and MountainCarContinuous-v0, in "
+        "ganforge.imitation.PRESETS; the defaults shown below apply elsewhere; flags override "
         "them). Writes a model file and reports the mean return over 50 stochastic episodes.",
     )
     expert.add_argument(
@@ -110,7 +111,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="train a GAIL policy on demonstrations",
         description="GAIL: a discriminator on the expert's (s, a) and PPO on its reward, on "
         "the fixed-horizon environment the demonstrations name (tuned settings for the "
-        "benchmark's environments; flags override them). Writes one model file.",
+        "benchmark's environments (see ganforge.imitation.PRESETS; the defaults shown below "
+        "apply elsewhere); flags override them). Writes one model file.",
     )
     train.add_argument("--demos", type=Path, required=True, help=".npz demonstrations")
     train.add_argument(
