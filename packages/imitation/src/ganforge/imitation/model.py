@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -209,8 +210,6 @@ def expert_path(env_id: str, spec: PPOSpec) -> Path:
 
 
 def _cache_key(spec: PPOSpec) -> dict[str, Any]:
-    from dataclasses import asdict
-
     return {k: v for k, v in asdict(spec).items() if k != "device"}
 
 
