@@ -34,6 +34,7 @@ from torch.utils.data import Dataset
 
 from ganforge.core.training import LoaderBatches
 from ganforge.medsr.degradation import Degradation, crop_to_multiple
+from ganforge.medsr.variation import ScannerVariation, VariedPatchPairs
 
 #: Axial (z) slice ranges of the MNI152 template, half-open, with >= 6-slice gaps.
 MNI152_SLABS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -353,6 +354,9 @@ class PairedPatchSource:
             in [0, 1]); batches then are ``(lr, hr, roi)`` and the ROI loss term is on.
         rank, world_size: this process's share of every global batch.
         workers: DataLoader worker processes cropping the patches (0: this process).
+        variation: draw each pair with scanner-like variation and a degradation of its
+            own (:class:`~ganforge.medsr.variation.VariedPatchPairs`) instead of
+            cropping the images degraded once; not with ``roi``.
     """
 
     def __init__(
@@ -367,13 +371,22 @@ class PairedPatchSource:
         rank: int = 0,
         world_size: int = 1,
         workers: int = 0,
+        variation: ScannerVariation | None = None,
     ) -> None:
         _check_patches(hr, degradation, patch_size, batch_size)
         hr = hr.float()
         roi = None if roi is None else _check_roi(roi, hr)
-        lr = torch.cat([degradation(hr[i : i + 1], seed=seed + i) for i in range(len(hr))])
         crops = -(-batch_size * world_size // len(hr))
-        self.pairs = PatchPairs(hr, lr, roi, patch_size, crops, seed, augment)
+        if variation is not None:
+            if roi is not None:
+                raise ValueError(
+                    "ROI masks are not carried through scanner variation: train with "
+                    "augmentation='flips' to use a roi"
+                )
+            self.pairs = VariedPatchPairs(hr, degradation, patch_size, crops, seed, variation)
+        else:
+            lr = torch.cat([degradation(hr[i : i + 1], seed=seed + i) for i in range(len(hr))])
+            self.pairs = PatchPairs(hr, lr, roi, patch_size, crops, seed, augment)
         self.batches = LoaderBatches(
             self.pairs, batch_size, seed, rank, world_size, workers, collate_fn=stack_pairs
         )

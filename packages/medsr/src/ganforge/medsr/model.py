@@ -19,6 +19,7 @@ from ganforge.medsr.losses import PerceptualLoss
 from ganforge.medsr.networks import PatchLogits, SRGenerator
 from ganforge.medsr.spec import STAGES, MedicalSRSpec
 from ganforge.medsr.training import MedSRModule
+from ganforge.medsr.variation import ScannerVariation
 
 PathLike = str | os.PathLike[str]
 #: The files ``fit(run_dir=...)`` writes for each stage.
@@ -129,6 +130,7 @@ class MedicalSR(GANModel[MedicalSRSpec]):
             roi=roi,
             rank=rank,
             world_size=world_size,
+            variation=_variation(spec, roi),
         )
         options = {"log_every": max(1, spec.iterations // 50)}
         return TrainingPlan(self._module(), source, spec.iterations, spec.batch_size, options)
@@ -262,3 +264,8 @@ def _perceptual(spec: MedicalSRSpec) -> PerceptualLoss | None:
 def _process_share() -> tuple[int, int]:
     """This process's rank and the world size (``torchrun`` sets them; 0 and 1 without)."""
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _variation(spec: MedicalSRSpec, roi: torch.Tensor | None) -> ScannerVariation | None:
+    """Scanner variation for ``augmentation="scanner"`` (ROI masks train without it)."""
+    return ScannerVariation() if spec.augmentation == "scanner" and roi is None else None

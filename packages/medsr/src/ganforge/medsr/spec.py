@@ -50,6 +50,12 @@ class MedicalSRSpec:
         g_lr: the generator's learning rate in pretraining; half of it in the
             adversarial stage, with a fresh optimizer.
         d_lr: the discriminator's learning rate.
+        augmentation: ``"scanner"``: every training pair drawn with the variation real
+            scans have (rotation, zoom, contrast, gamma, bias field) and degraded by a
+            bicubic (2-D), PSF or k-space operator with random noise
+            (:mod:`ganforge.medsr.variation`), so the model holds on other scanners;
+            ``"flips"``: the images degraded once by ``degradation``, flips and
+            90-degree rotations only (also what ROI masks train with).
         seed: seeds the degradation noise, the patch draws, initialisation and training.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     """
@@ -69,11 +75,16 @@ class MedicalSRSpec:
     patch_size: int = 64
     g_lr: float = 2e-4
     d_lr: float = 1e-4
+    augmentation: Literal["scanner", "flips"] = "scanner"
     seed: int = 0
     device: str = "auto"
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
+        if self.augmentation not in ("scanner", "flips"):
+            raise ValueError(
+                f"augmentation must be 'scanner' or 'flips', got {self.augmentation!r}"
+            )
         generator = _as(GeneratorConfig, self.generator, "generator")
         self.generator = replace(generator, scale=self.scale, spatial_dims=self.spatial_dims)
         self.weights = _as(LossWeights, self.weights, "loss weight")

@@ -1,0 +1,150 @@
+"""Training pairs with the variation real scans have, so a model holds on other scanners.
+
+A model trained on clean patches of one template with one degradation learns that
+template's contrast and that operator. :class:`VariedPatchPairs` draws each training
+pair the way other scanners would have produced it: an HR patch is rotated, zoomed
+(resolution and field-of-view jitter) and flipped, its intensities remapped (a
+random monotone contrast curve, gamma, a smooth bias field), and only then
+degraded, by a degradation drawn per patch from :attr:`ScannerVariation.kinds`
+(bicubic, Gaussian PSF, k-space truncation) with a noise level drawn up to
+:attr:`ScannerVariation.max_noise_std`.
+
+What the model then assumes: that the LR image is some band-limited, possibly
+noisy, downsampling of the HR image by its ``scale``; at inference the
+consistency projection uses the degradation of the model's spec (the operator
+the user declares), so the output agrees with the measured data under that one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from ganforge.medsr.degradation import Degradation
+
+
+@dataclass(frozen=True)
+class ScannerVariation:
+    """The ranges of :class:`VariedPatchPairs` (each drawn uniformly per patch)."""
+
+    rotation_degrees: float = 15.0
+    zoom: tuple[float, float] = (0.85, 1.2)
+    gamma: tuple[float, float] = (0.7, 1.5)
+    contrast: float = 0.3  # the contrast curve's midpoint moves by up to half of this
+    bias_field: float = 0.3  # log-field: a quadratic of the coordinates, coefficients up to this
+    max_noise_std: float = 0.02
+    kinds: tuple[str, ...] = ("bicubic", "psf", "kspace")
+
+    def kinds_for(self, spatial_dims: int) -> tuple[str, ...]:
+        """The degradations that apply to images of ``spatial_dims`` (bicubic is 2-D)."""
+        return tuple(k for k in self.kinds if spatial_dims == 2 or k != "bicubic")
+
+
+def contrast_curve(x: torch.Tensor, shift: float, gamma: float) -> torch.Tensor:
+    """A monotone remap of [0, 1] onto itself: the midpoint 0.5 moves to ``0.5 + shift``
+    (piecewise linear through (0, 0), (0.5, 0.5 + shift), (1, 1)), then ``** gamma``."""
+    middle = 0.5 + shift
+    low = x * (middle / 0.5)
+    high = middle + (x - 0.5) * ((1 - middle) / 0.5)
+    return torch.where(x < 0.5, low, high).clamp(0, 1) ** gamma
+
+
+class VariedPatchPairs(Dataset):
+    """LR/HR patch pairs degraded after scanner-like variation (see the module doc).
+
+    Item ``i`` comes from image ``i % len(hr)`` and a generator seeded by ``(seed,
+    epoch, i)`` alone, like :class:`~ganforge.medsr.data.PatchPairs`, so it is the
+    same in any worker or order and after a resume.
+    """
+
+    def __init__(
+        self,
+        hr: torch.Tensor,
+        degradation: Degradation,
+        patch_size: int,
+        crops: int,
+        seed: int = 0,
+        variation: ScannerVariation | None = None,
+    ) -> None:
+        self.hr, self.degradation = hr, degradation
+        self.patch_size, self.crops, self.seed, self.epoch = patch_size, crops, seed, 0
+        self.variation = variation or ScannerVariation()
+        dims = hr.ndim - 2
+        self.kinds = self.variation.kinds_for(dims)
+        self.margin = int(np.ceil(patch_size * 0.25))
+
+    def __len__(self) -> int:
+        return len(self.hr) * self.crops
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(lr, hr)`` patches: ``(1, *lr_patch)`` and ``(1, *patch)``."""
+        from ganforge.medsr.data import _item_seed
+
+        generator = torch.Generator().manual_seed(_item_seed(self.seed, self.epoch, index))
+        patch = self._crop(self.hr[index % len(self.hr)], generator)
+        hr = self._intensities(self._move(patch.float(), generator), generator)
+        return self._degrade(hr, generator), hr
+
+    def _move(self, patch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Rotate (in the first two spatial axes) and zoom about the centre, keep the
+        central ``patch_size`` window, then random flips and a 90-degree turn."""
+        v, dims = self.variation, patch.ndim - 1
+        angle = np.deg2rad(_uniform(generator, -v.rotation_degrees, v.rotation_degrees))
+        zoom = _uniform(generator, *v.zoom)
+        size = torch.tensor(patch.shape[1:], dtype=torch.float64)
+        share = self.patch_size / size  # the output window, in the input's [-1, 1] units
+        theta = torch.eye(dims, dims + 1, dtype=torch.float64)
+        rotation = torch.tensor([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        theta[:2, :2] = rotation
+        theta[:, :dims] = theta[:, :dims] * (share.flip(0) / zoom)[None, :]
+        grid = F.affine_grid(theta[None].float(), [1, 1, *(self.patch_size,) * dims], False)
+        moved = F.grid_sample(patch[None], grid, padding_mode="reflection", align_corners=False)[0]
+        for axis in range(1, dims + 1):
+            if torch.rand(1, generator=generator) < 0.5:
+                moved = moved.flip(axis)
+        turns = int(torch.randint(0, 4, (1,), generator=generator))
+        return torch.rot90(moved, turns, dims=(1, 2))
+
+    def _crop(self, image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """A patch with a margin for rotation and zoom (the whole image when smaller)."""
+        size = self.patch_size + 2 * self.margin
+        starts = [
+            int(torch.randint(0, max(1, n - size + 1), (1,), generator=generator))
+            for n in image.shape[1:]
+        ]
+        return image[(slice(None), *(slice(s, s + size) for s in starts))]
+
+    def _intensities(self, hr: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        v = self.variation
+        shift = _uniform(generator, -v.contrast, v.contrast) / 2
+        hr = contrast_curve(hr.clamp(0, 1), shift, _uniform(generator, *v.gamma))
+        hr = hr * bias_field(hr.shape[1:], v.bias_field, generator)
+        return (hr / hr.max().clamp_min(1e-6)).clamp(0, 1)
+
+    def _degrade(self, hr: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        base = self.degradation
+        kind = self.kinds[int(torch.randint(0, len(self.kinds), (1,), generator=generator))]
+        noise = _uniform(generator, 0.0, self.variation.max_noise_std)
+        degradation = Degradation(kind, base.scale, base.spatial_dims, noise)
+        return degradation(hr[None], seed=_seed(generator))[0].float()
+
+
+def _uniform(generator: torch.Generator, low: float, high: float) -> float:
+    return float(low + (high - low) * torch.rand(1, generator=generator))
+
+
+def _seed(generator: torch.Generator) -> int:
+    return int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+
+
+def bias_field(shape: tuple[int, ...], strength: float, generator: torch.Generator):
+    """A smooth multiplicative field ``exp(q(x))``, ``q`` a quadratic of the coordinates in
+    [-1, 1] with coefficients uniform in ``[-strength, strength]`` (an MR coil's shading)."""
+    axes = torch.meshgrid(*(torch.linspace(-1, 1, n) for n in shape), indexing="ij")
+    terms = [*axes, *(a * a for a in axes), axes[0] * axes[1]]
+    weights = (torch.rand(len(terms), generator=generator) * 2 - 1) * strength
+    return torch.exp(sum(w * t for w, t in zip(weights, terms, strict=True)))[None]
