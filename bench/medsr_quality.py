@@ -34,7 +34,13 @@ RESULTS = Path(__file__).parent / "results" / "medsr_quality.json"
 
 def run_scale(scale: int, args: argparse.Namespace) -> dict:
     generator = GeneratorConfig(channels=args.channels, num_blocks=args.blocks, block=args.block)
-    model = MedicalSR(scale=scale, degradation="bicubic", generator=generator, device="cpu")
+    model = MedicalSR(
+        scale=scale,
+        degradation="bicubic",
+        generator=generator,
+        augmentation=args.augmentation,
+        device="cpu",
+    )
     start = time.perf_counter()
     model.fit(
         mni152_slices("train"),
@@ -90,6 +96,13 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=4)
     parser.add_argument("--block", default="residual")
     parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument(
+        "--augmentation",
+        default="scanner",
+        choices=("scanner", "flips"),
+        help="training pairs: scanner variation (the default) or flips of one degradation",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON to write")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -98,7 +111,7 @@ def main() -> None:
     results = {scale: run[0] for scale, run in runs.items()}
     results.update(second_dataset_summary({scale: run[1] for scale, run in runs.items()}))
     results["config"] = {
-        **vars(args),
+        **{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "degradation": "bicubic (antialiased), axial MNI152 slices 196x232",
         "train_slices": "MNI152 z in [12, 62) and [112, 150)",
         "test_slices": "MNI152 z in [82, 106)",
@@ -115,7 +128,7 @@ def main() -> None:
         "flagged_area_pointwise: 5x5 mean of max(0, |sr-hr| - |bicubic-hr|)",
         "wall_seconds": time.perf_counter() - started,
     }
-    write_json(RESULTS, results)
+    write_json(args.out, results)
     print(json.dumps(results, indent=2))
 
 
