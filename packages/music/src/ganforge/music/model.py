@@ -58,10 +58,12 @@ class MusicSpec:
         batch_size: segments per batch.
         iterations: generator updates.
         n_critic: critic updates per generator update.
-        lr: Adam's learning rate for both networks.
+        lr: Adam's learning rate for both networks (MuseGAN's 1e-3; betas 0.5, 0.9).
         gp_weight: weight of the gradient penalty.
         max_shift: training batches are transposed by up to this many semitones either way
             (0: no augmentation).
+        binary_neurons: the critic sees the generator's rolls binarised at 0.5, with a
+            straight-through gradient (BinaryMuseGAN); false: the soft probabilities (MuseGAN).
         seed: seeds initialisation, batches, noise and transpositions.
         device: auto (CUDA when present), cpu, cuda or cuda:N.
     """
@@ -76,9 +78,10 @@ class MusicSpec:
     batch_size: int = 32
     iterations: int = 1500
     n_critic: int = 5
-    lr: float = 1e-4
+    lr: float = 1e-3
     gp_weight: float = 10.0
     max_shift: int = 5
+    binary_neurons: bool = True
     seed: int = 0
     device: str = "auto"
 
@@ -108,6 +111,8 @@ class MusicSpec:
         check_integer("max_shift", self.max_shift, 0)
         if self.max_shift > 11:
             raise ValueError(f"max_shift must be at most 11 semitones, got {self.max_shift}")
+        if not isinstance(self.binary_neurons, bool):
+            raise ValueError(f"binary_neurons must be true or false, got {self.binary_neurons!r}")
         check_integer("seed", self.seed, 0)
 
 
@@ -160,9 +165,11 @@ class MusicGAN(GANModel[MusicSpec]):
                 "lower batch_size or add pieces"
             )
         generator, critic = self._build()
+        generator.set_base_rate(float(segments.rolls.mean()))
         module = MusicGANModule(
             generator, critic, n_critic=spec.n_critic, lr=spec.lr, gp_weight=spec.gp_weight,
             max_shift=spec.max_shift,
+            binary_neurons=spec.binary_neurons,
         )  # fmt: skip
         rolls = torch.from_numpy(segments.rolls)
         keys = torch.from_numpy(segments.keys).long()

@@ -10,6 +10,11 @@ et al. 2017's schedule, MuseGAN's objective):
    exactly what an uninterrupted one does;
 2. ``G``: ``-E[D(G(z))]`` with the critic frozen by the trainer.
 
+With ``binary_neurons`` (the default) the critic sees the generator's rolls
+binarised at 0.5 with a straight-through gradient (BinaryMuseGAN's deterministic
+binary neurons, Dong & Yang 2018): the critic cannot tell fakes by their soft
+values, and the generator learns the rolls it will be sampled as.
+
 Batches are ``(rolls (B, tracks, steps, P) bool, keys (B,))``; the condition is
 the key or the given track of the (transposed) real batch.
 """
@@ -46,6 +51,7 @@ class MusicGANModule(GANModule):
         lr, betas: Adam's settings for both networks (WGAN-GP: 1e-4, (0.5, 0.9)).
         gp_weight: the gradient penalty's weight.
         max_shift: real batches are transposed by -max_shift..+max_shift semitones (0: never).
+        binary_neurons: binarise the generator's output for the critic (straight-through).
     """
 
     generator_name = "G"
@@ -60,8 +66,10 @@ class MusicGANModule(GANModule):
         betas: tuple[float, float] = (0.5, 0.9),
         gp_weight: float = 10.0,
         max_shift: int = 5,
+        binary_neurons: bool = True,
     ) -> None:
         super().__init__()
+        self.binary_neurons = binary_neurons
         self.networks = {"G": generator, "D": critic}
         self.n_critic, self.lr, self.betas = n_critic, lr, tuple(betas)
         self.gp_weight, self.max_shift = gp_weight, max_shift
@@ -95,6 +103,14 @@ class MusicGANModule(GANModule):
             return rolls[:, self.condition_track]
         return None
 
+    def fake(self, z: Tensor, condition: Tensor | None) -> Tensor:
+        """The generator's rolls as the critic sees them."""
+        probabilities = self.networks["G"](z, condition)
+        if not self.binary_neurons:
+            return probabilities
+        hard = (probabilities > 0.5).to(probabilities.dtype)
+        return probabilities + (hard - probabilities).detach()
+
     def _critic(self, x: Tensor, keys: Tensor) -> Tensor:
         return self.networks["D"](x, keys if self.condition == "key" else None)
 
@@ -102,7 +118,7 @@ class MusicGANModule(GANModule):
         real, keys = self._real(batch, ctx)
         z = ctx.randn(len(real), self.networks["G"].latent_dim)
         with torch.no_grad():
-            fake = self.networks["G"](z, self.generator_condition(real, keys))
+            fake = self.fake(z, self.generator_condition(real, keys))
         real_score = self._critic(real, keys).mean()
         fake_score = self._critic(fake, keys).mean()
         condition = keys if self.condition == "key" else None
@@ -120,7 +136,7 @@ class MusicGANModule(GANModule):
     def g_step(self, batch: Any, ctx: StepContext) -> dict[str, Tensor]:
         real, keys = self._real(batch, ctx)
         z = ctx.randn(len(real), self.networks["G"].latent_dim)
-        fake = self.networks["G"](z, self.generator_condition(real, keys))
+        fake = self.fake(z, self.generator_condition(real, keys))
         return {"loss": -self._critic(fake, keys).mean()}
 
 
