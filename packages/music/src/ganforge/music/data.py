@@ -485,7 +485,7 @@ def synthesize(roll: np.ndarray, sample_rate: int = 22050, soundfont: str | None
             return midi.fluidsynth(fs=sample_rate, sf2_path=soundfont).astype(np.float32)
         except (ImportError, ValueError, OSError):
             pass
-    audio = midi.synthesize(fs=sample_rate)
+    audio = np.nan_to_num(midi.synthesize(fs=sample_rate))  # a silent roll gives 0 / 0
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     return (audio / peak * 0.8 if peak > 0 else audio).astype(np.float32)
 
