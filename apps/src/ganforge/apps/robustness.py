@@ -362,7 +362,7 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------- demo
-DEMO_SPEC = {"eps": 0.3, "kappa": 10.0, "iterations": 400, "device": "cpu"}
+DEMO_SPEC = {"eps": 0.3, "kappa": 10.0, "iterations": 250, "device": "cpu"}
 
 
 def demo(out_dir: Path) -> ReportSection:
