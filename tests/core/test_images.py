@@ -38,3 +38,21 @@ def test_image_folder_reads_classes(tmp_path):
         Image.fromarray(np.full((5, 6), 9, np.uint8)).save(tmp_path / label / "0.png")
     x, y = load_image_folder(tmp_path)
     assert x.shape == (2, 5, 6) and list(y) == ["a", "b"]
+
+
+def test_pixel_array_scales_integers_and_checks_floats():
+    from ganforge.core.images import pixel_array
+
+    pixels = pixel_array(np.array([[[0, 255], [51, 102]]], dtype=np.uint8), low=-1.0, high=1.0)
+    np.testing.assert_allclose(pixels, [[[-1.0, 1.0], [-0.6, -0.2]]], atol=1e-6)
+    assert pixels.dtype == np.float32
+    for bad, message in [
+        (np.full((1, 2, 2), 1.5), r"float pixels must lie in \[0, 1\], the declared range"),
+        (np.full((1, 2, 2), np.nan), "holds NaN or infinite values"),
+        (np.full((1, 2, 2), 300), "integer pixels must lie in 0-255"),
+        (np.zeros((2, 4)), r"must be images \(N, H, W\) or \(N, C, H, W\)"),
+        (np.zeros((0, 4, 4)), "must be images"),
+        (np.array([[["a"]]]), "must hold numbers"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            pixel_array(bad)

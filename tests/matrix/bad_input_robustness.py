@@ -67,7 +67,7 @@ CASES = {
     "attack images outside the declared range": (
         ATTACK.replace("--dataset digits ", "") + "--data {pixels_255} --model {state_dict} "
         "--architecture mlp --num-classes 10",
-        "declared range [0, 1]",
+        "must lie in [0, 1], the declared range",
     ),
     "attack flat arrays": (
         ATTACK.replace("--dataset digits ", "") + "--data {flat_npy} --model {three_class_model}",

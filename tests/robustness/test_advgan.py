@@ -114,7 +114,7 @@ class WrongOutput(nn.Module):
         (WrongOutput(3), None, {}, "the labels go up to 9 but the model's output has 3 classes"),
         (WrongOutput(10), None, {"target_class": 12}, "target_class 12 is not one of"),
         (nn.Linear(64, 10), None, {}, "the model cannot read images"),
-        (WrongOutput(10), "x255", {}, "declared range [0, 1]"),
+        (WrongOutput(10), "x255", {}, "must lie in [0, 1], the declared range"),
         (WrongOutput(10), "flat", {}, "must be images"),
     ],
 )

@@ -53,7 +53,7 @@ def test_images_from_npy_npz_folder_and_idx(tmp_path):
 @pytest.mark.parametrize(
     ("array", "fragment"),
     [
-        (np.full((2, 4, 4), 2.0), "declared range [0, 1]"),
+        (np.full((2, 4, 4), 2.0), "must lie in [0, 1], the declared range"),
         (np.full((2, 4, 4), -1), "0-255"),
         (np.zeros((2, 16)), "must be images"),
         (np.array([[[np.nan]]]), "NaN"),

@@ -12,6 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ganforge.apps.common import (
+    DEVICE_HELP,
+    add_command_group,
     add_run_options,
     merge_options,
     output_file,
@@ -47,26 +49,20 @@ from ganforge.robustness import (
 
 ATTACK_KEYS = spec_fields(AdvGANSpec)
 DEFENCE_KEYS = spec_fields(ClassifierSpec)
-DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
 USER_TEST_FRACTION = 0.2
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ganforge robustness` group with attack, train-defence and evaluate."""
-    group = subparsers.add_parser(
+    add_command_group(
+        subparsers,
         "robustness",
         help="AdvGAN attacks on image classifiers and adversarial training against them",
         description="Train an AdvGAN generator that fools a classifier within an L-infinity "
         "bound (white-box or black-box), train a classifier adversarially (PGD or AdvGAN "
         "examples), and measure accuracy under FGSM, PGD-40 and AdvGAN.",
+        commands=(_add_attack, _add_defence, _add_evaluate),
     )
-    commands = group.add_subparsers(
-        dest="robustness_command", metavar="<subcommand>", parser_class=type(group)
-    )
-    commands.required = True
-    _add_attack(commands)
-    _add_defence(commands)
-    _add_evaluate(commands)
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:

@@ -158,3 +158,44 @@ def load_image_folder(folder: PathLike) -> tuple[np.ndarray, np.ndarray]:
             images.append(pixels)
             labels.append(class_dir.name)
     return np.stack(images), np.asarray(labels)
+
+
+def pixel_array(
+    x: object,
+    name: str = "x",
+    ndims: tuple[int, ...] = (3, 4),
+    low: float = 0.0,
+    high: float = 1.0,
+    shapes: str = "(N, H, W) or (N, C, H, W)",
+) -> np.ndarray:
+    """A batch of images as float32 pixels in ``[low, high]``, or a one-line ``ValueError``.
+
+    ``x``: an array or tensor of ``ndims`` dimensions (``shapes`` says which, for the
+    message) with no empty axis. Integer arrays are 0-255 pixels, scaled to ``[low,
+    high]``; float arrays must be finite and lie in ``[low, high]`` already.
+    """
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of images") from None
+    if array.dtype == bool or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise ValueError(f"{name} must hold numbers, got dtype {array.dtype}")
+    if array.ndim not in ndims or 0 in array.shape:
+        raise ValueError(f"{name} must be images {shapes}, got shape {tuple(array.shape)}")
+    if np.issubdtype(array.dtype, np.integer):
+        if array.min() < 0 or array.max() > 255:
+            raise ValueError(f"{name}: integer pixels must lie in 0-255")
+        return (low + (high - low) * array.astype(np.float32) / 255.0).astype(np.float32)
+    values = array.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    if values.min() < low or values.max() > high:
+        raise ValueError(
+            f"{name}: float pixels must lie in [{low:g}, {high:g}], the declared range (got "
+            f"{values.min():.3g} to {values.max():.3g}); pass 0-255 pixels as integers or rescale"
+        )
+    return values

@@ -31,6 +31,7 @@ from ganforge.core.images import (
     load_idx_pair,
     load_image_folder,
     load_mnist_folder,
+    pixel_array,
     read_idx,
 )
 
@@ -47,36 +48,10 @@ def as_image_batch(x: object, name: str = "x", low: float = 0.0, high: float = 1
     """``x`` as float32 ``(N, C, H, W)`` in ``[low, high]``, or a one-line ``ValueError``.
 
     ``(N, H, W)`` arrays get one channel. Integer arrays are 0-255 pixels
-    (scaled to ``[low, high]``); float arrays must lie in ``[low, high]``.
+    (scaled to ``[low, high]``); float arrays must lie in ``[low, high]``
+    (:func:`ganforge.core.images.pixel_array`).
     """
-    if isinstance(x, Tensor):
-        x = x.detach().cpu().numpy()
-    try:
-        array = np.asarray(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of images") from None
-    if array.dtype == bool or not (
-        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-    ):
-        raise ValueError(f"{name} must hold numbers, got dtype {array.dtype}")
-    if array.ndim not in (3, 4) or 0 in array.shape:
-        raise ValueError(
-            f"{name} must be images (N, H, W) or (N, C, H, W), got shape {tuple(array.shape)}"
-        )
-    if np.issubdtype(array.dtype, np.integer):
-        if array.min() < 0 or array.max() > 255:
-            raise ValueError(f"{name}: integer pixels must lie in 0-255")
-        values = low + (high - low) * array.astype(np.float32) / 255.0
-    else:
-        values = array.astype(np.float32)
-        if not np.isfinite(values).all():
-            raise ValueError(f"{name} holds NaN or infinite values")
-        if values.min() < low or values.max() > high:
-            raise ValueError(
-                f"{name}: values must lie in the declared range [{low:g}, {high:g}] (got "
-                f"{values.min():.3g} to {values.max():.3g}); pass 0-255 pixels as integers "
-                "or rescale"
-            )
+    values = pixel_array(x, name, (3, 4), low, high)
     if values.ndim == 3:
         values = values[:, None]
     return torch.from_numpy(np.ascontiguousarray(values))

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ganforge.core.images import pixel_array
+
 EMBEDDED = ("mnist", "digits")
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
@@ -31,36 +33,11 @@ LABELS_PER_CLASS = {"mnist": 10, "digits": 5}
 
 
 def as_images(x: object, name: str = "x") -> tuple[Tensor, tuple[int, ...]]:
-    """``x`` as float32 ``(N, D)`` in [0, 1] and its image shape, or a one-line ``ValueError``."""
-    if isinstance(x, Tensor):
-        x = x.detach().cpu().numpy()
-    try:
-        array = np.asarray(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of images") from None
-    if array.dtype == bool or not (
-        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-    ):
-        raise ValueError(f"{name} must hold numbers, got dtype {array.dtype}")
-    if array.ndim not in (2, 3, 4) or array.shape[0] == 0 or 0 in array.shape:
-        raise ValueError(
-            f"{name} must be images (N, H, W), (N, C, H, W) or (N, pixels), "
-            f"got shape {tuple(array.shape)}"
-        )
-    if np.issubdtype(array.dtype, np.integer):
-        if array.min() < 0 or array.max() > 255:
-            raise ValueError(f"{name}: integer pixels must lie in 0-255")
-        values = array.astype(np.float32) / 255.0
-    else:
-        values = array.astype(np.float32)
-        if not np.isfinite(values).all():
-            raise ValueError(f"{name} holds NaN or infinite values")
-        if values.min() < 0 or values.max() > 1:
-            raise ValueError(
-                f"{name}: float pixels must lie in [0, 1] (got {values.min():.3g} to "
-                f"{values.max():.3g}); pass 0-255 values as integers or divide by the maximum"
-            )
-    shape = tuple(int(s) for s in array.shape[1:])
+    """``x`` as float32 ``(N, D)`` in [0, 1] and its image shape, or a one-line ``ValueError``
+    (:func:`ganforge.core.images.pixel_array`)."""
+    shapes = "(N, H, W), (N, C, H, W) or (N, pixels)"
+    values = pixel_array(x, name, (2, 3, 4), shapes=shapes)
+    shape = tuple(int(s) for s in values.shape[1:])
     return torch.from_numpy(values.reshape(len(values), -1).copy()), shape
 
 
