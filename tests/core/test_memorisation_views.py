@@ -90,3 +90,14 @@ def test_memorisation_monitor_fires_only_for_a_copying_generator():
     fresh = _Trainer(_Copier(train, copy=False))
     values = MemorisationMonitor(noise, train, max_share=0.1)(fresh)
     assert values["diag/near_copy_share"] == 0.0 and fresh.events == []
+
+
+def test_a_zero_query_has_cosine_zero_not_one():
+    from ganforge.core.metrics import nearest_neighbours
+
+    reference = torch.rand(50, 30, generator=torch.Generator().manual_seed(0))
+    query = torch.zeros(3, 30)
+    query[1, 4] = 1.0
+    found = nearest_neighbours(query, reference, 1, with_cosine=True)
+    assert found.max_cosine[0] == 0 and found.max_cosine[2] == 0
+    assert 0 < found.max_cosine[1] < 1

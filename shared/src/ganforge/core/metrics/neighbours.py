@@ -178,8 +178,11 @@ def _search_block(
             best_idx = merged_idx.gather(1, pos)
     if r_inv_norm is None:
         return best_idx.cpu(), None, None
-    q_inv_norm = q_raw.norm(dim=1).clamp_min(1e-12).reciprocal()
-    return best_idx.cpu(), (0.5 * cos_best * q_inv_norm).clamp(-1.0, 1.0).cpu(), cos_idx.cpu()
+    q_norm = q_raw.norm(dim=1)
+    cosine = (0.5 * cos_best * q_norm.clamp_min(1e-12).reciprocal()).clamp(-1.0, 1.0)
+    # a zero query has no direction: its cosine is 0, not round-off over 1e-12
+    cosine = torch.where(q_norm > 0, cosine, torch.zeros_like(cosine))
+    return best_idx.cpu(), cosine.cpu(), cos_idx.cpu()
 
 
 def _exact_distances(
