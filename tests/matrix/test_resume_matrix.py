@@ -234,6 +234,7 @@ CASES = {
     ),
     "robustness-advgan-training": Case(robustness_defence_case, 8),
     "music": Case(music_case, 4, iterations=4, checkpoint_at=2),
+    "imitation-gail": Case(imitation_case, 8, iterations=5, checkpoint_at=2),
 }
 
 
