@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.apps.common import (
+    DEVICE_HELP,
+    add_command_group,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -40,26 +42,19 @@ from ganforge.imitation import (
 
 PPO_KEYS = spec_fields(PPOSpec)
 GAIL_KEYS = spec_fields(GAILSpec)
-DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ganforge imitation` group: expert, demos, train and evaluate."""
-    group = subparsers.add_parser(
+    add_command_group(
+        subparsers,
         "imitation",
         help="imitation learning (GAIL) from a few expert demonstrations on gymnasium envs",
         description="Train an expert with PPO, record its demonstrations, train a GAIL policy "
         "on them (no reward needed) and compare it with the expert, behavioural cloning and "
         "a random policy, all on the fixed-horizon environment.",
+        commands=(_add_expert, _add_demos, _add_train, _add_evaluate),
     )
-    commands = group.add_subparsers(
-        dest="imitation_command", metavar="<subcommand>", parser_class=type(group)
-    )
-    commands.required = True
-    _add_expert(commands)
-    _add_demos(commands)
-    _add_train(commands)
-    _add_evaluate(commands)
 
 
 def _add_expert(commands: argparse._SubParsersAction) -> None:
