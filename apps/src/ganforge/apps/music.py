@@ -12,6 +12,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ganforge.apps.common import (
+    DEVICE_HELP,
+    add_command_group,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -48,28 +50,21 @@ from ganforge.music import (
 from ganforge.music.training import training_monitors
 
 SPEC_KEYS = spec_fields(MusicSpec)
-DEVICE_HELP = "auto (CUDA when present), cpu, cuda or cuda:N (default: auto)"
 KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 SAMPLE_RATE = 22050
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `ganforge music` group with train, generate, audit and evaluate."""
-    group = subparsers.add_parser(
+    add_command_group(
+        subparsers,
         "music",
         help="four-track piano-roll GANs (Bach chorales by default) and their originality report",
         description="Train a MuseGAN-style four-track generator with a WGAN-GP critic, write "
         "MIDI, WAV and piano-roll pictures, and audit any folder of generated MIDI files for "
         "copies of its training set against a held-out human baseline.",
+        commands=(_add_train, _add_generate, _add_audit, _add_evaluate),
     )
-    commands = group.add_subparsers(
-        dest="music_command", metavar="<subcommand>", parser_class=type(group)
-    )
-    commands.required = True
-    _add_train(commands)
-    _add_generate(commands)
-    _add_audit(commands)
-    _add_evaluate(commands)
 
 
 def _add_data_options(parser: argparse.ArgumentParser, train_help: str = "") -> None:
