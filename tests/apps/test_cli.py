@@ -87,8 +87,8 @@ import sys
 from ganforge.apps.cli import main
 try:
     main({argv!r})
-except SystemExit:
-    pass
+except SystemExit as stop:
+    print("EXIT", stop.code)
 print("LOADED", sorted(m for m in sys.modules if m.startswith(("torch", "ganforge."))))
 """
 

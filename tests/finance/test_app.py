@@ -389,7 +389,7 @@ def test_validation_share_holds_out_the_latest_windows_and_keeps_the_best(
     assert "kept iteration" in capsys.readouterr().out
     windows = np.arange(100)[:, None, None] * np.ones((1, 8, 1))  # window i starts on day i
     parsed = build_parser(installed_domains()).parse_args([*argv, "--validation-share", "0.2"])
-    train, _, held = _validation_split(parsed, windows, None, 8)
+    train, held = _validation_split(parsed, windows, None, 8)
     assert held[0, 0, 0] == 80 and len(held) == 20
     assert train[-1, 0, 0] + 8 <= 80  # the last training window ends before day 80
     line = _error(capsys, [*argv, "--validation-share", "0.7"])

@@ -71,7 +71,7 @@ CASES = {
     "train with --tracks but no --data": (TRAIN + "--tracks 0 1 2 3", "needs --data"),
     "train with --pieces and --data": (TRAIN + "--data {midis} --pieces 3", "not with --data"),
     "train with --dataset and --data": (TRAIN + "--dataset bach --data {midis}", "not allowed"),
-    "train with an unknown dataset": (TRAIN + "--dataset monteverdi", "invalid choice"),
+    "train with an unknown dataset": (TRAIN + "--dataset mozart", "invalid choice"),
     "train with --heldout-fraction 1": (TRAIN + "--heldout-fraction 1", "must be in (0, 1)"),
     "train with --n-pitches 40": (TRAIN + "--n-pitches 40", "multiple of 24"),
     "train with --lowest-pitch 100": (TRAIN + "--lowest-pitch 100", "at most 128"),

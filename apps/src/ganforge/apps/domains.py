@@ -71,8 +71,8 @@ def domain_summaries() -> dict[str, str]:
 
 
 def _group_help(source: str) -> str | None:
-    """The constant ``help=`` string of the first ``add_command_group`` / ``add_parser``
-    call in ``source``, or ``None``."""
+    """The constant ``help=`` string of the ``add_command_group`` call in ``source``
+    (every domain's command group is made by it), or ``None``."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -81,7 +81,7 @@ def _group_help(source: str) -> str | None:
         if not isinstance(node, ast.Call):
             continue
         called = getattr(node.func, "attr", getattr(node.func, "id", None))
-        if called not in ("add_command_group", "add_parser"):
+        if called != "add_command_group":
             continue
         for keyword in node.keywords:
             if keyword.arg == "help" and isinstance(keyword.value, ast.Constant):

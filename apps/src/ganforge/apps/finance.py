@@ -249,7 +249,7 @@ def run_train(arguments: argparse.Namespace) -> int:
     config = _train_config(arguments)  # every option checked before any data is read
     table, windows = _training_windows(arguments, config.seq_len)
     labels, windows = _regime_labels(arguments, table, windows, config.seq_len)
-    windows, labels, validation = _validation_split(arguments, windows, labels, config.seq_len)
+    windows, validation = _validation_split(arguments, windows, labels, config.seq_len)
     if len(windows) < config.batch_size:
         raise UsageError(
             f"{_data_name(arguments)} gives {len(windows)} windows, fewer than batch_size "
@@ -291,12 +291,13 @@ def run_train(arguments: argparse.Namespace) -> int:
 
 def _validation_split(
     arguments: argparse.Namespace, windows: np.ndarray, labels: np.ndarray | None, seq_len: int
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """The latest ``--validation-share`` of the windows (in time order) held out, and the
-    training windows that overlap them dropped, so no validation day is trained on."""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The training windows and the latest ``--validation-share`` of them (in time order)
+    held out, the training windows that overlap those dropped, so no validation day is
+    trained on; all windows and ``None`` without ``--validation-share``."""
     share = arguments.validation_share
     if share == 0:
-        return windows, labels, None
+        return windows, None
     if not 0 < share < 0.5:
         raise UsageError(f"--validation-share must be in [0, 0.5), got {share}")
     if labels is not None:
@@ -306,7 +307,7 @@ def _validation_split(
     train = windows[: max(0, len(windows) - held - gap + 1)]
     if len(train) < 2:
         raise UsageError("--validation-share leaves no training windows: lower it")
-    return train, labels, windows[-held:]
+    return train, windows[-held:]
 
 
 def _train_config(arguments: argparse.Namespace) -> TimeGANConfig:

@@ -34,7 +34,7 @@ from torch.utils.data import Dataset
 
 from ganforge.core.training import LoaderBatches
 from ganforge.medsr.degradation import Degradation, crop_to_multiple
-from ganforge.medsr.variation import ScannerVariation, VariedPatchPairs
+from ganforge.medsr.variation import ScannerVariation, VariedPatchPairs, item_seed
 
 #: Axial (z) slice ranges of the MNI152 template, half-open, with >= 6-slice gaps.
 MNI152_SLABS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -306,7 +306,7 @@ class PatchPairs(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
         """``(lr, hr)`` patches, ``(lr, hr, roi)`` with ROI masks."""
-        generator = torch.Generator().manual_seed(_item_seed(self.seed, self.epoch, index))
+        generator = torch.Generator().manual_seed(item_seed(self.seed, self.epoch, index))
         item = self._crop(index % len(self.hr), generator)
         if self.augment is not None:
             seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
@@ -407,10 +407,6 @@ class PairedPatchSource:
 def stack_pairs(items: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
     """Collate :class:`PatchPairs` items into a tuple of batched tensors."""
     return tuple(torch.stack(parts).contiguous() for parts in zip(*items, strict=True))
-
-
-def _item_seed(seed: int, epoch: int, index: int) -> int:
-    return ((seed * 1_000_003 + epoch) * 1_000_033 + index) % 2**63
 
 
 def _check_patches(

@@ -82,9 +82,7 @@ class VariedPatchPairs(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(lr, hr)`` patches: ``(1, *lr_patch)`` and ``(1, *patch)``."""
-        from ganforge.medsr.data import _item_seed
-
-        generator = torch.Generator().manual_seed(_item_seed(self.seed, self.epoch, index))
+        generator = torch.Generator().manual_seed(item_seed(self.seed, self.epoch, index))
         patch = self._crop(self.hr[index % len(self.hr)], generator)
         hr = self._intensities(self._move(patch.float(), generator), generator)
         return self._degrade(hr, generator), hr
@@ -131,6 +129,12 @@ class VariedPatchPairs(Dataset):
         noise = _uniform(generator, 0.0, self.variation.max_noise_std)
         degradation = Degradation(kind, base.scale, base.spatial_dims, noise)
         return degradation(hr[None], seed=_seed(generator))[0].float()
+
+
+def item_seed(seed: int, epoch: int, index: int) -> int:
+    """The seed of a training item: a function of (seed, epoch, index) alone, so an item
+    is the same in any process, worker or order, and after a resume."""
+    return ((seed * 1_000_003 + epoch) * 1_000_033 + index) % 2**63
 
 
 def _uniform(generator: torch.Generator, low: float, high: float) -> float:

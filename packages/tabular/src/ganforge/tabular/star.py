@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +67,7 @@ from ganforge.tabular.tree import (
     orient,
     select_edges,
     star_prediction,
+    tree_noise_std,
     worth_a_tree,
 )
 
@@ -244,9 +245,9 @@ class MarginalSynthesizer:
         budget = self._tree_budget(sigma, n, target, parts)
         self._release_tables(rows, target, parts, sigma, budget)
         self.transformer = transformer
-        self.privacy = _report(split, transformer, sigma, eps_target, delta_target, budget)
-        if budget is not None:
-            self.privacy = replace(self.privacy, tree_edges=len(self.edges))
+        self.privacy = _report(
+            split, transformer, sigma, eps_target, delta_target, budget, len(self.edges)
+        )
         return self
 
     def _tree_budget(
@@ -392,7 +393,7 @@ class MarginalSynthesizer:
     def _tree_std(self) -> float:
         """Noise std per count of the three-way tables (0 for exact tables)."""
         multiplier = getattr(self.privacy, "tree_noise_multiplier", None)
-        return 0.0 if multiplier is None else multiplier * np.sqrt(max(len(self.tables) - 1, 1))
+        return 0.0 if multiplier is None else tree_noise_std(multiplier, len(self.tables))
 
     # ------------------------------------------------------------ save/load
     def save(self, path: PathLike) -> Path:
@@ -494,6 +495,7 @@ def _report(
     eps_target: float,
     delta_target: float,
     budget: TreeBudget | None = None,
+    tree_edges: int = 0,
 ) -> MarginalPrivacyReport:
     if split is None:
         return MarginalPrivacyReport(None, None, 0.0, 0.0, None, None, None, None, None, 0, "none")
@@ -514,4 +516,5 @@ def _report(
         marginals_noise_multiplier=sigma if budget is None else budget.star_multiplier,
         tree_noise_multiplier=None if budget is None else budget.tree_multiplier,
         selection_epsilon=None if budget is None else budget.selection_epsilon,
+        tree_edges=0 if budget is None else tree_edges,
     )

@@ -65,7 +65,13 @@ class TreeBudget:
 
     def tree_std(self) -> float:
         """Noise std per count of the three-way tables (a row adds one to each)."""
-        return self.tree_multiplier * np.sqrt(self.edges)
+        return tree_noise_std(self.tree_multiplier, self.edges + 1)
+
+
+def tree_noise_std(multiplier: float, parts: int) -> float:
+    """Noise std per count of the three-way tables budgeted for ``parts`` parts: a row
+    adds one to each of the ``parts - 1`` tables, the L2 sensitivity is their root."""
+    return float(multiplier * np.sqrt(max(parts - 1, 1)))
 
 
 def worth_a_tree(rows: int, classes: int, widths: list[int], budget: TreeBudget) -> bool:
