@@ -216,6 +216,19 @@ def music_case() -> tuple[GANModule, Any]:
     return module, ShuffledBatches((rolls, torch.arange(16) % 24), 4, seed=1)
 
 
+def vision_case(family: str) -> tuple[GANModule, Any]:
+    from ganforge.core.training import ShuffledBatches
+    from ganforge.vision import UnpairedBatches, build_module
+
+    images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(6)) * 2 - 1
+    labels = torch.arange(32) % 3
+    options = {"stage_iterations": 2} if family == "pggan" else {}
+    module = build_module(family, (1, 8, 8), 3, latent_dim=4, width=4, **options)
+    if family == "cyclegan":  # two history buffers of past fakes in the checkpoint
+        return module, UnpairedBatches(images, images.flip(0), 4, seed=2)
+    return module, ShuffledBatches((images, labels), 4, seed=2)
+
+
 CASES = {
     "core-ring": Case(ring_case, 16),
     "core-dcgan": Case(dcgan_case, 4),
@@ -235,6 +248,16 @@ CASES = {
     "robustness-advgan-training": Case(robustness_defence_case, 8),
     "music": Case(music_case, 4, iterations=4, checkpoint_at=2),
     "imitation-gail": Case(imitation_case, 8, iterations=5, checkpoint_at=2),
+    # style mixing draws, lazy R1 and the running mean of w
+    "vision-stylegan": Case(lambda: vision_case("stylegan"), 4, iterations=5, checkpoint_at=2),
+    # resumed in the middle of the first fade-in (stage and alpha come from the iteration)
+    "vision-pggan": Case(lambda: vision_case("pggan"), 4, iterations=6, checkpoint_at=3),
+    # RMSprop, five critic steps and weight clipping after each
+    "vision-wgan": Case(lambda: vision_case("wgan"), 4, iterations=4, checkpoint_at=2),
+    # projection discriminator on labels, spectral norm's power-iteration vectors
+    "vision-cgan": Case(lambda: vision_case("cgan"), 4, iterations=4, checkpoint_at=2),
+    # history buffers filled past their size: the resumed run draws the same past fakes
+    "vision-cyclegan": Case(lambda: vision_case("cyclegan"), 4, iterations=16, checkpoint_at=14),
 }
 
 

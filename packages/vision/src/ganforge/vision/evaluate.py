@@ -21,7 +21,7 @@ from ganforge.core.metrics import precision_recall_density_coverage as manifold
 from ganforge.vision.data import as_images
 
 EXTRACTOR = "mnist_cnn"
-KDE_BANDWIDTHS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+KDE_BANDWIDTHS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0)
 
 
 @torch.no_grad()

@@ -231,11 +231,13 @@ class VisionGAN(GANModel[VisionSpec]):
                 raise ValueError(f"labels must be {n} classes in [0, {self.num_classes})")
         generator = torch.Generator().manual_seed(seed)
         parts, done = [], 0
-        while done < n:
-            count = min(500, n - done)
-            part_labels = None if labels is None else labels[done : done + count]
-            parts.append(self.module.sample(count, part_labels, generator, **options))
-            done += count
+        with torch.random.fork_rng(devices=[]):  # per-layer noise (StyleGAN) seeded too
+            torch.manual_seed(seed)
+            while done < n:
+                count = min(500, n - done)
+                part_labels = None if labels is None else labels[done : done + count]
+                parts.append(self.module.sample(count, part_labels, generator, **options))
+                done += count
         return torch.cat(parts)
 
     def translate(self, images: Any, direction: str = "forward") -> Tensor:
