@@ -140,3 +140,18 @@ def test_fit_with_a_target_writes_a_marginal_synthesizer_that_sample_reads(
     bad = ["tabular", "fit", "--data", str(data), "--target", "x"]
     assert main([*bad, "--epsilon", "none", "--out", str(model)]) != 0
     assert "is continuous" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["iris", "wine"])
+def test_the_documented_bounds_of_the_small_embedded_tables_hold_their_data(name):
+    from ganforge.tabular.data import load_sklearn_table, sklearn_schema
+
+    table, schema = load_sklearn_table(name), sklearn_schema(name)
+    bounded = [c for c, spec in schema.items() if spec.lower is not None]
+    assert len(bounded) == table.shape[1] - 1  # every feature, not the target
+    for column in bounded:  # within a printed unit (1, 0.1 or 0.01) of the extremes
+        low, high = table[column].min(), table[column].max()
+        unit = 1.0 if column == "proline" else 0.1
+        assert (
+            low - unit < schema[column].lower <= low and high <= schema[column].upper < high + unit
+        )

@@ -130,8 +130,9 @@ def test_under_dp_the_target_classes_have_a_release_of_their_own():
     fake = synth.sample(1000, seed=1)
     assert fake["y"].dtype == np.int64 and 0.1 < fake["y"].mean() < 0.5
     tiny = planted(40, 0)
+    bounded = {"income": {"lower": 0, "upper": 120}, "visits": {"lower": 0, "upper": 20}}
     with pytest.raises(ValueError, match="too small to find two classes of the target 'y'"):
-        MarginalSynthesizer("y", epsilon=0.05, delta=1e-3).fit(tiny)
+        MarginalSynthesizer("y", epsilon=0.05, delta=1e-3, schema=bounded).fit(tiny)
 
 
 def test_an_integer_target_spends_no_delta_on_its_classes():
@@ -161,3 +162,48 @@ def test_integrality_under_heavy_noise_rests_on_the_fraction_count():
     # the fraction count is compared with a quarter of the rows (150; 75), not the threshold
     assert dp_stats.stray_limit(300.0, 600) == 150.0 and dp_stats.stray_limit(1.0, 600) == 30.0
     assert sum(spread_calls) >= 38 and sum(decimal_calls) <= 2
+
+
+def test_the_range_round_returns_nothing_for_a_column_lost_in_noise():
+    rng = np.random.default_rng(0)
+    empty = np.full(5, np.nan)  # no finite value: every count is noise alone
+    found = [dp_stats.gaussian_range(empty, 10.0, rng, per_decade=1) for _ in range(200)]
+    assert sum(f is not None for f in found) <= 2  # at most GAUSSIAN_FAILURE per column
+    column = rng.uniform(20.0, 80.0, 400)  # one decade, 40 noise stds
+    lower, upper, _ = dp_stats.gaussian_range(column, 10.0, rng, per_decade=1)
+    assert (lower, upper) == (10.0, 100.0)
+
+
+def test_range_estimability_is_the_two_decade_window_with_a_margin():
+    # threshold of a 2-bin window over 50 sums at failure 1e-3 / 4, plus the 95 % margin
+    factor = dp_stats.window_threshold(1.0, 2, 50) + 1.6449 * np.sqrt(2)
+    assert 8.3 < factor < 8.8
+    assert dp_stats.range_is_estimable(10.0, int(np.ceil(10 * factor)))
+    assert not dp_stats.range_is_estimable(10.0, int(10 * factor) - 1)
+
+
+def test_a_table_too_small_for_dp_ranges_is_refused_with_the_columns_and_the_epsilon():
+    table = planted(120, 0)
+    classes = {"y": {"categories": [0, 1]}}  # public: the range check alone decides
+    with pytest.raises(ValueError) as error:
+        MarginalSynthesizer("y", epsilon=1.0, schema=classes).fit(table)
+    message = str(error.value)
+    assert "'income' (lower and upper), 'visits' (lower and upper)" in message
+    needed = float(message.split("(epsilon ")[-1].split(" or more")[0])
+    assert 1.0 < needed < 10.0
+    synth = MarginalSynthesizer("y", epsilon=needed, schema=classes).fit(table)  # it works
+    assert synth.privacy.epsilon <= needed + 1e-9
+    bounded = {"income": {"lower": 0, "upper": 120}, "visits": {"lower": 0, "upper": 20}}
+    synth = MarginalSynthesizer("y", epsilon=1.0, schema=bounded | classes).fit(table)
+    assert synth.sample(50)["income"].between(0, 120).all()
+
+
+def test_a_single_release_reaches_epsilons_below_opacus_orders():
+    from ganforge.tabular.privacy import single_release_multiplier
+
+    sigma = single_release_multiplier(0.1, 1e-5)
+    assert np.isfinite(sigma)
+    assert dp_stats.gaussian_rdp_epsilon(sigma, 1, 1e-5) <= 0.1 * 1.001
+    assert dp_stats.gaussian_rdp_epsilon(sigma * 0.97, 1, 1e-5) > 0.1  # not loose
+    # where both reach it, never noisier than Opacus' accountant
+    assert single_release_multiplier(2.0, 1e-5) <= gaussian_noise_multiplier(2.0, 1e-5)

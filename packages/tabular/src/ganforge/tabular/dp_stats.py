@@ -231,7 +231,22 @@ def decade_steps(std: float, rows: int) -> int:
     return 8 if rows >= 60 * std else (2 if rows >= 15 * std else 1)
 
 
-WINDOWS = (1, 2, 4)
+WINDOWS = (1, 2, 4, 8)
+
+
+def range_edges(per_decade: int) -> np.ndarray:
+    """Public log-scale bin edges for the range round: 0 and +-10**(k/per_decade) for
+    magnitudes 1e-6 .. 1e19."""
+    magnitudes = 10.0 ** (np.arange(-6 * per_decade, 19 * per_decade + 1) / per_decade)
+    return np.concatenate([-magnitudes[::-1], [0.0], magnitudes])
+
+
+def window_threshold(std: float, width: int, windows: int) -> float:
+    """The count a sum of ``width`` adjacent empty bins exceeds by noise alone with
+    probability at most ``GAUSSIAN_FAILURE / len(WINDOWS)`` over ``windows`` such sums:
+    over the widths tried, a range made of noise alone has probability at most
+    ``GAUSSIAN_FAILURE`` per column."""
+    return gaussian_threshold(std * np.sqrt(width), windows, GAUSSIAN_FAILURE / len(WINDOWS))
 
 
 def gaussian_range(
@@ -242,38 +257,43 @@ def gaussian_range(
     guess: bool = False,
 ) -> tuple[float, float, NoisyHistogram] | None:
     """Outer bounds of the finite values from public log-scale bins with Gaussian noise;
-    ``None`` when no window of bins clears the threshold.
+    ``None`` when no window of bins clears its threshold (with ``guess``: the best one).
 
-    The range spans the outermost bins above :func:`gaussian_threshold` (a false bin
-    stretches it with probability ``GAUSSIAN_FAILURE`` per column). When no single bin
-    clears it, sums of 2 then 4 adjacent bins are tried (post-processing: their
-    noise std grows as the square root of the width) and the fullest window that
-    clears its threshold is the range. Returned with the noisy histogram. When no
-    window clears it: ``None``, or with ``guess`` the fullest pair of bins.
+    The range spans the outermost bins above :func:`window_threshold`. When no single
+    bin clears it, sums of 2, 4 then 8 adjacent bins are tried (post-processing:
+    their noise std grows as the square root of the width) and the fullest window
+    that clears its threshold is the range. Returned with the noisy histogram.
+
+    With ``guess``, a column none of whose windows clears the threshold gets the
+    window of any width whose sum stands highest above its noise (``sum / (std *
+    sqrt(width))``): where the table is large against the noise
+    (:func:`range_is_estimable`, which callers check first) that is where the
+    column's rows are, spread over more decades than a threshold allows for. Without
+    that check a guess would be noise: values anywhere between -1e19 and 1e19.
     """
-    magnitudes = 10.0 ** (np.arange(-6 * per_decade, 19 * per_decade + 1) / per_decade)
-    edges = np.concatenate([-magnitudes[::-1], [0.0], magnitudes])
+    edges = range_edges(per_decade)
     finite = values[np.isfinite(values)]
     counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), edges)
     noisy = gaussian_counts(counts, std, rng)
     hist = NoisyHistogram(edges, noisy, 0.0, False)
-    failure = FAILURE_PROBABILITY / len(WINDOWS)
-    above = noisy > gaussian_threshold(std, len(counts))
-    if not above.any():
-        for width in WINDOWS[1:]:
-            sums = np.convolve(noisy, np.ones(width), mode="valid")
-            clear = sums > gaussian_threshold(std * np.sqrt(width), len(sums), failure)
-            if clear.any():
-                start = int(np.argmax(np.where(clear, sums, -np.inf)))
-                return float(edges[start]), float(edges[start + width]), hist
-        if not guess:
-            return None
-        sums = np.convolve(noisy, np.ones(2), mode="valid")
-        start = int(np.argmax(sums))  # the fullest pair of bins: a best guess
-        return float(edges[start]), float(edges[start + 2]), hist
-    kept = np.flatnonzero(above)
-    lower, upper = float(edges[kept.min()]), float(edges[kept.max() + 1])
-    return lower, upper, hist
+    above = noisy > window_threshold(std, 1, len(counts))
+    if above.any():
+        kept = np.flatnonzero(above)
+        return float(edges[kept.min()]), float(edges[kept.max() + 1]), hist
+    best = (-np.inf, 0, 1)
+    for width in WINDOWS[1:]:
+        sums = np.convolve(noisy, np.ones(width), mode="valid")
+        clear = sums > window_threshold(std, width, len(sums))
+        if clear.any():
+            start = int(np.argmax(np.where(clear, sums, -np.inf)))
+            return float(edges[start]), float(edges[start + width]), hist
+        z = sums / (std * np.sqrt(width))
+        if z.max() > best[0]:
+            best = (float(z.max()), int(np.argmax(z)), width)
+    if not guess:
+        return None
+    _, start, width = best
+    return float(edges[start]), float(edges[start + width]), hist
 
 
 def within(hist: NoisyHistogram, lower: float, upper: float) -> NoisyHistogram:
@@ -286,11 +306,13 @@ def within(hist: NoisyHistogram, lower: float, upper: float) -> NoisyHistogram:
 
 
 def range_is_estimable(std: float, rows: int) -> bool:
-    """Whether the range round can tell a column's bulk from noise: a whole column in
-    one bin stands four noise stds above zero, about the threshold of the range
-    round's bins, above which it is also the fullest bin nearly always (public: rows
-    and noise)."""
-    return rows >= 4 * std
+    """Whether the range round finds the range of a column whose rows lie in two adjacent
+    decades (one bin per decade, the coarsest it uses) with probability 0.95: their
+    sum clears the window threshold (public: rows and noise). Below that, columns
+    would come back without a range (an error naming them) too often to be useful."""
+    bins = len(range_edges(1)) - 1
+    margin = 1.6449 * np.sqrt(2) * std  # the 95 % lower quantile of the window's noise
+    return rows >= window_threshold(std, 2, bins - 1) + margin
 
 
 def numeric_rounds(std_three_rounds: float, rows: int) -> int:

@@ -29,8 +29,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 from opacus.accountants import RDPAccountant
 from opacus.accountants.utils import get_noise_multiplier
+
+from ganforge.tabular.dp_stats import gaussian_noise_std
 
 
 def default_delta(n_rows: int) -> float:
@@ -106,6 +109,21 @@ def gaussian_noise_multiplier(epsilon: float, delta: float) -> float:
     """Noise multiplier of a single (unsampled) Gaussian mechanism worth ``epsilon`` at
     ``delta`` under the RDP accountant (noise std = multiplier * L2 sensitivity)."""
     return bisect_noise(lambda sigma: rdp_epsilon([(sigma, 1.0, 1)], delta), epsilon)
+
+
+def single_release_multiplier(epsilon: float, delta: float) -> float:
+    """Noise multiplier of one Gaussian release worth ``epsilon`` at ``delta``: the
+    smaller of Opacus' RDP accountant's and the RDP curve over orders up to 20,000
+    (:func:`~ganforge.tabular.dp_stats.gaussian_noise_std`), both valid bounds. The
+    latter reaches the small epsilons (below about 0.2 at delta 1e-5) that Opacus'
+    orders, which stop at 63, cannot."""
+    own = gaussian_noise_std(epsilon, delta, 1.0, rounds=1)
+    try:
+        return min(own, gaussian_noise_multiplier(epsilon, delta))
+    except ValueError:
+        if not np.isfinite(own):
+            raise ValueError(f"epsilon {epsilon} cannot be reached: give a larger budget") from None
+        return own
 
 
 def rdp_epsilon(history: list[tuple[float, float, int]], delta: float) -> float:

@@ -43,15 +43,27 @@ import numpy as np
 import pandas as pd
 
 from ganforge.core.modelfile import load_model, save_model
-from ganforge.tabular.dp_stats import dp_categories, dp_integer_classes, range_is_estimable
+from ganforge.tabular.dp_stats import (
+    dp_categories,
+    dp_integer_classes,
+    range_is_estimable,
+    stability_threshold,
+)
 from ganforge.tabular.entropy import private_numpy_rng
 from ganforge.tabular.privacy import (
     PrivacyReport,
     default_delta,
-    gaussian_noise_multiplier,
+    single_release_multiplier,
     split_budget,
 )
-from ganforge.tabular.schema import ColumnSpec, Schema, complete_schema, to_python, validate_frame
+from ganforge.tabular.schema import (
+    NUMERIC_KINDS,
+    ColumnSpec,
+    Schema,
+    complete_schema,
+    to_python,
+    validate_frame,
+)
 from ganforge.tabular.transformer import (
     CategoricalEncoder,
     DataTransformer,
@@ -59,6 +71,7 @@ from ganforge.tabular.transformer import (
     needs_delta,
     needs_statistics,
     numeric_noise,
+    range_error,
 )
 from ganforge.tabular.tree import (
     TreeBudget,
@@ -239,7 +252,7 @@ class MarginalSynthesizer:
         sigma = (
             None
             if split is None
-            else gaussian_noise_multiplier(split.epsilon_training, split.delta_training)
+            else single_release_multiplier(split.epsilon_training, split.delta_training)
         )
         rows = transformer.transform(df).astype(np.float64)
         budget = self._tree_budget(sigma, n, target, parts)
@@ -322,15 +335,27 @@ class MarginalSynthesizer:
     def _statistics_share(self, specs: dict, delta: float, n: int) -> float:
         """``statistics_share``, or half unless the numeric columns' ranges could not be
         told from the noise at half (public arithmetic on rows, columns and budget);
-        then the smallest larger share that can."""
+        then the smallest larger share that can. When none can: an error naming the
+        columns that need public bounds and the epsilon that would do without them."""
         if self.config.statistics_share is not None:
             return self.config.statistics_share
+        unbounded = [
+            (name, spec)
+            for name, spec in specs.items()
+            if name != self.config.target
+            and spec.kind in NUMERIC_KINDS
+            and needs_statistics(spec)
+            and (spec.lower is None or spec.upper is None)
+        ]
+        others = {name: spec for name, spec in specs.items() if name != self.config.target}
+        share = _estimable_share(others, self.config.epsilon, delta, n)
+        if share is not None or not unbounded:  # else the categories' error, if any, says
+            return share if share is not None else SHARES[-1]
         epsilon = self.config.epsilon
-        for share in SHARES:
-            stds, _ = numeric_noise(specs, n, epsilon * (share - TARGET_SHARE), delta / 4)
-            if not stds or range_is_estimable(max(stds.values()), n):
-                return share
-        return SHARES[-1]
+        while _estimable_share(others, epsilon, delta, n) is None and epsilon < 1e4:
+            epsilon *= 1.25
+        message = range_error(unbounded, n, self.config.epsilon * (SHARES[-1] - TARGET_SHARE))
+        raise ValueError(f"{message} (epsilon {epsilon:.2g} or more would do without bounds)")
 
     def _target_part(self, transformer: DataTransformer) -> Part:
         name = self.config.target
@@ -486,6 +511,26 @@ class MarginalPrivacyReport(PrivacyReport):
             f"(sigma={self.tree_noise_multiplier:.4g}) whose edges were chosen by exponential "
             f"mechanisms (epsilon={self.selection_epsilon:.3g} each)."
         )
+
+
+def _estimable_share(specs: dict, epsilon: float, delta: float, n: int) -> float | None:
+    """The first of :data:`SHARES` of ``epsilon`` at which the statistics can be told
+    from the noise, or ``None``: the numeric columns' ranges (:func:`range_is_estimable`)
+    and, for a categorical column without public categories, a category of a quarter
+    of the rows (its noisy count clears the stability threshold). ``specs`` without
+    the target, whose classes have a release of their own (public arithmetic)."""
+    needing = [s for s in specs.values() if needs_statistics(s)]
+    categorical = sum(s.kind not in NUMERIC_KINDS for s in needing)
+    for share in SHARES:
+        eps_statistics = epsilon * (share - TARGET_SHARE)
+        stds, _ = numeric_noise(specs, n, eps_statistics, delta / 4)
+        numeric_ok = not stds or range_is_estimable(max(stds.values()), n)
+        per_column = eps_statistics / max(1, len(needing))
+        delta_column = delta / 4 / max(1, sum(needs_delta(s) for s in needing))
+        categories_ok = not categorical or stability_threshold(per_column, delta_column) <= n / 4
+        if numeric_ok and categories_ok:
+            return share
+    return None
 
 
 def _report(

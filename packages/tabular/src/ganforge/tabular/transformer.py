@@ -601,6 +601,20 @@ def numeric_noise(
     return {n: std / np.sqrt(w) for n, w in weights.items()}, rounds
 
 
+def statistics_epsilon_needed(
+    specs: dict[str, ColumnSpec], rows: int, epsilon: float, delta: float | None
+) -> float:
+    """The smallest statistics epsilon, in steps of 25 % up from ``epsilon``, at which
+    the numeric columns' ranges can be told from the noise
+    (:func:`dp_stats.range_is_estimable`; public arithmetic on rows, columns, budget)."""
+    while epsilon < 1e4:
+        stds, _ = numeric_noise(specs, rows, epsilon, delta)
+        if not stds or dp_stats.range_is_estimable(max(stds.values()), rows):
+            break
+        epsilon *= 1.25
+    return epsilon
+
+
 class DataTransformer:
     """Encodes a DataFrame to float32 vectors and decodes vectors back to a DataFrame."""
 
@@ -658,7 +672,11 @@ class DataTransformer:
                 (n, specs[n]) for n in numeric if specs[n].lower is None or specs[n].upper is None
             ]
             if unbounded and not dp_stats.range_is_estimable(max(stds.values()), len(df)):
-                raise ValueError(range_error(unbounded, len(df), epsilon))
+                needed = statistics_epsilon_needed(specs, len(df), epsilon, delta)
+                raise ValueError(
+                    f"{range_error(unbounded, len(df), epsilon)} (statistics epsilon "
+                    f"{needed:.2g} or more would do without bounds)"
+                )
         fitter = _StatsFitter(epsilon is not None, eps_col, delta_col, seed, stds, len(df), rounds)
         encoders: list[Encoder] = []
         for name, spec in specs.items():
