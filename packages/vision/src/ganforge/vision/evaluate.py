@@ -63,8 +63,9 @@ def evaluate(
         "n_real": len(reference),
         **image_metrics(reference, fake, seed),
         "parameters": model.parameters(),
-        "seconds": round(float(model.seconds), 1),
     }
+    if model.seconds:  # a model fitted in this process (model files hold no timings)
+        result["seconds"] = round(float(model.seconds), 1)
     if out is not None:
         write_json(out, result)
     return result

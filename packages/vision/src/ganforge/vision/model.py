@@ -143,6 +143,8 @@ class VisionGAN(GANModel[VisionSpec]):
             raise ValueError(f"labels must be {len(x)} integer class indices")
         if len(labels) and int(labels.min()) < 0:
             raise ValueError("labels must be class indices 0, 1, ...")
+        if task == "conditional" and len(labels.unique()) < 2:
+            raise ValueError("cgan needs at least two classes of images")
         return x, labels.long()
 
     def _build(self, shape: tuple[int, ...], num_classes: int, iterations: int) -> Any:
@@ -189,13 +191,11 @@ class VisionGAN(GANModel[VisionSpec]):
         return {
             "image_shape": json.dumps(list(self.image_shape)),
             "num_classes": int(self.num_classes),
-            "seconds": float(self.seconds),
         }
 
     def restore(self, file: ModelFile, device: torch.device) -> None:
         shape = tuple(int(s) for s in json.loads(file.extra["image_shape"]))
         self.num_classes = int(file.extra["num_classes"])
-        self.seconds = float(file.extra.get("seconds", 0.0))
         module = self._build(shape, max(self.num_classes, 1), self.spec.iterations)
         for name, net in module.networks.items():
             net.load_state_dict(file.state[name])
