@@ -91,6 +91,7 @@ class VisionGAN(GANModel[VisionSpec]):
 
     kind = "vision.VisionGAN"
     spec_type = VisionSpec
+    seconds = 0.0  # also on a loaded model, which skips __init__
 
     def __init__(self, spec: VisionSpec | None = None, **options: Any) -> None:
         if spec is not None and options:
