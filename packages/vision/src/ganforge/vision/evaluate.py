@@ -66,6 +66,7 @@ def evaluate(
     }
     if model.seconds:  # a model fitted in this process (model files hold no timings)
         result["seconds"] = round(float(model.seconds), 1)
+        result["cpu_seconds"] = round(float(model.cpu_seconds), 1)
     if out is not None:
         write_json(out, result)
     return result

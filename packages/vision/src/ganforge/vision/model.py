@@ -47,7 +47,8 @@ class VisionSpec:
         width: channels of the networks' first layer (the others are multiples of it).
         batch_size: images per step.
         iterations: training iterations (one critic round and one generator step each).
-        time_budget: stop training after this many seconds (none: run every iteration).
+        time_budget: stop training after this many CPU seconds of the process (none: run
+            every iteration).
         stage_iterations: iterations per PGGAN phase (none: the run split evenly over
             its five phases).
         fade_in: PGGAN fades each new resolution in (false: switches at once).
@@ -86,12 +87,13 @@ class VisionGAN(GANModel[VisionSpec]):
     images for ``pix2pix`` / ``cyclegan``), then ``sample`` or ``translate``.
 
     Attributes after fitting: ``module`` (the family's GANModule with its networks),
-    ``image_shape`` ``(C, H, W)``, ``num_classes`` and ``seconds`` (training time).
+    ``image_shape`` ``(C, H, W)``, ``num_classes``, ``seconds`` and ``cpu_seconds`` (training
+    time, wall and CPU).
     """
 
     kind = "vision.VisionGAN"
     spec_type = VisionSpec
-    seconds = 0.0  # also on a loaded model, which skips __init__
+    seconds = cpu_seconds = 0.0  # also on a loaded model, which skips __init__
 
     def __init__(self, spec: VisionSpec | None = None, **options: Any) -> None:
         if spec is not None and options:
@@ -111,9 +113,10 @@ class VisionGAN(GANModel[VisionSpec]):
         """Train on ``images``; ``other`` is the labels (``cgan``, optional elsewhere) or,
         for ``pix2pix`` / ``cyclegan``, the target images (paired / unpaired).
         ``options`` are :meth:`GANModel.fit`'s (``progress``, ``run_dir``, ``resume_from``...)."""
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         super().fit(self.check_data(images, other), **options)
         self.seconds = time.perf_counter() - started
+        self.cpu_seconds = time.process_time() - cpu_started
         return self
 
     def check_data(self, images: Any, other: Any) -> tuple[Tensor, Tensor]:
@@ -164,7 +167,7 @@ class VisionGAN(GANModel[VisionSpec]):
         self.num_classes = int(y.max()) + 1 if task in ("unconditional", "conditional") else 1
         module = self._build(self.image_shape, max(self.num_classes, 1), spec.iterations)
         if spec.time_budget is not None:
-            module.deadline = time.perf_counter() + spec.time_budget
+            module.deadline = time.process_time() + spec.time_budget
         scaled = (x * 2 - 1, y * 2 - 1 if task in ("paired", "unpaired") else y)
         if len(x) < spec.batch_size or len(scaled[1]) < spec.batch_size:
             raise ValueError(

@@ -36,13 +36,14 @@ class Hyper:
 
 
 class BudgetedModule(GANModule):
-    """A module whose training ends at ``deadline`` (a ``time.perf_counter()`` value) when
-    one is set: the zoo trains every family for the same seconds."""
+    """A module whose training ends at ``deadline`` when one is set: a value of
+    ``time.process_time()``, the CPU seconds this process has used, so the zoo gives
+    every family the same CPU budget however busy a shared machine is."""
 
     deadline: float | None = None
 
     def should_stop(self, iteration: int) -> bool:
-        return self.deadline is not None and time.perf_counter() > self.deadline
+        return self.deadline is not None and time.process_time() > self.deadline
 
 
 class ImageGANModule(BudgetedModule):

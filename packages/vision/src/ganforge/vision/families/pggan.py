@@ -7,8 +7,9 @@ mirrors it on downsampled inputs, and the reals are blended the same way), then 
 stable phase at alpha 1. With ``fade_in=False`` a new resolution switches on at
 alpha 1 at once (the ablation of the loss-spike claim).
 
-PGGAN's other parts: pixel norm after every G convolution, equalised learning rate
-on every layer (the core's :class:`~ganforge.core.layers.EqualizedConv2d` /
+Channels halve as the resolution doubles (2w, w, w/2). PGGAN's other parts: pixel
+norm after every G convolution, equalised learning rate on every layer (the core's
+:class:`~ganforge.core.layers.EqualizedConv2d` and
 :class:`~ganforge.core.layers.EqualizedLinear`), a minibatch standard-deviation
 channel before D's last block, the WGAN-GP loss with drift ``1e-3 * D(x)^2``,
 one critic step per generator step, Adam 1e-3 / betas (0, 0.99).
@@ -39,6 +40,11 @@ def _act(x: Tensor) -> Tensor:
     return F.leaky_relu(x, 0.2)
 
 
+def stage_channels(width: int) -> list[int]:
+    """Channels at each stage: fewer as the resolution grows (PGGAN's habit)."""
+    return [2 * width, width, max(width // 2, 1)]
+
+
 class ProgressiveGenerator(nn.Module):
     """``G(z, stage, alpha)``: images at ``resolution / 4 * 2**stage`` in [-1, 1]."""
 
@@ -46,19 +52,20 @@ class ProgressiveGenerator(nn.Module):
         self, latent_dim: int = 100, resolution: int = 28, channels: int = 1, width: int = 32
     ) -> None:
         super().__init__()
-        self.base, self.width, self.latent_dim = check_resolution(resolution), width, latent_dim
+        self.base, self.latent_dim = check_resolution(resolution), latent_dim
+        self.channels = ch = stage_channels(width)
         self.norm = PixelNorm()
-        self.project = EqualizedLinear(latent_dim, width * self.base**2, gain=math.sqrt(2) / 4)
+        self.project = EqualizedLinear(latent_dim, ch[0] * self.base**2, gain=math.sqrt(2) / 4)
         self.blocks = nn.ModuleList(
-            [EqualizedConv2d(width, width, 3, padding=1) for _ in range(NUM_STAGES)]
+            [EqualizedConv2d(ch[max(i - 1, 0)], ch[i], 3, padding=1) for i in range(NUM_STAGES)]
         )
         self.to_rgb = nn.ModuleList(
-            [EqualizedConv2d(width, channels, 1, gain=1.0) for _ in range(NUM_STAGES)]
+            [EqualizedConv2d(ch[i], channels, 1, gain=1.0) for i in range(NUM_STAGES)]
         )
 
     def forward(self, z: Tensor, stage: int = NUM_STAGES - 1, alpha: float = 1.0) -> Tensor:
-        h = self.norm(_act(self.project(self.norm(z)).view(len(z), self.width, self.base, -1)))
-        h = self.norm(_act(self.blocks[0](h)))
+        h = self.project(self.norm(z)).view(len(z), self.channels[0], self.base, self.base)
+        h = self.norm(_act(self.blocks[0](self.norm(_act(h)))))
         previous = h
         for index in range(1, stage + 1):
             previous = h
@@ -77,15 +84,16 @@ class ProgressiveDiscriminator(nn.Module):
     def __init__(self, resolution: int = 28, channels: int = 1, width: int = 32) -> None:
         super().__init__()
         base = check_resolution(resolution)
+        ch = stage_channels(width)
         self.from_rgb = nn.ModuleList(
-            [EqualizedConv2d(channels, width, 1) for _ in range(NUM_STAGES)]
+            [EqualizedConv2d(channels, ch[i], 1) for i in range(NUM_STAGES)]
         )
         self.blocks = nn.ModuleList(
-            [EqualizedConv2d(width, width, 3, padding=1) for _ in range(1, NUM_STAGES)]
-        )  # blocks[i - 1] halves stage i's resolution
+            [EqualizedConv2d(ch[i], ch[i - 1], 3, padding=1) for i in range(1, NUM_STAGES)]
+        )  # blocks[i - 1] takes stage i's map to stage i - 1's channels, then halves it
         self.minibatch_std = MinibatchStdDev(group_size=4)
-        self.last = EqualizedConv2d(width + 1, width, 3, padding=1)
-        self.head = EqualizedLinear(width * base * base, 1, gain=1.0)
+        self.last = EqualizedConv2d(ch[0] + 1, ch[0], 3, padding=1)
+        self.head = EqualizedLinear(ch[0] * base * base, 1, gain=1.0)
 
     def forward(self, x: Tensor, stage: int = NUM_STAGES - 1, alpha: float = 1.0) -> Tensor:
         h = _act(self.from_rgb[stage](x))
