@@ -159,3 +159,16 @@ def test_integer_classes_come_from_public_candidates_without_delta():
         len(dp_integer_classes(binary, 1.0, np.random.default_rng(s))[0]) - 2 for s in range(400)
     )
     assert spurious <= 10
+
+
+def test_a_table_too_small_for_dp_ranges_names_the_statistics_epsilon_that_would_do():
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.normal(50, 5, 80), "b": rng.gamma(2.0, 3.0, 80)})
+    with pytest.raises(ValueError) as error:
+        DataTransformer.fit(table, epsilon=1.0, delta=1e-5)
+    message = str(error.value)
+    assert "'a' (lower and upper), 'b' (lower and upper)" in message
+    needed = float(message.split("(statistics epsilon ")[-1].split(" or more")[0])
+    assert needed > 1.0
+    fitted = DataTransformer.fit(table, epsilon=needed, delta=1e-5)  # the epsilon it names
+    assert fitted.epsilon_spent == pytest.approx(needed)

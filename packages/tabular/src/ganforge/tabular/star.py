@@ -72,6 +72,7 @@ from ganforge.tabular.transformer import (
     needs_statistics,
     numeric_noise,
     range_error,
+    rounded_up,
 )
 from ganforge.tabular.tree import (
     TreeBudget,
@@ -357,7 +358,8 @@ class MarginalSynthesizer:
         while _estimable_share(others, epsilon, delta, n) is None and epsilon < 1e4:
             epsilon *= 1.25
         message = range_error(unbounded, n, self.config.epsilon * (SHARES[-1] - TARGET_SHARE))
-        raise ValueError(f"{message} (epsilon {epsilon:.2g} or more would do without bounds)")
+        enough = rounded_up(epsilon)
+        raise ValueError(f"{message} (epsilon {enough} or more would do without bounds)")
 
     def _target_part(self, transformer: DataTransformer) -> Part:
         name = self.config.target

@@ -601,6 +601,11 @@ def numeric_noise(
     return {n: std / np.sqrt(w) for n, w in weights.items()}, rounds
 
 
+def rounded_up(epsilon: float) -> str:
+    """``epsilon`` rounded up to one decimal (what an error may tell a user to ask for)."""
+    return f"{np.ceil(epsilon * 10 - 1e-9) / 10:g}"
+
+
 def statistics_epsilon_needed(
     specs: dict[str, ColumnSpec], rows: int, epsilon: float, delta: float | None
 ) -> float:
@@ -675,7 +680,7 @@ class DataTransformer:
                 needed = statistics_epsilon_needed(specs, len(df), epsilon, delta)
                 raise ValueError(
                     f"{range_error(unbounded, len(df), epsilon)} (statistics epsilon "
-                    f"{needed:.2g} or more would do without bounds)"
+                    f"{rounded_up(needed)} or more would do without bounds)"
                 )
         fitter = _StatsFitter(epsilon is not None, eps_col, delta_col, seed, stds, len(df), rounds)
         encoders: list[Encoder] = []
