@@ -12,7 +12,9 @@
   (a buffer, saved with the model); psi 0 gives the mean style, psi 1 none.
 
 D is DCGAN's discriminator without batch norm; the non-saturating loss with an R1
-penalty on reals (weight 1, every 4th step, lazily scaled), as StyleGAN trains.
+penalty on reals (weight 1, every 4th step, lazily scaled), Adam 2e-3 with betas
+(0, 0.99), as StyleGAN trains (at 2e-4, 40 CPU seconds on the digits reached FID
+1089 on MNIST features against 206 at 2e-3).
 """
 
 from __future__ import annotations
@@ -182,5 +184,5 @@ def build(shape: tuple[int, ...], num_classes: int, latent_dim: int, width: int)
     channels, resolution = shape[0], shape[-1]
     generator = StyleGenerator(latent_dim, resolution, channels, width, w_dim=2 * width)
     critic = DCGANDiscriminator(resolution, channels, width, batch_norm=False).apply(dcgan_init)
-    hyper = Hyper(lr_g=2e-4, lr_d=2e-4, betas=(0.0, 0.99))
+    hyper = Hyper(lr_g=2e-3, lr_d=2e-3, betas=(0.0, 0.99))
     return StyleGAN(generator, critic, latent_dim, "non_saturating", hyper)
