@@ -96,6 +96,10 @@ CASES = {
         "fewer than batch_size",
     ),
     "train with --time-budget 0": (TRAIN + "--time-budget 0", "time_budget must be"),
+    "train with an unknown augmentation": (
+        TRAIN + "--diffaugment rotate",
+        "unknown DiffAugment policy",
+    ),
     "train with --device tpu": (TRAIN + "--device tpu", "device"),
     "train with an unknown config key": (TRAIN + "--config {unknown_key}", "unknown config keys"),
     "train with a garbage config": (TRAIN + "--config {garbage}", "config"),

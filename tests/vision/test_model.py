@@ -101,3 +101,20 @@ def test_a_time_budget_ends_training_early():
     model = VisionGAN(family="dcgan", **{**TINY, "iterations": 100_000}, time_budget=0.5).fit(x)
     assert 0 < model.trainer.iteration < 100_000
     assert model.seconds < 5
+
+
+def test_diffaugment_reaches_the_discriminator():
+    x, y = _digits()
+    model = VisionGAN(family="cgan", diffaugment="translation,cutout", **TINY).fit(x, y)
+    module = model.module
+    assert module.augment is not None and module.augment.ops == ["translation", "cutout"]
+    images = torch.rand(4, 1, 8, 8)
+    labels = torch.zeros(4, dtype=torch.long)
+    with torch.no_grad():
+        assert not torch.equal(module.judge(images, labels), module.judge(images, labels))
+        module.augment = None
+        torch.testing.assert_close(module.judge(images, labels), module.judge(images, labels))
+    with pytest.raises(ValueError, match="unknown DiffAugment policy"):
+        VisionSpec(diffaugment="rotate")
+    with pytest.raises(ValueError, match="not available for pggan"):
+        VisionSpec(family="pggan", diffaugment="cutout")

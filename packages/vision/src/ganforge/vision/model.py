@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.core.modelfile import ModelFile
+from ganforge.core.regularizers import DiffAugment
 from ganforge.core.settings import check_integer, check_positive
 from ganforge.core.training import ShuffledBatches
 from ganforge.core.training.gan_model import GANModel, TrainingPlan
@@ -52,6 +53,9 @@ class VisionSpec:
         stage_iterations: iterations per PGGAN phase (none: the run split evenly over
             its five phases).
         fade_in: PGGAN fades each new resolution in (false: switches at once).
+        diffaugment: DiffAugment policy applied to real and fake images before D, a
+            comma-separated subset of color, translation, cutout (none: off; not for
+            pggan, pix2pix and cyclegan).
         log_every: iterations between logged losses.
         seed: seeds initialisation, batches and noise.
         device: auto (CUDA when present), cpu, cuda or cuda:N.
@@ -65,6 +69,7 @@ class VisionSpec:
     time_budget: float | None = None
     stage_iterations: int | None = None
     fade_in: bool = True
+    diffaugment: str | None = None
     log_every: int = 10
     seed: int = 0
     device: str = "auto"
@@ -80,6 +85,10 @@ class VisionSpec:
             check_integer("stage_iterations", self.stage_iterations, 1)
         if not isinstance(self.fade_in, bool):
             raise ValueError(f"fade_in must be true or false, got {self.fade_in!r}")
+        if self.diffaugment is not None:
+            if self.family in ("pggan", "pix2pix", "cyclegan"):
+                raise ValueError(f"diffaugment is not available for {self.family}")
+            DiffAugment(self.diffaugment)  # a one-line error for an unknown policy
 
 
 class VisionGAN(GANModel[VisionSpec]):
@@ -168,6 +177,8 @@ class VisionGAN(GANModel[VisionSpec]):
         module = self._build(self.image_shape, max(self.num_classes, 1), spec.iterations)
         if spec.time_budget is not None:
             module.deadline = time.process_time() + spec.time_budget
+        if spec.diffaugment is not None:
+            module.augment = DiffAugment(spec.diffaugment)
         scaled = (x * 2 - 1, y * 2 - 1 if task in ("paired", "unpaired") else y)
         if len(x) < spec.batch_size or len(scaled[1]) < spec.batch_size:
             raise ValueError(

@@ -15,6 +15,7 @@ Images reach the networks in [-1, 1] (``tanh`` generators); batches are
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,7 @@ class ImageGANModule(BudgetedModule):
         self.latent_dim = latent_dim
         self.loss = get_loss(loss)
         self.hyper = hyper
+        self.augment: Callable[[Tensor], Tensor] | None = None  # DiffAugment before D
 
     # ------------------------------------------------------------ trainer side
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -112,9 +114,14 @@ class ImageGANModule(BudgetedModule):
         """Images from noise (labels only for conditional families)."""
         return self.networks["G"](z)
 
+    def augmented(self, images: Tensor) -> Tensor:
+        """``images`` through the differentiable augmentation, when one is set (real and
+        fake alike, in both steps, so gradients reach G through it)."""
+        return images if self.augment is None else self.augment(images)
+
     def judge(self, images: Tensor, labels: Tensor | None = None) -> Tensor:
-        """The discriminator's scores."""
-        return self.networks["D"](images)
+        """The discriminator's scores (of the augmented images, when augmenting)."""
+        return self.networks["D"](self.augmented(images))
 
     def penalty(self, real: Tensor, fake: Tensor, labels: Tensor, ctx: StepContext) -> Tensor:
         """A regulariser added to the discriminator loss (none by default)."""

@@ -69,7 +69,7 @@ class ConditionalGAN(ImageGANModule):
         return self.networks["G"](z, labels)
 
     def judge(self, images: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.networks["D"](images, labels)
+        return self.networks["D"](self.augmented(images), labels)
 
 
 def build(shape: tuple[int, ...], num_classes: int, latent_dim: int, width: int) -> ConditionalGAN:
