@@ -30,14 +30,17 @@ def test_train_sample_evaluate_round_trip(tmp_path, capsys):
     assert main(["vision", "sample", "--model", str(model_path), "--out", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
 
-    out, report = tmp_path / "eval.json", tmp_path / "eval.html"
-    argv = ["vision", "evaluate", "--model", str(model_path), "--n", "50"]
+    out, report, zoo = tmp_path / "eval.json", tmp_path / "eval.html", tmp_path / "zoo.json"
+    zoo.write_text(json.dumps({"families": {"dcgan": {"fid": 118.0}, "cgan": {"fid": 54.0}},
+                               "real_fid_floor": 3.4, "kde_fid": 67.0}))  # fmt: skip
+    argv = ["vision", "evaluate", "--model", str(model_path), "--n", "50", "--zoo", str(zoo)]
     assert main([*argv, "--out", str(out), "--report", str(report)]) == 0
     result = json.loads(out.read_text())
     assert result["family"] == "cgan" and result["n_generated"] == 50
     assert result["real_fid_floor"] < result["fid"]
     assert {"kid", "precision", "recall", "density", "coverage"} <= set(result)
-    assert "<img" in report.read_text()
+    page = report.read_text()
+    assert page.count("<img") == 2 and "the model zoo" in page  # samples and the zoo table
 
 
 def test_config_file_and_translation(tmp_path):
