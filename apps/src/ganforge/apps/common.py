@@ -183,6 +183,20 @@ class RunOptions:
     checkpoint_every: int | None
 
 
+def add_data_source(
+    parser: argparse.ArgumentParser,
+    choices: Iterable[str],
+    embedded_help: str,
+    data_help: str,
+    flag: str = "--dataset",
+) -> None:
+    """Add the choice every domain offers, one or the other: an embedded dataset
+    (``flag``, one of ``choices``) or ``--data``, the user's own files."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(flag, choices=tuple(choices), help=embedded_help)
+    source.add_argument("--data", type=Path, help=data_help)
+
+
 def add_run_options(parser: argparse.ArgumentParser, default_every: int = 100) -> None:
     """Add --run-dir, --resume and --checkpoint-every to a training command."""
     parser.add_argument(

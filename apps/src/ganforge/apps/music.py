@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from ganforge.apps.common import (
     DEVICE_HELP,
     add_command_group,
+    add_data_source,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -68,19 +69,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_data_options(parser: argparse.ArgumentParser, train_help: str = "") -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--dataset",
-        choices=CORPORA,
-        help="embedded four-voice music from music21's corpus: Bach's chorales or Palestrina's "
+    add_data_source(
+        parser,
+        CORPORA,
+        "embedded four-voice music from music21's corpus: Bach's chorales or Palestrina's "
         "mass movements (default: bach)",
-    )
-    source.add_argument(
-        "--data",
-        type=Path,
-        help=train_help
-        or "a folder of MIDI files (.mid, .midi; searched recursively); "
-        "unusable files are skipped and counted",
+        train_help
+        or "a folder of MIDI files (.mid, .midi; searched recursively); unusable files are "
+        "skipped and counted",
     )
     parser.add_argument(
         "--pieces",

