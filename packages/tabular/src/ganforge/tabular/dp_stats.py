@@ -1,16 +1,14 @@
 """Differentially private column statistics for the data transformer.
 
-Numeric columns: see the Gaussian rounds below. Categorical columns and the
-older numeric mechanisms use Laplace histograms: under add/remove-one-row
-neighbouring tables a row changes one bin of a histogram by one, so the L1
-sensitivity is 1 and Laplace noise of scale ``1 / epsilon`` gives
-``epsilon``-DP. What is computed from the noisy counts afterwards (bounds,
-mixture modes, category lists) is post-processing and costs nothing more.
+Numeric columns: see the Gaussian rounds below. Categorical columns use Laplace
+histograms: under add/remove-one-row neighbouring tables a row changes one bin
+of a histogram by one, so the L1 sensitivity is 1 and Laplace noise of scale
+``1 / epsilon`` gives ``epsilon``-DP. What is computed from the noisy counts
+afterwards (bounds, mixture modes, category lists) is post-processing and costs
+nothing more.
 
-- :func:`dp_range`: a column's bounds from a histogram on fixed, data-independent
-  log-scale bins covering ``[-1e19, 1e19]`` (pure ``epsilon``-DP).
-- :func:`dp_fine_histogram`: a histogram inside public or DP bounds, plus the
-  missing-value bin, from which the mixture modes are fitted (pure ``epsilon``-DP).
+- :func:`dp_range`: a column's bounds from a Laplace histogram on the range round's
+  public log-scale bins covering ``[-1e19, 1e19]`` (pure ``epsilon``-DP).
 - :func:`dp_categories`: the categories of a column by a stability-based
   histogram (``(epsilon, delta)``-DP: a category held by one row is released
   with probability at most ``delta``).
@@ -24,14 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FAILURE_PROBABILITY = 0.05
-
-
-def public_edges() -> np.ndarray:
-    """Data-independent bin edges: 0 and +-10**(k/8) for magnitudes 1e-6 .. 1e19."""
-    magnitudes = 10.0 ** (np.arange(-6 * 8, 19 * 8 + 1) / 8)
-    return np.concatenate([-magnitudes[::-1], [0.0], magnitudes])
-
 
 def laplace_counts(counts: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
     """Counts plus Laplace(1/epsilon) noise (epsilon-DP for a sensitivity-1 histogram)."""
@@ -40,14 +30,15 @@ def laplace_counts(counts: np.ndarray, epsilon: float, rng: np.random.Generator)
     return counts.astype(np.float64) + rng.laplace(0.0, 1.0 / epsilon, size=counts.shape)
 
 
-def dp_range(values: np.ndarray, epsilon: float, rng: np.random.Generator) -> tuple[float, float]:
-    """Bounds of the finite values: outermost public bins whose noisy count clears a threshold.
+FAILURE_PROBABILITY = 0.05
 
-    The threshold ``ln(bins / 0.05) / epsilon`` keeps an empty bin out with
-    probability 0.95 over all bins together; values beyond the bounds are
-    clipped to them later.
-    """
-    edges = public_edges()
+
+def dp_range(values: np.ndarray, epsilon: float, rng: np.random.Generator) -> tuple[float, float]:
+    """Bounds of the finite values: outermost public bins (:func:`range_edges`, 8 a
+    decade) whose Laplace count clears ``ln(bins / 0.05) / epsilon``, which keeps an
+    empty bin out with probability 0.95 over all bins together; values beyond the
+    bounds are clipped to them later."""
+    edges = range_edges(8)
     finite = values[np.isfinite(values)]
     counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), edges)
     noisy = laplace_counts(counts, epsilon, rng)
@@ -80,24 +71,6 @@ class NoisyHistogram:
             )
         bins = rng.choice(len(weights), size=n, p=weights / weights.sum())
         return rng.uniform(self.edges[bins], self.edges[bins + 1])
-
-
-def dp_fine_histogram(
-    values: np.ndarray,
-    lower: float,
-    upper: float,
-    epsilon: float,
-    rng: np.random.Generator,
-    bins: int = 32,
-) -> NoisyHistogram:
-    """An epsilon-DP histogram on ``bins`` equal bins of ``[lower, upper]`` plus a missing bin."""
-    edges = np.linspace(lower, upper, bins + 1)
-    finite = values[np.isfinite(values)]
-    counts, _ = np.histogram(np.clip(finite, lower, upper), edges)
-    noisy = laplace_counts(np.append(counts, np.isnan(values).sum()), epsilon, rng)
-    missing = max(float(noisy[-1]), 0.0)
-    has_missing = noisy[-1] > np.log(1 / FAILURE_PROBABILITY) / epsilon
-    return NoisyHistogram(edges, noisy[:-1], missing, bool(has_missing))
 
 
 def stability_threshold(epsilon: float, delta: float) -> float:

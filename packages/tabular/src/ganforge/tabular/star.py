@@ -46,7 +46,6 @@ from ganforge.core.modelfile import load_model, save_model
 from ganforge.tabular.dp_stats import (
     dp_categories,
     dp_integer_classes,
-    range_is_estimable,
     stability_threshold,
 )
 from ganforge.tabular.entropy import private_numpy_rng
@@ -70,9 +69,11 @@ from ganforge.tabular.transformer import (
     NumericEncoder,
     needs_delta,
     needs_statistics,
-    numeric_noise,
     range_error,
+    ranges_estimable,
     rounded_up,
+    smallest_epsilon,
+    unbounded_numeric,
 )
 from ganforge.tabular.tree import (
     TreeBudget,
@@ -342,24 +343,18 @@ class MarginalSynthesizer:
         columns that need public bounds and the epsilon that would do without them."""
         if self.config.statistics_share is not None:
             return self.config.statistics_share
-        unbounded = [
-            (name, spec)
-            for name, spec in specs.items()
-            if name != self.config.target
-            and spec.kind in NUMERIC_KINDS
-            and needs_statistics(spec)
-            and (spec.lower is None or spec.upper is None)
-        ]
+        unbounded = unbounded_numeric(specs, skip=self.config.target)
         others = {name: spec for name, spec in specs.items() if name != self.config.target}
         share = _estimable_share(others, self.config.epsilon, delta, n)
         if share is not None or not unbounded:  # else the categories' error, if any, says
             return share if share is not None else SHARES[-1]
-        epsilon = self.config.epsilon
-        while _estimable_share(others, epsilon, delta, n) is None and epsilon < 1e4:
-            epsilon *= 1.25
+        enough = smallest_epsilon(
+            lambda eps: _estimable_share(others, eps, delta, n) is not None, self.config.epsilon
+        )
         message = range_error(unbounded, n, self.config.epsilon * (SHARES[-1] - TARGET_SHARE))
-        enough = rounded_up(epsilon)
-        raise ValueError(f"{message} (epsilon {enough} or more would do without bounds)")
+        raise ValueError(
+            f"{message} (epsilon {rounded_up(enough)} or more would do without bounds)"
+        )
 
     def _target_part(self, transformer: DataTransformer) -> Part:
         name = self.config.target
@@ -519,7 +514,7 @@ class MarginalPrivacyReport(PrivacyReport):
 
 def _estimable_share(specs: dict, epsilon: float, delta: float, n: int) -> float | None:
     """The first of :data:`SHARES` of ``epsilon`` at which the statistics can be told
-    from the noise, or ``None``: the numeric columns' ranges (:func:`range_is_estimable`)
+    from the noise, or ``None``: the numeric columns' ranges (:func:`ranges_estimable`)
     and, for a categorical column without public categories, a category of a quarter
     of the rows (its noisy count clears the stability threshold). ``specs`` without
     the target, whose classes have a release of their own (public arithmetic)."""
@@ -527,8 +522,7 @@ def _estimable_share(specs: dict, epsilon: float, delta: float, n: int) -> float
     categorical = sum(s.kind not in NUMERIC_KINDS for s in needing)
     for share in SHARES:
         eps_statistics = epsilon * (share - TARGET_SHARE)
-        stds, _ = numeric_noise(specs, n, eps_statistics, delta / 4)
-        numeric_ok = not stds or range_is_estimable(max(stds.values()), n)
+        numeric_ok = ranges_estimable(specs, n, eps_statistics, delta / 4)
         per_column = eps_statistics / max(1, len(needing))
         delta_column = delta / 4 / max(1, sum(needs_delta(s) for s in needing))
         categories_ok = not categorical or stability_threshold(per_column, delta_column) <= n / 4

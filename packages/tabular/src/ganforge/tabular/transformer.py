@@ -33,6 +33,7 @@ the given budget is named, with every other such column, in one error.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -606,18 +607,36 @@ def rounded_up(epsilon: float) -> str:
     return f"{np.ceil(epsilon * 10 - 1e-9) / 10:g}"
 
 
-def statistics_epsilon_needed(
-    specs: dict[str, ColumnSpec], rows: int, epsilon: float, delta: float | None
-) -> float:
-    """The smallest statistics epsilon, in steps of 25 % up from ``epsilon``, at which
-    the numeric columns' ranges can be told from the noise
-    (:func:`dp_stats.range_is_estimable`; public arithmetic on rows, columns, budget)."""
-    while epsilon < 1e4:
-        stds, _ = numeric_noise(specs, rows, epsilon, delta)
-        if not stds or dp_stats.range_is_estimable(max(stds.values()), rows):
-            break
+def smallest_epsilon(enough: Callable[[float], bool], epsilon: float) -> float:
+    """The smallest epsilon, in steps of 25 % up from ``epsilon`` (to 1e4 at most), for
+    which ``enough`` holds: what an error can tell a user to ask for."""
+    while not enough(epsilon) and epsilon < 1e4:
         epsilon *= 1.25
     return epsilon
+
+
+def unbounded_numeric(
+    specs: dict[str, ColumnSpec], skip: str | None = None
+) -> list[tuple[str, ColumnSpec]]:
+    """The numeric columns needing statistics that lack a public lower or upper bound
+    (all but ``skip``)."""
+    return [
+        (name, spec)
+        for name, spec in specs.items()
+        if name != skip
+        and spec.kind in NUMERIC_KINDS
+        and needs_statistics(spec)
+        and (spec.lower is None or spec.upper is None)
+    ]
+
+
+def ranges_estimable(
+    specs: dict[str, ColumnSpec], rows: int, epsilon: float, delta: float | None
+) -> bool:
+    """Whether the numeric columns' ranges can be told from the noise of statistics worth
+    ``(epsilon, delta)`` (:func:`dp_stats.range_is_estimable`; public arithmetic)."""
+    stds, _ = numeric_noise(specs, rows, epsilon, delta)
+    return not stds or dp_stats.range_is_estimable(max(stds.values()), rows)
 
 
 class DataTransformer:
@@ -673,11 +692,11 @@ class DataTransformer:
         stds, rounds = None, dp_stats.NUMERIC_ROUNDS
         if epsilon and numeric:
             stds, rounds = numeric_noise(specs, len(df), epsilon, delta)
-            unbounded = [
-                (n, specs[n]) for n in numeric if specs[n].lower is None or specs[n].upper is None
-            ]
+            unbounded = unbounded_numeric(specs)
             if unbounded and not dp_stats.range_is_estimable(max(stds.values()), len(df)):
-                needed = statistics_epsilon_needed(specs, len(df), epsilon, delta)
+                needed = smallest_epsilon(
+                    lambda eps: ranges_estimable(specs, len(df), eps, delta), epsilon
+                )
                 raise ValueError(
                     f"{range_error(unbounded, len(df), epsilon)} (statistics epsilon "
                     f"{rounded_up(needed)} or more would do without bounds)"
