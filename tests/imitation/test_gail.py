@@ -126,3 +126,37 @@ def test_expert_file_round_trip(tmp_path):
     assert loaded.expert_return == expert.expert_return
     obs = np.zeros((2, 4), np.float32)
     assert torch.equal(loaded.act(obs, deterministic=True), expert.act(obs, deterministic=True))
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_the_policy_reward_is_the_discriminators_raw_or_standardised(normalize):
+    from ganforge.imitation import GAILModule, collect_rollout
+
+    module = GAILModule(_spec(normalize_reward=normalize, n_envs=2, horizon=20))
+    try:
+        rollout = collect_rollout(
+            module.agent, module.envs, 20, [1, 2], torch.Generator().manual_seed(0),
+            torch.device("cpu"),
+        )  # fmt: skip
+        rewards = module.rewards(rollout, None)
+        logits = module.logits(
+            rollout.flat("obs"), rollout.flat("env_actions"), rollout.flat("next_obs")
+        )
+    finally:
+        module.close()
+    raw = torch.nn.functional.softplus(logits).reshape(20, 2)
+    assert rewards.shape == (20, 2)
+    if normalize:
+        expected = (raw - raw.mean()) / raw.std()
+        assert torch.allclose(rewards, expected, atol=1e-5)
+        assert abs(float(rewards.mean())) < 1e-5 and abs(float(rewards.std()) - 1) < 1e-4
+    else:
+        assert torch.allclose(rewards, raw)
+        assert bool((rewards > 0).all())  # -log(1 - D) is positive
+
+
+def test_the_pendulum_preset_keeps_the_raw_reward():
+    from ganforge.imitation import preset
+
+    assert GAILSpec(**preset("Pendulum-v1", "gail")).normalize_reward is False
+    assert GAILSpec(**preset("CartPole-v1", "gail")).normalize_reward is True
