@@ -25,7 +25,9 @@ stability histogram with a quarter of delta), the other statistics
 adds one to one cell of each of the ``P`` tables, so the L2 sensitivity is
 ``sqrt(P)``, and the noise multiplier comes from the same RDP accounting as
 the GAN's. The target's own frequencies, each column's frequencies and
-everything sampled are computed from the noisy tables: post-processing.
+everything sampled are computed from the noisy tables: post-processing (each
+row of a noisy table is made non-negative by :func:`norm_sub`, which keeps the
+row's total instead of the positive half of every empty cell's noise).
 
 What it does not keep: relations between two non-target columns beyond what
 the target explains (column-pair trends among features fall toward
@@ -166,6 +168,28 @@ def _normalised(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     weights = np.clip(weights, 0.0, None)
     sums = weights.sum(axis=-1, keepdims=True)
     return np.where(sums > 0, weights / np.where(sums > 0, sums, 1.0), fallback)
+
+
+def norm_sub(counts: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Noisy counts made non-negative with each row summing to its ``totals``.
+
+    Subtracts from every cell of a row the one constant ``c >= 0`` that leaves
+    ``sum(max(count - c, 0)) = total`` (cells that hold only noise fall to zero
+    instead of each keeping the positive half of their noise, as clipping at
+    zero does); a row whose positive cells hold less than its total is clipped
+    at zero. Post-processing: no privacy cost.
+    """
+    counts = np.atleast_2d(np.asarray(counts, dtype=float))
+    out = np.clip(counts, 0.0, None)
+    for row, total in zip(range(len(counts)), np.broadcast_to(totals, len(counts)), strict=True):
+        if out[row].sum() <= total:
+            continue
+        ordered = np.sort(counts[row])[::-1]
+        kept = np.arange(1, len(ordered) + 1)
+        shifts = (np.cumsum(ordered) - total) / kept
+        last = np.flatnonzero(ordered > shifts)[-1]
+        out[row] = np.clip(counts[row] - max(shifts[last], 0.0), 0.0, None)
+    return out
 
 
 class MarginalSynthesizer:
@@ -388,8 +412,11 @@ class MarginalSynthesizer:
         drawn: dict[int, np.ndarray] = {}
         for k in order:
             part, table = parts[k], self.tables[k]
-            overall = _normalised(table.sum(axis=0), np.full(part.width, 1.0 / part.width))
-            given_target = _normalised(table, overall)[y]
+            overall = _normalised(
+                norm_sub(table.sum(axis=0), target_counts.clip(0.0).sum())[0],
+                np.full(part.width, 1.0 / part.width),
+            )
+            given_target = _normalised(norm_sub(table, target_counts.clip(0.0)), overall)[y]
             if parents[k] >= 0:
                 given_target = self._given_parent(k, parents[k], y, drawn[parents[k]], given_target)
             chosen = drawn[k] = _draw(rng, given_target)
