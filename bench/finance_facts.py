@@ -1,32 +1,37 @@
-"""Stylized facts of TimeGAN return paths next to GARCH(1,1)-t and an i.i.d. bootstrap.
+"""Stylized facts of TimeGAN return paths next to GARCH(1,1)-t and an i.i.d. bootstrap, two markets.
 
-TimeGAN is trained on sliding windows of S&P 500 daily log returns (1999-2018)
-and samples return paths of ``--seq-len`` days. The default is the stepwise
-return-path mode (``--generation stepwise --scaling standardize``, see
-``ganforge.finance.stepwise``): a skewed Student-t likelihood supervisor and
-step-by-step generation, one pass per path (training windows may be shorter,
-``--train-len``). ``--generation paper`` samples ``R(S(G(z)))`` as in the
-paper (with ``--scaling gaussianize`` Quant GANs' Lambert W transform, or
-``--scaling minmax`` and joined windows). GARCH(1,1)-t (``arch``) is
-fitted to the same returns and simulated (20 paths of the real length); the
-bootstrap resamples the returns i.i.d. Every generator gets the full
-stylized-fact table, the volatility-clustering error (mean |ACF(|r|) gap| over
-lags 1-100) and the leverage error (mean |corr(r_t, r_{t+k}^2) gap| over lags 1-10).
-The per-network stages (``timegan_stages``) show where the facts come from;
-``--seeds`` trainings (3) give the spread over seeds (``timegan_seeds``).
+Markets (the same defaults, untuned per market): S&P 500 daily log returns
+(1999-2018, bundled) and the close-to-close log returns of the paper's Stocks
+table (``stocks_ohlcv()``). Per market, TimeGAN is trained on sliding windows of
+the returns with ``--seeds`` training seeds (the stepwise return-path mode by
+default, ``--generation stepwise --scaling standardize``: a skewed Student-t
+likelihood supervisor and step-by-step generation, one pass per path). It
+samples ``--paths`` return paths of 256 and of 1000 days; GARCH(1,1)-t
+(``arch``, fitted to the market) and the i.i.d. bootstrap give as many paths of
+each length.
 
-Writes bench/results/finance_facts.json. Training length and network size are
-options; the configuration used is recorded in the JSON. Timing: TimeGAN's
-training seconds as a ratio of the GARCH-t fit measured in the same run.
+Like with like: a generator's paths of L days are compared with the real series
+cut into non-overlapping chunks of L days (the statistics pooled over chunks as
+over paths), so the path length does not enter the verdict. Each length gets the
+full stylized-fact table, the volatility-clustering error (mean |ACF(|r|) gap|
+over lags 1-100), the leverage error (mean |corr(r_t, r_{t+k}^2) gap| over lags
+1-10) and ``volatility_level_by_block``: the std of the paths in each 32-day
+block over the real std (1.0: the level stays put along the path). The
+figures against the whole 20-year series are kept under ``whole_series``.
 
-Usage: python bench/finance_facts.py [--seq-len 256] [--train-len 64]
-    [--generation stepwise|paper] [--scaling standardize|gaussianize|minmax]
-    [--embed N] [--supervise N] [--joint N]
+A seed passes every check when it does at both lengths, and beats GARCH-t on
+both when its clustering and leverage errors are below GARCH-t's at both
+lengths. Writes bench/results/finance_facts.json (top-level ``markets``);
+``--combine A B`` joins per-market runs made side by side.
+
+Usage: OMP_NUM_THREADS=1 python bench/finance_facts.py [--markets sp500 stocks]
+    [--seeds 3] [--paths 200] [--out F] [--combine A.json B.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -42,14 +47,14 @@ from ganforge.finance import (
     facts_summary,
     sliding_windows,
     sp500_log_returns,
+    stocks_ohlcv,
 )
 from ganforge.finance.facts import autocorrelation, excess_kurtosis, leverage_correlation
 
 RESULT = Path(__file__).parent / "results" / "finance_facts.json"
-ISSUE_ANCHORS = {
-    "real": {"excess_kurtosis": 8.17, "acf_abs_r_lag1": 0.244, "corr_r_r2_lag1": -0.113},
-    "garch_t_20_paths": {"excess_kurtosis": 18.7, "acf_abs_r_lag1": 0.374, "corr_r_r2_lag1": 0.005},
-}
+MARKETS = ("sp500", "stocks")
+PATH_LENGTHS = (256, 1000)
+BLOCK_DAYS = 32
 
 
 def _headline(paths: np.ndarray) -> dict[str, float]:
@@ -110,32 +115,123 @@ def _summarise_stages(stages: dict[str, torch.Tensor], scaler) -> dict[str, dict
     return result
 
 
-def _sampling_spread(
-    model: TimeGAN, real: np.ndarray, length: int, n_paths: int
-) -> dict[str, list[float]]:
-    """How one trained model's results move with the sampling seed, and along the path.
+def market_returns(market: str) -> np.ndarray:
+    """Daily log returns of a market, oldest first."""
+    if market == "sp500":
+        return sp500_log_returns()
+    if market == "stocks":
+        return np.diff(np.log(stocks_ohlcv()["Close"].to_numpy()))
+    raise ValueError(f"market must be one of {MARKETS}, got {market!r}")
 
-    ``passed_with_sampling_seeds_11_12``: checks passed by two more draws of
-    ``n_paths`` paths. ``std_by_32_day_block_vs_real``: the std of 1000 paths in
-    each 32-day block over the real std, to see whether the volatility level
-    stays put along a path (1.0) or drifts.
-    """
-    passed = [
-        facts_summary(real, model.sample_days(length, n_paths, seed=s)[..., 0])["passed"]
-        for s in (11, 12)
-    ]
-    paths = model.sample_days(length, 1000, seed=13)[..., 0]
-    blocks = length // 32
-    by_block = paths[:, : blocks * 32].reshape(len(paths), blocks, 32).std(axis=(0, 2))
+
+def real_chunks(real: np.ndarray, length: int) -> np.ndarray:
+    """The real series as non-overlapping chunks of ``length`` days ``(n, length)``."""
+    count = len(real) // length
+    if count < 2:
+        raise ValueError(f"{len(real)} real days make fewer than two chunks of {length}")
+    return real[: count * length].reshape(count, length)
+
+
+def volatility_by_block(paths: np.ndarray, real: np.ndarray) -> list[float]:
+    """The paths' std in each 32-day block over the real std."""
+    blocks = paths.shape[1] // BLOCK_DAYS
+    by_block = paths[:, : blocks * BLOCK_DAYS].reshape(len(paths), blocks, BLOCK_DAYS)
+    return (by_block.std(axis=(0, 2)) / real.std()).round(3).tolist()
+
+
+def score(real: np.ndarray, paths: np.ndarray) -> dict:
+    """Like-with-like facts of ``paths`` against real chunks of their length."""
+    summary = facts_summary(real_chunks(real, paths.shape[1]), paths)
     return {
-        "passed_with_sampling_seeds_11_12": passed,
-        "std_by_32_day_block_vs_real": (by_block / real.std()).round(3).tolist(),
+        "passed": summary["passed"],
+        "total": summary["total"],
+        "failed": [c["name"] for c in summary["checks"] if not c["passed"]],
+        "volatility_clustering_error": summary["volatility_clustering_error"],
+        "leverage_error": summary["leverage_error"],
+        "volatility_level_by_block": volatility_by_block(paths, real),
+        "checks": {
+            c["name"]: {k: c[k] for k in ("real", "synthetic", "passed", "rule")}
+            for c in summary["checks"]
+        },
     }
+
+
+def beats(run: dict, reference: dict) -> bool:
+    return (
+        run["volatility_clustering_error"] < reference["volatility_clustering_error"]
+        and run["leverage_error"] < reference["leverage_error"]
+    )
+
+
+def bench_market(market: str, config: TimeGANConfig, args: argparse.Namespace) -> dict:
+    """Baselines and every training seed of TimeGAN on one market, at both lengths."""
+    real = market_returns(market)
+    started = time.perf_counter()
+    garch = GarchT.fit(real)
+    garch_seconds = time.perf_counter() - started
+    baselines = {
+        "garch_t": {
+            str(n): score(real, garch.simulate(args.paths, n, seed=0)) for n in PATH_LENGTHS
+        },
+        "bootstrap": {
+            str(n): score(real, bootstrap_returns(real, args.paths, n, seed=0))
+            for n in PATH_LENGTHS
+        },
+    }
+    windows = sliding_windows(real, args.train_len, args.stride)
+    seeds, model = [], None
+    for seed in range(args.seeds):
+        trained = TimeGAN(config, batch_size=args.batch, seed=seed, device="cpu")
+        trained.fit(windows, progress=False, log_every=50)
+        paths = {n: trained.sample_days(n, args.paths, seed=seed + 1)[..., 0] for n in PATH_LENGTHS}
+        lengths = {str(n): score(real, p) for n, p in paths.items()}
+        whole = facts_summary(real, paths[PATH_LENGTHS[0]])
+        seeds.append(
+            {
+                "seed": seed,
+                "seconds": trained.seconds,
+                "lengths": lengths,
+                "passes_every_check": all(r["passed"] == r["total"] for r in lengths.values()),
+                "beats_garch_t_on_both": all(
+                    beats(lengths[n], baselines["garch_t"][n]) for n in lengths
+                ),
+                "whole_series": {
+                    "note": f"{PATH_LENGTHS[0]}-day paths against the whole real series",
+                    **{k: v for k, v in whole.items() if k != "checks"},
+                },
+            }
+        )
+        print(market, seed, {n: (r["passed"], r["total"]) for n, r in lengths.items()}, flush=True)
+        model = model or trained
+    return {
+        "days": len(real),
+        "real_chunks": {str(n): len(real) // n for n in PATH_LENGTHS},
+        "seeds_passing_every_check": sum(s["passes_every_check"] for s in seeds),
+        "seeds_beating_garch_t_on_both": sum(s["beats_garch_t_on_both"] for s in seeds),
+        "seeds": seeds,
+        "baselines": baselines,
+        "headline": {"real": _headline(real)},
+        "timegan_stages": _stage_diagnostics(model, real, PATH_LENGTHS[0]),
+        "garch_t_params": garch.__dict__,
+        "timegan_seconds": float(np.mean([s["seconds"] for s in seeds])),
+        "iters_per_s": config.total_iterations / float(np.mean([s["seconds"] for s in seeds])),
+        "timegan_training_vs_garch_fit": float(np.mean([s["seconds"] for s in seeds]))
+        / garch_seconds,
+    }
+
+
+def combine(files: list[Path], out: Path) -> None:
+    """One result from per-market runs (each file's ``markets`` entries)."""
+    parts = [json.loads(Path(f).read_text()) for f in files]
+    result = {**parts[0], "markets": {}}
+    for part in parts:
+        result["markets"].update(part["markets"])
+    print(write_json(out, result))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seq-len", type=int, default=256, help="return-path length (days)")
+    parser.add_argument("--markets", nargs="+", default=list(MARKETS), choices=MARKETS)
     parser.add_argument("--train-len", type=int, default=64, help="training window length")
     parser.add_argument(
         "--scaling", choices=["standardize", "gaussianize", "minmax"], default="standardize"
@@ -150,23 +246,15 @@ def main() -> None:
     parser.add_argument(
         "--generation", choices=["stepwise", "paper"], default="stepwise", help="sampling path"
     )
-    parser.add_argument("--paths", type=int, default=200, help="TimeGAN paths to sample")
-    parser.add_argument(
-        "--seeds", type=int, default=3, help="training seeds (the table is seed 0's)"
-    )
+    parser.add_argument("--paths", type=int, default=200, help="paths per generator and length")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds per market")
     parser.add_argument("--out", type=Path, default=RESULT, help="where to write the JSON")
+    parser.add_argument("--combine", nargs="+", type=Path, help="join these per-market runs")
     args = parser.parse_args()
+    if args.combine:
+        combine(args.combine, args.out)
+        return
     torch.set_num_threads(1)
-
-    real = sp500_log_returns()
-    start = time.perf_counter()
-    garch = GarchT.fit(real)
-    garch_fit_seconds = time.perf_counter() - start
-    generated = {
-        "garch_t": garch.simulate(20, len(real), seed=0),
-        "bootstrap": bootstrap_returns(real, 20, len(real), seed=0),
-    }
-
     config = TimeGANConfig(
         seq_len=args.train_len,
         feature_dim=1,
@@ -178,67 +266,15 @@ def main() -> None:
         scaling=args.scaling,
         generation=args.generation,
     )
-    windows = sliding_windows(real, args.train_len, args.stride)
-    runs = []
-    for seed in range(args.seeds):
-        trained = TimeGAN(config, batch_size=args.batch, seed=seed, device="cpu")
-        trained.fit(windows, progress=False, log_every=50)
-        paths = trained.sample_days(args.seq_len, args.paths, seed=seed + 1)[..., 0]
-        summary = facts_summary(real, paths)
-        failed = [c["name"] for c in summary["checks"] if not c["passed"]]
-        runs.append(
-            {"seed": seed, "seconds": trained.seconds, "failed": failed}
-            | {k: v for k, v in summary.items() if k != "checks"}
-            | _sampling_spread(trained, real, args.seq_len, args.paths)
-        )
-        if seed == 0:
-            model, generated["timegan"] = trained, paths
-
-    summaries = {name: facts_summary(real, paths) for name, paths in generated.items()}
-    timegan, garch_t = summaries["timegan"], summaries["garch_t"]
     result = {
-        "generators": {
-            name: {k: v for k, v in s.items() if k != "checks"} for name, s in summaries.items()
-        },
-        "tables": {
-            name: {
-                c["name"]: {
-                    "real": c["real"],
-                    "synthetic": c["synthetic"],
-                    "passed": c["passed"],
-                    "rule": c["rule"],
-                }
-                for c in s["checks"]
-            }
-            for name, s in summaries.items()
-        },
-        "headline": {
-            "real": _headline(real),
-            **{name: _headline(paths) for name, paths in generated.items()},
-        },
-        "timegan_stages": _stage_diagnostics(model, real, args.seq_len),
-        "issue_anchors": ISSUE_ANCHORS,
-        "garch_t_params": garch.__dict__,
-        "timegan_passes_every_check": timegan["passed"] == timegan["total"],
-        "timegan_beats_garch_t_on_clustering": timegan["volatility_clustering_error"]
-        < garch_t["volatility_clustering_error"],
-        "timegan_beats_garch_t_on_leverage": timegan["leverage_error"] < garch_t["leverage_error"],
-        "timegan_seeds": runs,
-        "timegan_seeds_passing_every_check": sum(r["passed"] == r["total"] for r in runs),
-        "timegan_seeds_beating_garch_t_on_both": sum(
-            r["volatility_clustering_error"] < garch_t["volatility_clustering_error"]
-            and r["leverage_error"] < garch_t["leverage_error"]
-            for r in runs
-        ),
-        "timegan_seconds": model.seconds,
-        "iters_per_s": config.total_iterations / model.seconds,
-        "timegan_training_vs_garch_fit": model.seconds / garch_fit_seconds,
+        "protocol": __doc__.split("\n\n", 1)[1].split("Usage:")[0].strip(),
+        "markets": {m: bench_market(m, config, args) for m in args.markets},
         "config": {
-            "path_len": args.seq_len,
+            "path_lengths": list(PATH_LENGTHS),
+            "block_days": BLOCK_DAYS,
             "train_len": args.train_len,
             "scaling": args.scaling,
             "generation": args.generation,
-            "gaussianize_delta": getattr(model.scaler, "delta", np.array([])).tolist(),
             "stride": args.stride,
             "hidden_dim": args.hidden,
             "num_layers": args.layers,
@@ -246,15 +282,14 @@ def main() -> None:
             "embed_iterations": args.embed,
             "supervise_iterations": args.supervise,
             "joint_iterations": args.joint,
-            "timegan_paths": args.paths,
-            "baseline_paths": "20 x 5030 days each",
+            "paths": args.paths,
+            "seeds": args.seeds,
             "device": "cpu, 1 thread (shared 2-core machine)",
         },
-        "final_losses": {k: v for k, v in (model.history or [{}])[-1].items() if "/" in k},
     }
     print(write_json(args.out, result))
-    for name, summary in result["generators"].items():
-        print(name, summary)
+    for market, entry in result["markets"].items():
+        print(market, entry["seeds_passing_every_check"], entry["seeds_beating_garch_t_on_both"])
 
 
 if __name__ == "__main__":
