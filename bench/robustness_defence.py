@@ -125,7 +125,7 @@ def evaluate(name: str, method: str | None, iterations: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pgd-iterations", type=int, default=700)
+    parser.add_argument("--pgd-iterations", type=int, default=1200)
     parser.add_argument("--advgan-iterations", type=int, default=600)
     parser.add_argument("--fresh", action="store_true", help="ignore cached rows")
     arguments = parser.parse_args()
