@@ -203,6 +203,7 @@ def bench_market(market: str, config: TimeGANConfig, args: argparse.Namespace) -
         )
         print(market, seed, {n: (r["passed"], r["total"]) for n, r in lengths.items()}, flush=True)
         model = model or trained
+    seconds = float(np.mean([s["seconds"] for s in seeds]))
     return {
         "days": len(real),
         "real_chunks": {str(n): len(real) // n for n in PATH_LENGTHS},
@@ -213,10 +214,9 @@ def bench_market(market: str, config: TimeGANConfig, args: argparse.Namespace) -
         "headline": {"real": _headline(real)},
         "timegan_stages": _stage_diagnostics(model, real, PATH_LENGTHS[0]),
         "garch_t_params": garch.__dict__,
-        "timegan_seconds": float(np.mean([s["seconds"] for s in seeds])),
-        "iters_per_s": config.total_iterations / float(np.mean([s["seconds"] for s in seeds])),
-        "timegan_training_vs_garch_fit": float(np.mean([s["seconds"] for s in seeds]))
-        / garch_seconds,
+        "timegan_seconds": seconds,
+        "iters_per_s": config.total_iterations / seconds,
+        "timegan_training_vs_garch_fit": seconds / garch_seconds,
     }
 
 

@@ -181,7 +181,7 @@ def norm_sub(counts: np.ndarray, totals: np.ndarray) -> np.ndarray:
     """
     counts = np.atleast_2d(np.asarray(counts, dtype=float))
     out = np.clip(counts, 0.0, None)
-    for row, total in zip(range(len(counts)), np.broadcast_to(totals, len(counts)), strict=True):
+    for row, total in enumerate(np.broadcast_to(totals, len(counts))):
         if out[row].sum() <= total:
             continue
         ordered = np.sort(counts[row])[::-1]
@@ -410,13 +410,14 @@ class MarginalSynthesizer:
         rows[np.arange(n), target.offset + y] = 1.0
         parents, order = orient(len(parts), self.edges)
         drawn: dict[int, np.ndarray] = {}
+        class_totals = target_counts.clip(0.0)
         for k in order:
             part, table = parts[k], self.tables[k]
             overall = _normalised(
-                norm_sub(table.sum(axis=0), target_counts.clip(0.0).sum())[0],
+                norm_sub(table.sum(axis=0), class_totals.sum())[0],
                 np.full(part.width, 1.0 / part.width),
             )
-            given_target = _normalised(norm_sub(table, target_counts.clip(0.0)), overall)[y]
+            given_target = _normalised(norm_sub(table, class_totals), overall)[y]
             if parents[k] >= 0:
                 given_target = self._given_parent(k, parents[k], y, drawn[parents[k]], given_target)
             chosen = drawn[k] = _draw(rng, given_target)
