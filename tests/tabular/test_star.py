@@ -5,8 +5,17 @@ import pytest
 from ganforge.core.checkpoint import CheckpointError
 from ganforge.tabular import dp_stats
 from ganforge.tabular.evaluate import utility
-from ganforge.tabular.privacy import gaussian_noise_multiplier
-from ganforge.tabular.star import MarginalSynthesizer, Part, cross_tables, discrete_parts, norm_sub
+from ganforge.tabular.privacy import gaussian_noise_multiplier, single_release_multiplier
+from ganforge.tabular.schema import ColumnSpec
+from ganforge.tabular.star import (
+    MarginalSynthesizer,
+    Part,
+    cross_tables,
+    discrete_parts,
+    gaussian_part,
+    norm_sub,
+    zcdp_rho,
+)
 
 
 def planted(n: int, seed: int) -> pd.DataFrame:
@@ -63,12 +72,15 @@ def test_the_privacy_report_adds_up_and_names_the_release():
     assert report.epsilon <= 1.0 + 1e-9
     assert report.epsilon == pytest.approx(report.epsilon_statistics + report.epsilon_training)
     assert report.delta == pytest.approx(1e-5)
-    sigma = gaussian_noise_multiplier(report.epsilon_training, report.delta_training)
+    # the Gaussian part: the numeric rounds' rho and the cross-tables' make one release
+    rho = 1 / (2 * single_release_multiplier(report.epsilon_training, report.delta_training) ** 2)
+    assert 0 < report.numeric_rho < rho
+    table_sigma = 1 / np.sqrt(2 * (rho - report.numeric_rho))
     if report.tree_noise_multiplier is None:  # the star alone: one Gaussian release
-        assert report.marginals_noise_multiplier == pytest.approx(sigma)
+        assert report.marginals_noise_multiplier == pytest.approx(table_sigma)
     else:  # with a tree the star keeps half of its zCDP rho
-        assert report.marginals_noise_multiplier == pytest.approx(sigma / np.sqrt(0.5))
-    assert "cross-tables" in report.describe()
+        assert report.marginals_noise_multiplier == pytest.approx(table_sigma / np.sqrt(0.5))
+    assert "cross-tables" in report.describe() and "composed in zCDP" in report.describe()
     parts = discrete_parts(synth.transformer)
     assert len(synth.tables) == len(parts) - 1  # every part but the target's
     fake = synth.sample(500, seed=0)
@@ -199,8 +211,6 @@ def test_a_table_too_small_for_dp_ranges_is_refused_with_the_columns_and_the_eps
 
 
 def test_a_single_release_reaches_epsilons_below_opacus_orders():
-    from ganforge.tabular.privacy import single_release_multiplier
-
     sigma = single_release_multiplier(0.1, 1e-5)
     assert np.isfinite(sigma)
     assert dp_stats.gaussian_rdp_epsilon(sigma, 1, 1e-5) <= 0.1 * 1.001
@@ -233,3 +243,27 @@ def test_norm_sub_puts_less_mass_on_empty_cells_than_clipping():
     assert np.allclose(projected.sum(1), truth.sum())
     l1 = lambda t: np.abs(t / t.sum(1, keepdims=True) - truth / truth.sum()).sum(1).mean()  # noqa: E731
     assert l1(projected) < 0.7 * l1(clipped)
+
+
+def test_the_gaussian_part_gives_both_releases_more_rho_than_apart():
+    specs = {"income": ColumnSpec("continuous"), "visits": ColumnSpec("integer")}
+    part = gaussian_part(specs, (0.4, 5e-6), (0.5, 5e-6))
+    # the numeric columns hold all of the statistics here: the whole 0.4 moves in
+    assert part.epsilon == pytest.approx(0.9) and part.delta == pytest.approx(1e-5)
+    apart_numeric, apart_tables = zcdp_rho(0.4, 5e-6), zcdp_rho(0.5, 5e-6)
+    rho_tables = 1 / (2 * part.table_sigma**2)
+    assert part.numeric_rho + rho_tables == pytest.approx(zcdp_rho(0.9, 1e-5), rel=1e-6)
+    assert part.numeric_rho / rho_tables == pytest.approx(apart_numeric / apart_tables, rel=1e-6)
+    assert part.numeric_rho > 1.5 * apart_numeric and rho_tables > 1.5 * apart_tables
+
+
+def test_a_400_row_table_of_30_float_columns_fits_at_epsilon_1_without_bounds():
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.37).astype(np.int64)
+    columns = {f"x{k}": rng.lognormal(2 + 0.4 * y, 0.3) for k in range(30)}
+    table = pd.DataFrame(columns | {"y": y})
+    synth = MarginalSynthesizer("y", epsilon=1.0).fit(table)
+    assert synth.privacy.epsilon <= 1.0 + 1e-9
+    fake = synth.sample(400, seed=0)
+    assert fake.notna().all().all() and set(fake["y"]) <= {0, 1}
+    assert fake.loc[fake.y == 1, "x0"].mean() > fake.loc[fake.y == 0, "x0"].mean()

@@ -19,15 +19,17 @@ cross-tables through its mode; its value is drawn inside the mode.
 Privacy (record level, add/remove one row), basic composition of three parts:
 the target's classes (15 % of epsilon, unless the schema declares them:
 Laplace counts of public integer candidates for an integer dtype, else a
-stability histogram with a quarter of delta), the other statistics
-(the rest of ``statistics_share`` of epsilon and of half of delta, as in
-:class:`DPTabularGAN`) and one Gaussian release of the cross-tables: a row
-adds one to one cell of each of the ``P`` tables, so the L2 sensitivity is
-``sqrt(P)``, and the noise multiplier comes from the same RDP accounting as
-the GAN's. The target's own frequencies, each column's frequencies and
-everything sampled are computed from the noisy tables: post-processing (each
-row of a noisy table is made non-negative by :func:`norm_sub`, which keeps the
-row's total instead of the positive half of every empty cell's noise).
+stability histogram with a quarter of delta), the categorical columns'
+Laplace statistics (their share of the rest of ``statistics_share`` of
+epsilon, as in :class:`DPTabularGAN`) and one Gaussian part
+(:func:`gaussian_part`): the numeric columns' statistics rounds and the
+cross-tables, composed in zCDP and converted to ``(epsilon, delta)`` once. A
+row adds one to one cell of each of the ``P`` cross-tables, so their L2
+sensitivity is ``sqrt(P)``. The target's own frequencies, each column's
+frequencies and everything sampled are computed from the noisy tables:
+post-processing (each row of a noisy table is made non-negative by
+:func:`norm_sub`, which keeps the row's total instead of the positive half of
+every empty cell's noise).
 
 What it does not keep: relations between two non-target columns beyond what
 the target explains (column-pair trends among features fall toward
@@ -71,8 +73,9 @@ from ganforge.tabular.transformer import (
     NumericEncoder,
     needs_delta,
     needs_statistics,
+    numeric_part,
     range_error,
-    ranges_estimable,
+    ranges_estimable_at_rho,
     rounded_up,
     smallest_epsilon,
     unbounded_numeric,
@@ -242,53 +245,34 @@ class MarginalSynthesizer:
         if cfg.epsilon is not None and delta >= 1 / n:
             raise ValueError(f"delta {delta:g} is not below 1/n = {1 / n:.3g} for {n} rows")
         specs = complete_schema(df, self.schema)
-        split = None
+        plan = None
         if cfg.epsilon is not None:
-            needing = [s for s in specs.values() if needs_statistics(s)]
-            split = split_budget(
-                cfg.epsilon,
-                delta,
-                self._statistics_share(specs, delta, n),
-                bool(needing),
-                any(needs_delta(s) for s in needing),  # the target's classes among them
-            )
-        eps_target, delta_target = 0.0, 0.0
-        if split is not None and needs_statistics(specs[cfg.target]):
-            eps_target = TARGET_SHARE * cfg.epsilon
             integer_target = pd.api.types.is_integer_dtype(df[cfg.target].dtype)
-            delta_target = 0.0 if integer_target else split.delta_statistics / 2
-            others = [n for n, s in specs.items() if n != cfg.target and needs_statistics(s)]
-            if others and split.epsilon_statistics <= eps_target:
-                raise ValueError(
-                    f"statistics_share {cfg.statistics_share} leaves nothing for the column "
-                    f"statistics once the target's classes take {TARGET_SHARE:.0%} of epsilon: "
-                    f"use more than {TARGET_SHARE}, or declare the target's classes in the schema"
+            share = self._statistics_share(specs, delta, n, integer_target)
+            plan = budget_plan(specs, cfg.target, cfg.epsilon, delta, share, integer_target)
+            if needs_statistics(specs[cfg.target]):
+                specs[cfg.target] = self._release_classes(
+                    df[cfg.target], plan.epsilon_target, plan.delta_target
                 )
-            specs[cfg.target] = self._release_classes(df[cfg.target], eps_target, delta_target)
         transformer = DataTransformer.fit(
             df,
             specs,
-            epsilon=None if split is None else split.epsilon_statistics - eps_target,
-            delta=None if split is None else (split.delta_statistics - delta_target or None),
+            epsilon=None if plan is None else plan.statistics[0],
+            delta=None if plan is None else (plan.statistics[1] or None),
             seed=cfg.seed,
+            numeric_rho=None if plan is None else plan.gaussian.numeric_rho,
         )
         _tolerate_unreleased_classes(transformer, cfg.target)
         target = self._target_part(transformer)
         parts = [p for p in discrete_parts(transformer) if p != target]
         if not parts:
             raise ValueError("the table needs at least one column besides the target")
-        sigma = (
-            None
-            if split is None
-            else single_release_multiplier(split.epsilon_training, split.delta_training)
-        )
+        sigma = None if plan is None else plan.gaussian.table_sigma
         rows = transformer.transform(df).astype(np.float64)
         budget = self._tree_budget(sigma, n, target, parts)
         self._release_tables(rows, target, parts, sigma, budget)
         self.transformer = transformer
-        self.privacy = _report(
-            split, transformer, sigma, eps_target, delta_target, budget, len(self.edges)
-        )
+        self.privacy = _report(plan, transformer, budget, len(self.edges))
         return self
 
     def _tree_budget(
@@ -360,22 +344,24 @@ class MarginalSynthesizer:
             )
         return ColumnSpec("categorical", classes)
 
-    def _statistics_share(self, specs: dict, delta: float, n: int) -> float:
+    def _statistics_share(self, specs: dict, delta: float, n: int, integer_target: bool) -> float:
         """``statistics_share``, or half unless the numeric columns' ranges could not be
         told from the noise at half (public arithmetic on rows, columns and budget);
         then the smallest larger share that can. When none can: an error naming the
         columns that need public bounds and the epsilon that would do without them."""
         if self.config.statistics_share is not None:
             return self.config.statistics_share
-        unbounded = unbounded_numeric(specs, skip=self.config.target)
-        others = {name: spec for name, spec in specs.items() if name != self.config.target}
-        share = _estimable_share(others, self.config.epsilon, delta, n)
+        target, epsilon = self.config.target, self.config.epsilon
+        unbounded = unbounded_numeric(specs, skip=target)
+
+        def estimable(eps: float) -> float | None:
+            return _estimable_share(specs, target, eps, delta, n, integer_target)
+
+        share = estimable(epsilon)
         if share is not None or not unbounded:  # else the categories' error, if any, says
             return share if share is not None else SHARES[-1]
-        enough = smallest_epsilon(
-            lambda eps: _estimable_share(others, eps, delta, n) is not None, self.config.epsilon
-        )
-        message = range_error(unbounded, n, self.config.epsilon * (SHARES[-1] - TARGET_SHARE))
+        enough = smallest_epsilon(lambda eps: estimable(eps) is not None, epsilon)
+        message = range_error(unbounded, n, epsilon * (SHARES[-1] - TARGET_SHARE))
         raise ValueError(
             f"{message} (epsilon {rounded_up(enough)} or more would do without bounds)"
         )
@@ -521,71 +507,167 @@ def _tolerate_unreleased_classes(transformer: DataTransformer, target: str) -> N
 
 @dataclass(frozen=True)
 class MarginalPrivacyReport(PrivacyReport):
-    """:class:`PrivacyReport` plus the tree: its edges, the noise multiplier of its
-    three-way tables and the epsilon of each edge's exponential mechanism (all
-    inside the cross-tables' budget, ``epsilon_training``)."""
+    """:class:`PrivacyReport` of a :class:`MarginalSynthesizer`. ``epsilon_statistics``:
+    the Laplace releases (the target's classes, categories); ``epsilon_training``: the
+    Gaussian part (:class:`GaussianPart`), the numeric statistics' rounds
+    (``numeric_rho`` of its zCDP budget) and the cross-tables, plus the tree: its
+    edges, the noise multiplier of its three-way tables and the epsilon of each
+    edge's exponential mechanism."""
 
     tree_edges: int = 0
     tree_noise_multiplier: float | None = None
     selection_epsilon: float | None = None
+    numeric_rho: float = 0.0
 
     def describe(self) -> str:
-        text = super().describe()
+        if self.epsilon is None:
+            return super().describe()
+        rounds = (
+            f"the numeric columns' statistics (zCDP rho {self.numeric_rho:.3g}) and "
+            if self.numeric_rho
+            else ""
+        )
+        text = (
+            f"({self.epsilon:.4g}, {self.delta:.3g})-differential privacy, record-level "
+            f"(add/remove one row): Laplace statistics ({self.epsilon_statistics:.4g}, "
+            f"{self.delta_statistics:.3g}) + one Gaussian part ({self.epsilon_training:.4g}, "
+            f"{self.delta_training:.3g}, composed in zCDP): {rounds}the target's "
+            f"cross-tables (sigma={self.marginals_noise_multiplier:.4g})"
+        )
         if self.tree_noise_multiplier is None:
-            return text
-        return text[:-1] + (
-            f"; of its zCDP budget, a tree of {self.tree_edges} kept three-way tables "
+            return text + "."
+        return text + (
+            f", a tree of {self.tree_edges} kept three-way tables "
             f"(sigma={self.tree_noise_multiplier:.4g}) whose edges were chosen by exponential "
             f"mechanisms (epsilon={self.selection_epsilon:.3g} each)."
         )
 
 
-def _estimable_share(specs: dict, epsilon: float, delta: float, n: int) -> float | None:
+def _estimable_share(
+    specs: dict, target: str, epsilon: float, delta: float, n: int, integer_target: bool
+) -> float | None:
     """The first of :data:`SHARES` of ``epsilon`` at which the statistics can be told
-    from the noise, or ``None``: the numeric columns' ranges (:func:`ranges_estimable`)
-    and, for a categorical column without public categories, a category of a quarter
-    of the rows (its noisy count clears the stability threshold). ``specs`` without
-    the target, whose classes have a release of their own (public arithmetic)."""
-    needing = [s for s in specs.values() if needs_statistics(s)]
+    from the noise, or ``None``: the numeric columns' ranges
+    (:func:`ranges_estimable_at_rho`) and, for a categorical column without public
+    categories, a category of a quarter of the rows (its noisy count clears the
+    stability threshold). The target's classes have a release of their own (public
+    arithmetic)."""
+    others = {name: spec for name, spec in specs.items() if name != target}
+    needing = [s for s in others.values() if needs_statistics(s)]
     categorical = sum(s.kind not in NUMERIC_KINDS for s in needing)
     for share in SHARES:
-        eps_statistics = epsilon * (share - TARGET_SHARE)
-        numeric_ok = ranges_estimable(specs, n, eps_statistics, delta / 4)
-        per_column = eps_statistics / max(1, len(needing))
-        delta_column = delta / 4 / max(1, sum(needs_delta(s) for s in needing))
-        categories_ok = not categorical or stability_threshold(per_column, delta_column) <= n / 4
+        plan = budget_plan(specs, target, epsilon, delta, share, integer_target)
+        numeric_ok = ranges_estimable_at_rho(others, n, plan.gaussian.numeric_rho)
+        per_column = plan.statistics[0] / max(1, len(needing))
+        delta_column = plan.statistics[1] / max(1, sum(needs_delta(s) for s in needing))
+        categories_ok = not categorical or (
+            delta_column > 0 and stability_threshold(per_column, delta_column) <= n / 4
+        )
         if numeric_ok and categories_ok:
             return share
     return None
 
 
+@dataclass(frozen=True)
+class GaussianPart:
+    """The numeric statistics' Gaussian rounds and the cross-tables as one part worth
+    ``(epsilon, delta)``: zCDP composes them (``numeric_rho`` for the rounds, the
+    rest for the cross-tables, whose noise multiplier is ``table_sigma``)."""
+
+    epsilon: float
+    delta: float
+    numeric_rho: float
+    table_sigma: float
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    """How a synthesizer's ``(epsilon, delta)`` is spent (basic composition of three
+    parts): the target's classes, the Laplace statistics of the transformer
+    (``statistics``, of which the numeric columns' share moves to the Gaussian
+    part) and :class:`GaussianPart`."""
+
+    epsilon_target: float
+    delta_target: float
+    statistics: tuple[float, float]
+    gaussian: GaussianPart
+
+
+def zcdp_rho(epsilon: float, delta: float) -> float:
+    """The zCDP budget ``1 / (2 sigma**2)`` of one Gaussian release worth ``(epsilon, delta)``."""
+    return 1.0 / (2.0 * single_release_multiplier(epsilon, delta) ** 2)
+
+
+def gaussian_part(
+    specs: dict, statistics: tuple[float, float], training: tuple[float, float]
+) -> GaussianPart:
+    """The numeric columns' share of ``statistics`` and the cross-tables' ``training``
+    budget as one Gaussian part. Converted to ``(epsilon, delta)`` apart, as basic
+    composition would, each would get the zCDP budget of its own ``(epsilon,
+    delta)``; converted once, the sum buys more rho (the conversion is concave in
+    rho), which is shared in the same proportion: both get less noise."""
+    eps_numeric, delta_numeric = numeric_part(specs, *statistics)
+    rho_tables = zcdp_rho(*training)
+    rho_numeric = zcdp_rho(eps_numeric, delta_numeric) if eps_numeric > 0 else 0.0
+    epsilon, delta = eps_numeric + training[0], delta_numeric + training[1]
+    rho = zcdp_rho(epsilon, delta) if rho_numeric else rho_tables
+    numeric = rho * rho_numeric / (rho_numeric + rho_tables)
+    return GaussianPart(epsilon, delta, numeric, float(1.0 / np.sqrt(2.0 * (rho - numeric))))
+
+
+def budget_plan(
+    specs: dict, target: str, epsilon: float, delta: float, share: float, integer_target: bool
+) -> BudgetPlan:
+    """The :class:`BudgetPlan` of ``epsilon`` / ``delta`` with ``share`` of epsilon for
+    the statistics (the target's classes take :data:`TARGET_SHARE` of epsilon of it
+    unless the schema declares them; an integer target's classes need no delta)."""
+    needing = [s for s in specs.values() if needs_statistics(s)]
+    split = split_budget(epsilon, delta, share, bool(needing), any(needs_delta(s) for s in needing))
+    eps_target, delta_target = 0.0, 0.0
+    if needs_statistics(specs[target]):
+        eps_target = TARGET_SHARE * epsilon
+        delta_target = 0.0 if integer_target else split.delta_statistics / 2
+        others = [s for n, s in specs.items() if n != target and needs_statistics(s)]
+        if others and split.epsilon_statistics <= eps_target:
+            raise ValueError(
+                f"statistics_share {share} leaves nothing for the column statistics once "
+                f"the target's classes take {TARGET_SHARE:.0%} of epsilon: use more than "
+                f"{TARGET_SHARE}, or declare the target's classes in the schema"
+            )
+    others = {n: s for n, s in specs.items() if n != target}
+    statistics = (split.epsilon_statistics - eps_target, split.delta_statistics - delta_target)
+    training = (split.epsilon_training, split.delta_training)
+    return BudgetPlan(
+        eps_target, delta_target, statistics, gaussian_part(others, statistics, training)
+    )
+
+
 def _report(
-    split,
+    plan: BudgetPlan | None,
     transformer: DataTransformer,
-    sigma: float | None,
-    eps_target: float,
-    delta_target: float,
     budget: TreeBudget | None = None,
     tree_edges: int = 0,
 ) -> MarginalPrivacyReport:
-    if split is None:
+    if plan is None:
         return MarginalPrivacyReport(None, None, 0.0, 0.0, None, None, None, None, None, 0, "none")
-    eps_stats = transformer.epsilon_spent + eps_target
-    delta_stats = transformer.delta_spent + delta_target
+    eps_stats = transformer.epsilon_spent + plan.epsilon_target
+    delta_stats = transformer.delta_spent + plan.delta_target
+    part = plan.gaussian
     return MarginalPrivacyReport(
-        epsilon=eps_stats + split.epsilon_training,
-        delta=delta_stats + split.delta_training,
+        epsilon=eps_stats + part.epsilon,
+        delta=delta_stats + part.delta,
         epsilon_statistics=eps_stats,
         delta_statistics=delta_stats,
-        epsilon_training=split.epsilon_training,
-        delta_training=split.delta_training,
+        epsilon_training=part.epsilon,
+        delta_training=part.delta,
         noise_multiplier=None,
         max_grad_norm=None,
         sample_rate=None,
         steps=0,
         accountant="rdp",
-        marginals_noise_multiplier=sigma if budget is None else budget.star_multiplier,
+        marginals_noise_multiplier=part.table_sigma if budget is None else budget.star_multiplier,
         tree_noise_multiplier=None if budget is None else budget.tree_multiplier,
         selection_epsilon=None if budget is None else budget.selection_epsilon,
         tree_edges=0 if budget is None else tree_edges,
+        numeric_rho=part.numeric_rho,
     )

@@ -581,6 +581,21 @@ def _dtype_name(column: pd.Series) -> str:
     return "category" if isinstance(column.dtype, pd.CategoricalDtype) else str(column.dtype)
 
 
+def numeric_part(
+    specs: dict[str, ColumnSpec], epsilon: float, delta: float | None
+) -> tuple[float, float]:
+    """The part of the statistics' ``(epsilon, delta)`` that :meth:`DataTransformer.fit`
+    gives the numeric columns' Gaussian rounds: their share of the columns needing
+    statistics (public arithmetic on the schema)."""
+    needing = [n for n, s in specs.items() if needs_statistics(s)]
+    needing_delta = [n for n in needing if needs_delta(specs[n])]
+    numeric = [n for n in needing if specs[n].kind in NUMERIC_KINDS]
+    if not numeric:
+        return 0.0, 0.0
+    share = len(numeric) / len(needing)
+    return epsilon * share, (delta or 0.0) * len(numeric) / max(1, len(needing_delta))
+
+
 def numeric_noise(
     specs: dict[str, ColumnSpec], rows: int, epsilon: float, delta: float | None
 ) -> tuple[dict[str, float], int]:
@@ -588,18 +603,41 @@ def numeric_noise(
     of rounds, when the statistics of ``specs`` get ``(epsilon, delta)`` (public
     arithmetic on rows, columns and budget): the split :meth:`DataTransformer.fit`
     makes, evenly over the columns that need statistics."""
-    needing = [n for n, s in specs.items() if needs_statistics(s)]
-    needing_delta = [n for n in needing if needs_delta(specs[n])]
-    numeric = [n for n in needing if specs[n].kind in NUMERIC_KINDS]
-    if not numeric:
+    budget = numeric_part(specs, epsilon, delta)
+    if budget[0] <= 0:
         return {}, dp_stats.NUMERIC_ROUNDS
-    share = len(numeric) / len(needing)
-    budget = (epsilon * share, (delta or 0.0) * len(numeric) / max(1, len(needing_delta)))
-    weights = {n: INTEGER_WEIGHT if specs[n].kind == "integer" else 1.0 for n in numeric}
+    weights = _numeric_weights(specs)
     total = sum(weights.values())
     rounds = dp_stats.numeric_rounds(dp_stats.gaussian_noise_std(*budget, total), rows)
     std = dp_stats.gaussian_noise_std(*budget, total, rounds)  # of a weight-1 column
     return {n: std / np.sqrt(w) for n, w in weights.items()}, rounds
+
+
+def numeric_noise_at_rho(
+    specs: dict[str, ColumnSpec], rows: int, rho: float
+) -> tuple[dict[str, float], int]:
+    """As :func:`numeric_noise` for rounds that spend the zCDP budget ``rho`` (a caller
+    composing them with Gaussian releases of its own): ``r`` rounds of noise multiplier
+    ``m`` spend ``r / (2 m**2)``."""
+    weights = _numeric_weights(specs)
+    if not weights or rho <= 0:
+        return {}, dp_stats.NUMERIC_ROUNDS
+    total = sum(weights.values())
+
+    def std(rounds: int) -> float:  # of a weight-1 column
+        return float(np.sqrt(rounds / (2 * rho)) * np.sqrt(total))
+
+    rounds = dp_stats.numeric_rounds(std(dp_stats.NUMERIC_ROUNDS), rows)
+    return {n: std(rounds) / np.sqrt(w) for n, w in weights.items()}, rounds
+
+
+def _numeric_weights(specs: dict[str, ColumnSpec]) -> dict[str, float]:
+    """Each numeric column needing statistics and its weight in the Gaussian rounds."""
+    return {
+        n: INTEGER_WEIGHT if s.kind == "integer" else 1.0
+        for n, s in specs.items()
+        if needs_statistics(s) and s.kind in NUMERIC_KINDS
+    }
 
 
 def rounded_up(epsilon: float) -> str:
@@ -639,6 +677,14 @@ def ranges_estimable(
     return not stds or dp_stats.range_is_estimable(max(stds.values()), rows)
 
 
+def ranges_estimable_at_rho(specs: dict[str, ColumnSpec], rows: int, rho: float) -> bool:
+    """:func:`ranges_estimable` for rounds that spend the zCDP budget ``rho``."""
+    if not _numeric_weights(specs):
+        return True
+    stds, _ = numeric_noise_at_rho(specs, rows, rho)
+    return bool(stds) and dp_stats.range_is_estimable(max(stds.values()), rows)
+
+
 class DataTransformer:
     """Encodes a DataFrame to float32 vectors and decodes vectors back to a DataFrame."""
 
@@ -657,6 +703,7 @@ class DataTransformer:
         epsilon: float | None = None,
         delta: float | None = None,
         seed: int = 0,
+        numeric_rho: float | None = None,
     ) -> DataTransformer:
         """Fit the encoders.
 
@@ -674,6 +721,11 @@ class DataTransformer:
                 rounds), split as ``epsilon``.
             seed: seeds the mixture fits (the DP noise comes from OS entropy,
                 :mod:`ganforge.tabular.entropy`).
+            numeric_rho: under DP, the zCDP budget of the numeric columns'
+                Gaussian rounds, accounted by the caller together with its own
+                Gaussian releases (:func:`numeric_noise_at_rho`); the numeric
+                columns' share of ``epsilon`` and ``delta`` is then not spent
+                here (``epsilon_spent`` / ``delta_spent`` leave it out).
         """
         validate_frame(df)
         specs = complete_schema(df, schema)
@@ -690,7 +742,13 @@ class DataTransformer:
         eps_col = epsilon / len(needing) if epsilon and needing else None
         delta_col = delta / len(needing_delta) if delta and needing_delta else None
         stds, rounds = None, dp_stats.NUMERIC_ROUNDS
-        if epsilon and numeric:
+        if epsilon and numeric and numeric_rho is not None:
+            stds, rounds = numeric_noise_at_rho(specs, len(df), numeric_rho)
+            if unbounded_numeric(specs) and not ranges_estimable_at_rho(
+                specs, len(df), numeric_rho
+            ):
+                raise ValueError(range_error(unbounded_numeric(specs), len(df), epsilon))
+        elif epsilon and numeric:
             stds, rounds = numeric_noise(specs, len(df), epsilon, delta)
             unbounded = unbounded_numeric(specs)
             if unbounded and not dp_stats.range_is_estimable(max(stds.values()), len(df)):
@@ -710,6 +768,9 @@ class DataTransformer:
             raise ValueError(range_error(fitter.failed, len(df), epsilon))
         spent_eps = float(epsilon) if epsilon is not None and needing else 0.0
         spent_delta = float(delta) if epsilon is not None and needing_delta else 0.0
+        if epsilon and numeric_rho is not None:  # the numeric share is the caller's
+            eps_numeric, delta_numeric = numeric_part(specs, epsilon, delta)
+            spent_eps, spent_delta = spent_eps - eps_numeric, max(spent_delta - delta_numeric, 0.0)
         return cls(encoders, spent_eps, spent_delta)
 
     @property
