@@ -463,7 +463,9 @@ def copy_previous_runs(tables: dict[str, dict], methods: list[str], path: Path) 
         cwd=ROOT,
         check=False,
     ).stdout.strip()
-    return {"file": str(path.relative_to(ROOT)), "commit": commit, "methods": methods}
+    resolved = path.resolve()
+    shown = resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else resolved
+    return {"file": str(shown), "commit": commit, "methods": methods}
 
 
 def main() -> None:
