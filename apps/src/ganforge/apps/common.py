@@ -197,6 +197,17 @@ def add_data_source(
     source.add_argument("--data", type=Path, help=data_help)
 
 
+def add_device_option(parser: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    """Add ``--device`` (:data:`DEVICE_HELP`); ``default=None`` where a ``--config`` file
+    may give it (a flag left off the line keeps the file's value)."""
+    parser.add_argument("--device", default=default, help=DEVICE_HELP)
+
+
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--no-progress``, which hides the command's progress bar."""
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
 def add_run_options(parser: argparse.ArgumentParser, default_every: int = 100) -> None:
     """Add --run-dir, --resume and --checkpoint-every to a training command."""
     parser.add_argument(

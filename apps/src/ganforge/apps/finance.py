@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ganforge.apps.common import (
-    DEVICE_HELP,
     add_command_group,
+    add_device_option,
+    add_progress_option,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -143,7 +144,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "on the line override it",
     )
     train.add_argument("--out", type=output_file, required=True, help="model file to write (.pt)")
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(train)
     add_spec_options(train, TimeGANConfig, skip=DERIVED_KEYS)
     add_run_options(train, default_every=500)
     train.set_defaults(handler=run_train)
@@ -168,7 +169,7 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
     )
     sample.add_argument("--regime", choices=REGIME_NAMES, help="regime of a conditional model")
     sample.add_argument("--seed", type=nonnegative_int, help="sampling seed (default: the model's)")
-    sample.add_argument("--device", default="auto", help=f"device to sample on: {DEVICE_HELP}")
+    add_device_option(sample)
     sample.add_argument("--out", type=output_file, required=True, help="CSV file to write")
     sample.set_defaults(handler=run_sample)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.apps.common import (
-    DEVICE_HELP,
     add_command_group,
+    add_device_option,
+    add_progress_option,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -73,7 +74,7 @@ def _add_expert(commands: argparse._SubParsersAction) -> None:
         "`demos --env-id` finds it)",
     )
     expert.add_argument("--config", type=Path, help="JSON of options (the flags' names)")
-    expert.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(expert)
     add_spec_options(expert, PPOSpec)
     add_run_options(expert, default_every=10)
     expert.set_defaults(handler=run_expert)
@@ -117,7 +118,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--out", type=output_file, required=True, help="model file to write (.pt)")
     train.add_argument("--config", type=Path, help="JSON of options (the flags' names)")
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(train)
     add_spec_options(train, GAILSpec)
     add_run_options(train, default_every=10)
     train.set_defaults(handler=run_train)
@@ -149,7 +150,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "--episodes", type=positive_int, default=50, help="episodes per policy (default 50)"
     )
     ev.add_argument("--no-baselines", action="store_true", help="skip behavioural cloning")
-    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_device_option(ev)
     ev.set_defaults(handler=run_evaluate)
 
 

@@ -13,6 +13,8 @@ import torch
 
 from ganforge.apps.common import (
     add_command_group,
+    add_device_option,
+    add_progress_option,
     add_run_options,
     merge_options,
     output_file,
@@ -58,7 +60,6 @@ MODEL_KEYS = SPEC_KEYS + GENERATOR_KEYS + WEIGHT_KEYS
 SPEC = MedicalSRSpec()
 #: How enhance and evaluate read and check their numbers, on the line and in a --config file.
 NUMBERS: dict[str, Callable[[str], Any]] = {"roi_size": positive_int, "threshold": positive_float}
-DEVICE_HELP = f"auto (CUDA when present), cpu, cuda or cuda:N (default {SPEC.device})"
 THRESHOLD_HELP = f"hallucination flag level (default {DEFAULT_THRESHOLD:g})"
 SWITCHES = ("no_project", "no_tta", "overwrite")
 
@@ -114,7 +115,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="JSON of model options (the flags from --scale to --weight-roi, with "
         "underscores: num_blocks, weight_l1, ...); flags given on the line override it",
     )
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(train)
     _add_model_options(train)
     add_run_options(train)
     train.set_defaults(handler=run_train)
@@ -146,7 +147,7 @@ def _add_enhance(commands: argparse._SubParsersAction) -> None:
         "for every size (tiles carry the network's receptive field), only memory and speed change",
     )
     enhance.add_argument("--threshold", type=positive_float, help=THRESHOLD_HELP)
-    enhance.add_argument("--device", help=DEVICE_HELP)
+    add_device_option(enhance, default=None)
     # default None, not False: a switch left off the line keeps the --config value
     switches = {"default": None, "action": "store_true"}
     enhance.add_argument("--no-project", **switches, help="skip data consistency")
@@ -174,7 +175,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     ev.add_argument("--out", type=output_file, required=True, help="JSON report to write")
     ev.add_argument("--threshold", type=positive_float, help=THRESHOLD_HELP)
-    ev.add_argument("--device", help=DEVICE_HELP)
+    add_device_option(ev, default=None)
     ev.add_argument("--config", type=Path, help="JSON with threshold and device")
     ev.set_defaults(handler=run_evaluate)
 

@@ -12,9 +12,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ganforge.apps.common import (
-    DEVICE_HELP,
     add_command_group,
     add_data_source,
+    add_device_option,
+    add_progress_option,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -121,7 +122,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="JSON of model options (any of the flags below with underscores); flags given "
         "on the line override it",
     )
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(train)
     add_spec_options(train, MusicSpec)
     add_run_options(train, default_every=200)
     train.set_defaults(handler=run_train)
@@ -150,8 +151,8 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     generate.add_argument("--seed", type=nonnegative_int, default=0, help="noise seed (default 0)")
     generate.add_argument("--tempo", type=float, default=90.0, help="tempo of the MIDI files")
     generate.add_argument("--wav", action="store_true", help="also write WAV previews")
-    generate.add_argument("--device", default="auto", help=DEVICE_HELP)
-    generate.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_device_option(generate)
+    add_progress_option(generate)
     generate.set_defaults(handler=run_generate)
 
 
@@ -174,8 +175,8 @@ def _add_audit(commands: argparse._SubParsersAction) -> None:
     audit.add_argument("--report", type=output_file, help="also write an HTML page")
     audit.add_argument("--lowest-pitch", type=nonnegative_int, default=35, help="(default 35)")
     audit.add_argument("--n-pitches", type=positive_int, default=48, help="(default 48)")
-    audit.add_argument("--device", default="auto", help=DEVICE_HELP)
-    audit.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_device_option(audit)
+    add_progress_option(audit)
     audit.set_defaults(handler=run_audit)
 
 
@@ -192,8 +193,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--n", type=positive_int, default=200, help="samples (default 200)")
     ev.add_argument("--out", type=output_file, required=True, help="JSON report to write")
     ev.add_argument("--report", type=output_file, help="also write an HTML page")
-    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
-    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_device_option(ev)
+    add_progress_option(ev)
     ev.set_defaults(handler=run_evaluate)
 
 

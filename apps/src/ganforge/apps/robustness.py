@@ -12,9 +12,10 @@ import torch
 from tqdm.auto import tqdm
 
 from ganforge.apps.common import (
-    DEVICE_HELP,
     add_command_group,
     add_data_source,
+    add_device_option,
+    add_progress_option,
     add_run_options,
     merge_options,
     output_file,
@@ -111,7 +112,7 @@ def _add_attack(commands: argparse._SubParsersAction) -> None:
         type=Path,
         help="JSON of attack options (the flags below with underscores); flags override it",
     )
-    attack.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(attack)
     add_spec_options(attack, AdvGANSpec, skip=("low", "high"))
     add_run_options(attack, default_every=200)
     attack.set_defaults(handler=run_attack)
@@ -137,7 +138,7 @@ def _add_defence(commands: argparse._SubParsersAction) -> None:
         type=Path,
         help="JSON of training options (the flags below with underscores); flags override it",
     )
-    defence.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(defence)
     add_spec_options(defence, ClassifierSpec, skip=("low", "high"))
     add_run_options(defence, default_every=200)
     defence.set_defaults(handler=run_defence)
@@ -163,8 +164,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         type=output_file,
         help="also write an HTML page with clean / perturbed / perturbation images",
     )
-    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
-    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_device_option(ev)
+    add_progress_option(ev)
     ev.set_defaults(handler=run_evaluate)
 
 

@@ -11,9 +11,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ganforge.apps.common import (
-    DEVICE_HELP,
     add_command_group,
     add_data_source,
+    add_device_option,
+    add_progress_option,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -101,7 +102,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="JSON of model options (any of the flags below with underscores); flags given "
         "on the line override it",
     )
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(train)
     add_spec_options(train, SemisupSpec, skip=("num_classes",))
     add_run_options(train, default_every=500)
     train.set_defaults(handler=run_train)
@@ -118,8 +119,8 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--model", type=Path, required=True, help="model file written by train")
     predict.add_argument("--input", type=Path, nargs="+", required=True, help="images to classify")
     predict.add_argument("--out", type=output_file, required=True, help="CSV file to write")
-    predict.add_argument("--device", default="auto", help=DEVICE_HELP)
-    predict.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_device_option(predict)
+    add_progress_option(predict)
     predict.set_defaults(handler=run_predict)
 
 
@@ -144,8 +145,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="train the supervised baselines on the same labels (minutes on MNIST)",
     )
-    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
-    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_device_option(ev)
+    add_progress_option(ev)
     ev.set_defaults(handler=run_evaluate)
 
 

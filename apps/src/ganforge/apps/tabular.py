@@ -10,6 +10,8 @@ import pandas as pd
 
 from ganforge.apps.common import (
     add_command_group,
+    add_device_option,
+    add_progress_option,
     add_run_options,
     merge_options,
     nonnegative_int,
@@ -86,7 +88,7 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         "target's relationship on small tables; uses --epsilon, --delta, "
         "--statistics-share and --seed)",
     )
-    fit.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(fit)
     add_spec_options(fit, SynthConfig)
     add_run_options(fit)
     fit.set_defaults(handler=run_fit)
@@ -102,7 +104,7 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
     sample.add_argument("--rows", type=positive_int, required=True, help="number of rows to sample")
     sample.add_argument("--out", type=output_file, required=True, help="CSV file to write")
     sample.add_argument("--seed", type=nonnegative_int, default=None, help="sampling seed")
-    sample.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    add_device_option(sample)
     sample.set_defaults(handler=run_sample)
 
 

@@ -12,9 +12,10 @@ import numpy as np
 import torch
 
 from ganforge.apps.common import (
-    DEVICE_HELP,
     add_command_group,
     add_data_source,
+    add_device_option,
+    add_progress_option,
     add_run_options,
     finite_float,
     merge_options,
@@ -106,7 +107,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="JSON of options (family and any flag below, with underscores); flags given on "
         "the line override it",
     )
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(train)
     add_spec_options(train, VisionSpec, skip=("family",))
     add_run_options(train, default_every=200)
     train.set_defaults(handler=run_train)
@@ -143,7 +144,7 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         default="forward",
         help="cyclegan: forward A -> B or backward B -> A (default forward)",
     )
-    sample.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_device_option(sample)
     sample.set_defaults(handler=run_sample)
 
 
@@ -166,7 +167,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         type=Path,
         help="a vision_zoo.json from bench/vision_zoo.py: its FID table joins the HTML report",
     )
-    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_device_option(ev)
     ev.set_defaults(handler=run_evaluate)
 
 

@@ -12,9 +12,10 @@ import torch
 from tqdm.auto import tqdm
 
 from ganforge.apps.common import (
-    DEVICE_HELP,
     add_command_group,
     add_data_source,
+    add_device_option,
+    add_progress_option,
     add_run_options,
     merge_options,
     output_file,
@@ -82,7 +83,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="JSON of model options (any of the flags below with underscores, and "
         "generator_options / discriminator_options); flags given on the line override it",
     )
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_progress_option(train)
     add_spec_options(train, VocoderSpec, skip=DICT_KEYS)
     add_run_options(train, default_every=500)
     train.set_defaults(handler=run_train)
@@ -101,8 +102,8 @@ def _add_synthesize(commands: argparse._SubParsersAction) -> None:
         "--input", type=Path, nargs="+", required=True, help="WAV/FLAC or mel .npy files"
     )
     synth.add_argument("--out", type=Path, required=True, help="folder for the WAV files")
-    synth.add_argument("--device", default="auto", help=DEVICE_HELP)
-    synth.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_device_option(synth)
+    add_progress_option(synth)
     synth.add_argument(
         "--streaming",
         action="store_true",
@@ -133,8 +134,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         help="also write an HTML page: spectrograms and audio of the first clip, model "
         "against Griffin-Lim",
     )
-    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
-    ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_device_option(ev)
+    add_progress_option(ev)
     ev.set_defaults(handler=run_evaluate)
 
 
