@@ -448,7 +448,8 @@ class _StatsFitter:
         present = self.rows - hist.missing
         found = dp_stats.discrete_levels(integers, counts, stds, None, present, MAX_LEVELS)
         top = np.sort(np.argsort(counts)[-2:])
-        if found is None and np.delete(counts, top).sum() < 0.25 * self.rows:
+        rest = np.delete(counts, top).sum()
+        if found is None and (rest < 0.25 * self.rows or counts[top].sum() >= 0.75 * present):
             found = integers[top], counts[top]
         kept = integers[counts > dp_stats.gaussian_threshold(1.0, len(integers)) * stds]
         bounds = (kept.min(), kept.max()) if len(kept) >= 2 else (integers[0], integers[-1])
