@@ -145,3 +145,12 @@ def test_default_mnist_extractor_trains_within_a_minute_on_one_thread(tmp_path):
     finally:
         torch.set_num_threads(threads)
     assert elapsed < 60 and info["val_accuracy"] > 0.95
+
+
+def test_the_extractor_trains_when_first_used_inside_no_grad(tmp_path):
+    # evaluation code asks for features under torch.no_grad(); on a machine without the
+    # cached weights that first call trains the extractor, which needs gradients
+    with torch.no_grad():
+        info = train_mnist_extractor(tmp_path / "w.pt", epochs=2, n_train=1000)
+        assert not torch.is_grad_enabled()  # the caller's mode is left as it was
+    assert (tmp_path / "w.pt").is_file() and info["val_accuracy"] > 0.3

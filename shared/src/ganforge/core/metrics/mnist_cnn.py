@@ -141,12 +141,13 @@ def train_mnist_extractor(
     model = MNISTFeatureCNN()
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     model.train()
-    for _ in range(epochs):
-        for batch in train_idx[torch.randperm(n_train, generator=gen)].split(batch_size):
-            loss = F.cross_entropy(model.logits(x[batch]), y[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    with torch.enable_grad():  # first use may come from inside a caller's no_grad
+        for _ in range(epochs):
+            for batch in train_idx[torch.randperm(n_train, generator=gen)].split(batch_size):
+                loss = F.cross_entropy(model.logits(x[batch]), y[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
     model.eval()
     with torch.no_grad():
         accuracy = float((model.logits(x[val_idx]).argmax(1) == y[val_idx]).float().mean())
