@@ -68,12 +68,12 @@ def test_a_truncated_model_file_is_a_checkpoint_error(tmp_path):
         load_model(path, "demo.Model")
 
 
-def test_model_kind_names_what_a_file_holds(tmp_path):
-    from ganforge.core.modelfile import model_kind
-
+def test_a_file_may_be_read_as_one_of_several_kinds(tmp_path):
     path, _ = written(tmp_path)
-    assert model_kind(path) == "demo.Model"
+    assert load_model(path, ("other.Model", "demo.Model")).kind == "demo.Model"
+    with pytest.raises(CheckpointError, match="holds a demo.Model model, not a a.A or b.B model"):
+        load_model(path, ("a.A", "b.B"))
     (tmp_path / "untagged").mkdir()
     untagged, _ = written(tmp_path / "untagged", ganforge_model=None)
     with pytest.raises(CheckpointError, match="not a ganforge model file"):
-        model_kind(untagged)
+        load_model(untagged, ("demo.Model",))

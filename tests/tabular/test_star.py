@@ -3,11 +3,13 @@ import pandas as pd
 import pytest
 
 from ganforge.core.checkpoint import CheckpointError
+from ganforge.core.modelfile import load_model
 from ganforge.tabular import dp_stats
 from ganforge.tabular.evaluate import utility
 from ganforge.tabular.privacy import gaussian_noise_multiplier, single_release_multiplier
 from ganforge.tabular.schema import ColumnSpec
 from ganforge.tabular.star import (
+    KIND,
     MarginalSynthesizer,
     Part,
     cross_tables,
@@ -96,6 +98,13 @@ def test_save_and_load_give_the_same_rows(tmp_path):
     (tmp_path / "other.model").write_bytes(b"not a model")
     with pytest.raises(CheckpointError):
         MarginalSynthesizer.load(tmp_path / "other.model")
+    # a file read once as one of several kinds (the CLI's sample): the same synthesizer
+    file = load_model(path, ("tabular.DPTabularGAN", KIND))
+    from_file = MarginalSynthesizer.from_file(file, path)
+    pd.testing.assert_frame_equal(from_file.sample(50, seed=1), synth.sample(50, seed=1))
+    file.kind = "tabular.DPTabularGAN"
+    with pytest.raises(ValueError, match="holds a tabular.DPTabularGAN model"):
+        MarginalSynthesizer.from_file(file, path)
 
 
 def test_bad_settings_and_tables_are_refused_in_one_line():

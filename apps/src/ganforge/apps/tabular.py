@@ -23,7 +23,7 @@ from ganforge.apps.common import (
 )
 from ganforge.apps.errors import UsageError
 from ganforge.apps.specs import add_spec_options, spec_fields
-from ganforge.core.modelfile import model_kind
+from ganforge.core.modelfile import load_model
 from ganforge.core.report import ReportSection, loss_curves_figure
 from ganforge.core.training.distributed import resolve_device
 from ganforge.tabular import (
@@ -186,10 +186,11 @@ def run_fit(arguments: argparse.Namespace) -> int:
 
 def run_sample(arguments: argparse.Namespace) -> int:
     resolve_device(arguments.device)  # a bad --device is refused before the file is read
-    if model_kind(arguments.model) == MARGINALS_KIND:
-        synth = MarginalSynthesizer.load(arguments.model)
+    file = load_model(arguments.model, (MARGINALS_KIND, DPTabularGAN.kind))  # read once
+    if file.kind == MARGINALS_KIND:
+        synth = MarginalSynthesizer.from_file(file, arguments.model)
     else:
-        synth = DPTabularGAN.load(arguments.model, device=arguments.device)
+        synth = DPTabularGAN.from_file(file, arguments.model, device=arguments.device)
     write_csv(synth.sample(arguments.rows, seed=arguments.seed), arguments.out)
     print(f"wrote {arguments.rows} rows to {arguments.out}")
     return 0

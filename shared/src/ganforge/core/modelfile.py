@@ -71,8 +71,12 @@ def save_model(
     return save_checkpoint(path, payload)
 
 
-def load_model(path: str | os.PathLike[str], kind: str, map_location: Any = "cpu") -> ModelFile:
-    """Read a model file of ``kind`` safely, with a one-line error for anything else."""
+def load_model(
+    path: str | os.PathLike[str], kind: str | tuple[str, ...], map_location: Any = "cpu"
+) -> ModelFile:
+    """Read a model file of ``kind`` (or of one of several kinds, for a command that
+    accepts more than one; ``ModelFile.kind`` says which) safely, with a one-line error
+    for anything else."""
     raw = load_checkpoint(path, map_location=map_location)
     found = raw.get("ganforge_model")
     if not isinstance(found, str):
@@ -83,8 +87,9 @@ def load_model(path: str | os.PathLike[str], kind: str, map_location: Any = "cpu
             f"{path} has model format {version}, newer than this ganforge reads "
             f"({FORMAT_VERSION}): upgrade ganforge"
         )
-    if found != kind:  # after the version: a newer format may name kinds otherwise
-        raise CheckpointError(f"{path} holds a {found} model, not a {kind} model")
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if found not in kinds:  # after the version: a newer format may name kinds otherwise
+        raise CheckpointError(f"{path} holds a {found} model, not a {' or '.join(kinds)} model")
     missing = [key for key in REQUIRED if key not in raw]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}: the model file is damaged")
@@ -93,15 +98,6 @@ def load_model(path: str | os.PathLike[str], kind: str, map_location: Any = "cpu
     except (TypeError, json.JSONDecodeError):
         raise CheckpointError(f"{path} has an unreadable spec: the model file is damaged") from None
     return ModelFile(found, spec, raw["state"], raw["extra"], versions, version)
-
-
-def model_kind(path: str | os.PathLike[str]) -> str:
-    """The kind of model a ganforge model file holds (read safely, weights only), for a
-    command that accepts more than one; a one-line error for anything else."""
-    found = load_checkpoint(path).get("ganforge_model")
-    if not isinstance(found, str):
-        raise CheckpointError(f"{path} is not a ganforge model file")
-    return found
 
 
 def library_versions() -> dict[str, str]:

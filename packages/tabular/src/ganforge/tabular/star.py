@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ganforge.core.modelfile import load_model, save_model
+from ganforge.core.modelfile import ModelFile, load_model, save_model
 from ganforge.tabular.dp_stats import (
     dp_categories,
     dp_integer_classes,
@@ -451,7 +451,13 @@ class MarginalSynthesizer:
     @classmethod
     def load(cls, path: PathLike) -> MarginalSynthesizer:
         """Load a synthesizer written by :meth:`save` (safe: ``weights_only=True``)."""
-        file = load_model(path, KIND)
+        return cls.from_file(load_model(path, KIND), path)
+
+    @classmethod
+    def from_file(cls, file: ModelFile, path: PathLike) -> MarginalSynthesizer:
+        """The synthesizer in a model file already read (``path`` names it in errors)."""
+        if file.kind != KIND:
+            raise ValueError(f"{path} holds a {file.kind} model, not a {KIND} model")
         try:
             synth = cls(**file.spec)
             synth.transformer = DataTransformer.from_dict(json.loads(file.extra["transformer"]))

@@ -155,7 +155,16 @@ class GANModel(Generic[SpecT]):
     def load(cls, path: PathLike, device: str | torch.device = "auto") -> GANModel[Any]:
         """Load a model file of this class onto ``device`` (a one-line error otherwise)."""
         target = resolve_device(device)
-        file = load_model(path, cls.kind)
+        return cls.from_file(load_model(path, cls.kind), path, target)
+
+    @classmethod
+    def from_file(
+        cls, file: ModelFile, path: PathLike, device: str | torch.device = "auto"
+    ) -> GANModel[Any]:
+        """The model in a model file already read (``path`` names it in errors)."""
+        if file.kind != cls.kind:
+            raise CheckpointError(f"{path} holds a {file.kind} model, not a {cls.kind} model")
+        target = resolve_device(device)
         try:
             spec = cls.spec_type(**{**file.spec, **_device_field(cls.spec_type, target)})
         except (TypeError, ValueError) as error:
