@@ -96,7 +96,7 @@ CASES = {
     ),
     "sample a model of another kind": (
         "tabular sample --model {foreign_model} --rows 10 --out {out}",
-        "holds a elsewhere.Model model, not a tabular.DPTabularGAN",
+        "holds a elsewhere.Model model, not a tabular-marginals or tabular.DPTabularGAN",
     ),
     "sample a newer model format": (
         "tabular sample --model {newer_model} --rows 10 --out {out}",

@@ -100,11 +100,11 @@ def test_save_and_load_give_the_same_rows(tmp_path):
         MarginalSynthesizer.load(tmp_path / "other.model")
     # a file read once as one of several kinds (the CLI's sample): the same synthesizer
     file = load_model(path, ("tabular.DPTabularGAN", KIND))
-    from_file = MarginalSynthesizer.from_file(file, path)
+    from_file = MarginalSynthesizer.from_model_file(file, path)
     pd.testing.assert_frame_equal(from_file.sample(50, seed=1), synth.sample(50, seed=1))
     file.kind = "tabular.DPTabularGAN"
     with pytest.raises(ValueError, match="holds a tabular.DPTabularGAN model"):
-        MarginalSynthesizer.from_file(file, path)
+        MarginalSynthesizer.from_model_file(file, path)
 
 
 def test_bad_settings_and_tables_are_refused_in_one_line():
@@ -274,5 +274,7 @@ def test_a_400_row_table_of_30_float_columns_fits_at_epsilon_1_without_bounds():
     synth = MarginalSynthesizer("y", epsilon=1.0).fit(table)
     assert synth.privacy.epsilon <= 1.0 + 1e-9
     fake = synth.sample(400, seed=0)
-    assert fake.notna().all().all() and set(fake["y"]) <= {0, 1}
+    # the target's classes are Laplace counts of public integers: one no row holds is
+    # released with probability at most 0.01 (dp_integer_classes), then drawn rarely
+    assert fake.notna().all().all() and fake["y"].isin([0, 1]).mean() > 0.9
     assert fake.loc[fake.y == 1, "x0"].mean() > fake.loc[fake.y == 0, "x0"].mean()

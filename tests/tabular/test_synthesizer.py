@@ -31,11 +31,11 @@ def test_save_and_load_give_the_same_samples(table, tmp_path):
     pd.testing.assert_frame_equal(again.sample(100, seed=5), synth.sample(100, seed=5))
     assert again.privacy == synth.privacy
     file = load_model(path, DPTabularGAN.kind)  # read once, as the CLI's sample does
-    from_file = DPTabularGAN.from_file(file, path)
+    from_file = DPTabularGAN.from_model_file(file, path)
     pd.testing.assert_frame_equal(from_file.sample(100, seed=5), synth.sample(100, seed=5))
     file.kind = "tabular-marginals"
     with pytest.raises(CheckpointError, match="holds a tabular-marginals model, not a tabular"):
-        DPTabularGAN.from_file(file, path)
+        DPTabularGAN.from_model_file(file, path)
 
 
 def test_loading_a_foreign_file_is_refused(tmp_path):

@@ -188,9 +188,9 @@ def run_sample(arguments: argparse.Namespace) -> int:
     resolve_device(arguments.device)  # a bad --device is refused before the file is read
     file = load_model(arguments.model, (MARGINALS_KIND, DPTabularGAN.kind))  # read once
     if file.kind == MARGINALS_KIND:
-        synth = MarginalSynthesizer.from_file(file, arguments.model)
+        synth = MarginalSynthesizer.from_model_file(file, arguments.model)
     else:
-        synth = DPTabularGAN.from_file(file, arguments.model, device=arguments.device)
+        synth = DPTabularGAN.from_model_file(file, arguments.model, device=arguments.device)
     write_csv(synth.sample(arguments.rows, seed=arguments.seed), arguments.out)
     print(f"wrote {arguments.rows} rows to {arguments.out}")
     return 0

@@ -451,10 +451,10 @@ class MarginalSynthesizer:
     @classmethod
     def load(cls, path: PathLike) -> MarginalSynthesizer:
         """Load a synthesizer written by :meth:`save` (safe: ``weights_only=True``)."""
-        return cls.from_file(load_model(path, KIND), path)
+        return cls.from_model_file(load_model(path, KIND), path)
 
     @classmethod
-    def from_file(cls, file: ModelFile, path: PathLike) -> MarginalSynthesizer:
+    def from_model_file(cls, file: ModelFile, path: PathLike) -> MarginalSynthesizer:
         """The synthesizer in a model file already read (``path`` names it in errors)."""
         if file.kind != KIND:
             raise ValueError(f"{path} holds a {file.kind} model, not a {KIND} model")

@@ -155,10 +155,10 @@ class GANModel(Generic[SpecT]):
     def load(cls, path: PathLike, device: str | torch.device = "auto") -> GANModel[Any]:
         """Load a model file of this class onto ``device`` (a one-line error otherwise)."""
         target = resolve_device(device)
-        return cls.from_file(load_model(path, cls.kind), path, target)
+        return cls.from_model_file(load_model(path, cls.kind), path, target)
 
     @classmethod
-    def from_file(
+    def from_model_file(
         cls, file: ModelFile, path: PathLike, device: str | torch.device = "auto"
     ) -> GANModel[Any]:
         """The model in a model file already read (``path`` names it in errors)."""
