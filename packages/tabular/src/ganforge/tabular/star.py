@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ganforge.core.checkpoint import CheckpointError
 from ganforge.core.modelfile import ModelFile, load_model, save_model
 from ganforge.tabular.dp_stats import (
     dp_categories,
@@ -457,7 +458,7 @@ class MarginalSynthesizer:
     def from_model_file(cls, file: ModelFile, path: PathLike) -> MarginalSynthesizer:
         """The synthesizer in a model file already read (``path`` names it in errors)."""
         if file.kind != KIND:
-            raise ValueError(f"{path} holds a {file.kind} model, not a {KIND} model")
+            raise CheckpointError(f"{path} holds a {file.kind} model, not a {KIND} model")
         try:
             synth = cls(**file.spec)
             synth.transformer = DataTransformer.from_dict(json.loads(file.extra["transformer"]))
@@ -633,8 +634,9 @@ def budget_plan(
     if needs_statistics(specs[target]):
         eps_target = TARGET_SHARE * epsilon
         delta_target = 0.0 if integer_target else split.delta_statistics / 2
-        others = [s for n, s in specs.items() if n != target and needs_statistics(s)]
-        if others and split.epsilon_statistics <= eps_target:
+        if any(needs_statistics(s) for n, s in specs.items() if n != target) and (
+            split.epsilon_statistics <= eps_target
+        ):
             raise ValueError(
                 f"statistics_share {share} leaves nothing for the column statistics once "
                 f"the target's classes take {TARGET_SHARE:.0%} of epsilon: use more than "

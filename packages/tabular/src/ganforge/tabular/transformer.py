@@ -743,22 +743,24 @@ class DataTransformer:
         eps_col = epsilon / len(needing) if epsilon and needing else None
         delta_col = delta / len(needing_delta) if delta and needing_delta else None
         stds, rounds = None, dp_stats.NUMERIC_ROUNDS
-        if epsilon and numeric and numeric_rho is not None:
-            stds, rounds = numeric_noise_at_rho(specs, len(df), numeric_rho)
-            if unbounded_numeric(specs) and not ranges_estimable_at_rho(
-                specs, len(df), numeric_rho
-            ):
-                raise ValueError(range_error(unbounded_numeric(specs), len(df), epsilon))
-        elif epsilon and numeric:
-            stds, rounds = numeric_noise(specs, len(df), epsilon, delta)
+        if epsilon and numeric:
+            if numeric_rho is None:
+                stds, rounds = numeric_noise(specs, len(df), epsilon, delta)
+            else:
+                stds, rounds = numeric_noise_at_rho(specs, len(df), numeric_rho)
             unbounded = unbounded_numeric(specs)
-            if unbounded and not dp_stats.range_is_estimable(max(stds.values()), len(df)):
+            if unbounded and not (
+                stds and dp_stats.range_is_estimable(max(stds.values()), len(df))
+            ):
+                message = range_error(unbounded, len(df), epsilon)
+                if numeric_rho is not None:  # the caller's budget: it says what would do
+                    raise ValueError(message)
                 needed = smallest_epsilon(
                     lambda eps: ranges_estimable(specs, len(df), eps, delta), epsilon
                 )
                 raise ValueError(
-                    f"{range_error(unbounded, len(df), epsilon)} (statistics epsilon "
-                    f"{rounded_up(needed)} or more would do without bounds)"
+                    f"{message} (statistics epsilon {rounded_up(needed)} or more would do "
+                    "without bounds)"
                 )
         fitter = _StatsFitter(epsilon is not None, eps_col, delta_col, seed, stds, len(df), rounds)
         encoders: list[Encoder] = []
