@@ -267,14 +267,21 @@ def test_the_gaussian_part_gives_both_releases_more_rho_than_apart():
 
 
 def test_a_400_row_table_of_30_float_columns_fits_at_epsilon_1_without_bounds():
-    rng = np.random.default_rng(0)
-    y = (rng.random(400) < 0.37).astype(np.int64)
-    columns = {f"x{k}": rng.lognormal(2 + 0.4 * y, 0.3) for k in range(30)}
-    table = pd.DataFrame(columns | {"y": y})
-    synth = MarginalSynthesizer("y", epsilon=1.0).fit(table)
+    def table(seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        y = (rng.random(400) < 0.37).astype(np.int64)
+        return pd.DataFrame(
+            {f"x{k}": rng.lognormal(2 + 0.4 * y, 0.3) for k in range(30)} | {"y": y}
+        )
+
+    train, test = table(0), table(1)
+    synth = MarginalSynthesizer("y", epsilon=1.0).fit(train)
     assert synth.privacy.epsilon <= 1.0 + 1e-9
     fake = synth.sample(400, seed=0)
     # the target's classes are Laplace counts of public integers: one no row holds is
     # released with probability at most 0.01 (dp_integer_classes), then drawn rarely
     assert fake.notna().all().all() and fake["y"].isin([0, 1]).mean() > 0.9
-    assert fake.loc[fake.y == 1, "x0"].mean() > fake.loc[fake.y == 0, "x0"].mean()
+    # each column alone carries the planted shift weakly at this noise (one column's
+    # class means came out reversed in a full run); the 30 together keep it: lift
+    # 0.88-0.99 over 10 fits
+    assert utility(train, test, fake, "y")["lift"] > 0.6
