@@ -113,6 +113,54 @@ def test_feature_matching_updates_only_the_generator():
     assert all(p.grad is not None for p in module.networks["G"].parameters())
 
 
+class _Context:
+    """The one StepContext method the shift uses."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def generator(self):
+        return torch.Generator().manual_seed(self.seed)
+
+
+def test_real_images_are_shifted_by_whole_pixels_within_the_bound():
+    """28x28 images, translation 0.075: each image moves by at most 2 pixels per axis,
+    zero-filled; the pixels it keeps are the original's, in the same layout."""
+    module = SemiSupervisedModule(
+        Discriminator(784, 3, (8,)),
+        Generator(784, 4, (8,)),
+        iterations=1,
+        image_shape=(28, 28),
+        translation=0.075,
+    )
+    images = torch.rand(64, 784) + 0.5  # no zero pixel: zeros come from the fill alone
+    moved = module.shifted(images, _Context(3)).view(64, 28, 28)
+    original = images.view(64, 28, 28)
+    shifts = set()
+    for index in range(64):
+        kept = moved[index] != 0
+        rows = torch.nonzero(kept.any(1)).flatten()
+        cols = torch.nonzero(kept.any(0)).flatten()
+        dy = int(rows[0]) if rows[0] > 0 else -(27 - int(rows[-1]))
+        dx = int(cols[0]) if cols[0] > 0 else -(27 - int(cols[-1]))
+        assert abs(dy) <= 2 and abs(dx) <= 2
+        expected = torch.roll(original[index], (dy, dx), (0, 1))[kept]
+        assert torch.equal(moved[index][kept], expected)
+        assert int(kept.sum()) == (28 - abs(dy)) * (28 - abs(dx))
+        shifts.add((dy, dx))
+    assert len(shifts) > 10  # per image, not one shift for the batch
+
+
+def test_flat_images_and_zero_translation_are_not_shifted():
+    images = torch.rand(5, 16)
+    flat = SemiSupervisedModule(Discriminator(16, 3, (8,)), Generator(16, 4, (8,)),
+                                iterations=1, image_shape=(16,), translation=0.1)  # fmt: skip
+    off = SemiSupervisedModule(Discriminator(16, 3, (8,)), Generator(16, 4, (8,)),
+                               iterations=1, image_shape=(4, 4), translation=0.0)  # fmt: skip
+    assert torch.equal(flat.shifted(images, _Context(0)), images)
+    assert torch.equal(off.shifted(images, _Context(0)), images)
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -149,6 +197,8 @@ def test_predict_checks_the_image_size():
         ({"decay_fraction": 2}, "decay_fraction must be in"),
         ({"iterations": 0}, "iterations must be an integer >= 1"),
         ({"supervised_only": "yes"}, "supervised_only must be"),
+        ({"translation": 0.5}, "translation must be in"),
+        ({"translation": -0.1}, "translation must be in"),
     ],
 )
 def test_spec_checks(options, message):
@@ -157,10 +207,11 @@ def test_spec_checks(options, message):
 
 
 def test_short_run_beats_the_same_net_on_labels_alone():
-    """8x8 digits, 5 labels per class: the GAN's unlabelled terms pay within 300 iterations."""
+    """8x8 digits, 5 labels per class: the GAN's unlabelled terms pay within 300 iterations
+    (both without the shifts, which the test above covers)."""
     split = load_embedded("digits", seed=0)
     spec = SemisupSpec(hidden=(200, 100, 100), generator_hidden=(100, 100), iterations=300,
-                       device="cpu")  # fmt: skip
+                       translation=0.0, device="cpu")  # fmt: skip
     gan = SemiSupervisedGAN(spec).fit(split.x_labelled, split.y_labelled, split.x_unlabelled)
     supervised = fit_supervised_same_net(spec, split.x_labelled, split.y_labelled)
     gan_error = 1 - gan.score(split.x_test, split.y_test)

