@@ -104,7 +104,13 @@ def ring_section(run_dir: Path, iterations: int, seed: int = 0) -> ReportSection
         log_every=max(1, iterations // 100),
     )
     started = time.perf_counter()
-    trainer = Trainer(module, config, callbacks=_monitors(data, heldout, iterations)).fit(data)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # 2-D points through small MLPs: more threads only add waiting
+    try:
+        trainer = Trainer(module, config, callbacks=_monitors(data, heldout, iterations))
+        trainer.fit(data)
+    finally:
+        torch.set_num_threads(threads)
     seconds = time.perf_counter() - started
     samples = module.sample(2000).cpu()
     metrics = {
