@@ -71,6 +71,14 @@ def save_model(
     return save_checkpoint(path, payload)
 
 
+def require_kind(found: str, kind: str | tuple[str, ...], path: str | os.PathLike[str]) -> None:
+    """A one-line :class:`CheckpointError` unless a model file of kind ``found`` is of
+    ``kind`` (or one of several kinds); ``path`` names the file."""
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if found not in kinds:
+        raise CheckpointError(f"{path} holds a {found} model, not a {' or '.join(kinds)} model")
+
+
 def load_model(
     path: str | os.PathLike[str], kind: str | tuple[str, ...], map_location: Any = "cpu"
 ) -> ModelFile:
@@ -87,9 +95,7 @@ def load_model(
             f"{path} has model format {version}, newer than this ganforge reads "
             f"({FORMAT_VERSION}): upgrade ganforge"
         )
-    kinds = (kind,) if isinstance(kind, str) else kind
-    if found not in kinds:  # after the version: a newer format may name kinds otherwise
-        raise CheckpointError(f"{path} holds a {found} model, not a {' or '.join(kinds)} model")
+    require_kind(found, kind, path)  # after the version: a newer format may name kinds otherwise
     missing = [key for key in REQUIRED if key not in raw]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}: the model file is damaged")

@@ -46,8 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ganforge.core.checkpoint import CheckpointError
-from ganforge.core.modelfile import ModelFile, load_model, save_model
+from ganforge.core.modelfile import ModelFile, load_model, require_kind, save_model
 from ganforge.tabular.dp_stats import (
     dp_categories,
     dp_integer_classes,
@@ -457,8 +456,7 @@ class MarginalSynthesizer:
     @classmethod
     def from_model_file(cls, file: ModelFile, path: PathLike) -> MarginalSynthesizer:
         """The synthesizer in a model file already read (``path`` names it in errors)."""
-        if file.kind != KIND:
-            raise CheckpointError(f"{path} holds a {file.kind} model, not a {KIND} model")
+        require_kind(file.kind, KIND, path)
         try:
             synth = cls(**file.spec)
             synth.transformer = DataTransformer.from_dict(json.loads(file.extra["transformer"]))

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from ganforge.core.checkpoint import CheckpointError
-from ganforge.core.modelfile import ModelFile, load_model, save_model
+from ganforge.core.modelfile import ModelFile, load_model, require_kind, save_model
 from ganforge.core.training.config import TrainerConfig
 from ganforge.core.training.distributed import resolve_device
 from ganforge.core.training.module import GANModule
@@ -162,8 +162,7 @@ class GANModel(Generic[SpecT]):
         cls, file: ModelFile, path: PathLike, device: str | torch.device = "auto"
     ) -> GANModel[Any]:
         """The model in a model file already read (``path`` names it in errors)."""
-        if file.kind != cls.kind:
-            raise CheckpointError(f"{path} holds a {file.kind} model, not a {cls.kind} model")
+        require_kind(file.kind, cls.kind, path)
         target = resolve_device(device)
         try:
             spec = cls.spec_type(**{**file.spec, **_device_field(cls.spec_type, target)})
