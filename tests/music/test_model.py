@@ -110,6 +110,9 @@ def test_the_memorisation_alarm_fires_for_a_copying_generator(segments):
         def forward(self, z, condition=None):
             return self.rolls[: len(z)]
 
+        def decode(self, probabilities):
+            return probabilities > 0.5
+
     model = MusicGAN(**TINY)
     monitors = training_monitors(model, segments, every=1, samples=8)
     trainer = type("T", (), {})()

@@ -100,6 +100,22 @@ class Skipped:
 
 
 # ------------------------------------------------------------------- keys
+def monophonic_share(rolls: np.ndarray) -> float:
+    """Share of the sounding (segment, track, step) cells of ``rolls`` ``(n, tracks, steps,
+    pitches)`` that hold exactly one pitch (1.0 for a roll with nothing sounding)."""
+    counts = (np.asarray(rolls) > 0).sum(axis=-1)
+    sounding = counts > 0
+    return float((counts[sounding] == 1).mean()) if sounding.any() else 1.0
+
+
+def mean_note_steps(rolls: np.ndarray) -> float:
+    """Mean length in steps of the notes of ``rolls`` ``(n, tracks, steps, pitches)``: a
+    note is a run of one pitch sounding (1.0 when nothing sounds)."""
+    x = np.asarray(rolls) > 0
+    onsets = x[:, :, :1].sum() + (x[:, :, 1:] & ~x[:, :, :-1]).sum()
+    return float(x.sum() / onsets) if onsets else 1.0
+
+
 def key_name(key: int) -> str:
     names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
     return f"{names[key % 12]} {'minor' if key >= 12 else 'major'}"

@@ -15,7 +15,7 @@ The model file holds the spec and both networks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,10 +35,13 @@ from ganforge.music.data import (
     Piece,
     Segments,
     cut_segments,
+    mean_note_steps,
+    monophonic_share,
 )
 from ganforge.music.networks import MuseCritic, MuseGenerator
 
 SAMPLE_BATCH = 256
+VOICES = ("auto", "monophonic", "polyphonic")
 
 
 @dataclass
@@ -62,8 +65,14 @@ class MusicSpec:
         gp_weight: weight of the gradient penalty.
         max_shift: training batches are transposed by up to this many semitones either way
             (0: no augmentation).
-        binary_neurons: the critic sees the generator's rolls binarised at 0.5, with a
-            straight-through gradient (BinaryMuseGAN); false: the soft probabilities (MuseGAN).
+        binary_neurons: the critic sees the generator's rolls binarised as they are
+            sampled, with a straight-through gradient (BinaryMuseGAN); false: the soft
+            probabilities (MuseGAN).
+        voices: ``monophonic``: each track is one voice, one pitch or a rest per step (a
+            softmax; chorales, madrigals, string quartets); ``polyphonic``: each cell on
+            its own (chords within a track: piano, guitar); ``auto``: monophonic when the
+            training rolls hold at most one pitch per track in 99 % of their sounding
+            steps, decided at fit and kept in the model file.
         seed: seeds initialisation, batches, noise and transpositions.
         device: auto (CUDA when present), cpu, cuda or cuda:N.
     """
@@ -82,6 +91,7 @@ class MusicSpec:
     gp_weight: float = 10.0
     max_shift: int = 5
     binary_neurons: bool = True
+    voices: Literal["auto", "monophonic", "polyphonic"] = "auto"
     seed: int = 0
     device: str = "auto"
 
@@ -113,6 +123,8 @@ class MusicSpec:
             raise ValueError(f"max_shift must be at most 11 semitones, got {self.max_shift}")
         if not isinstance(self.binary_neurons, bool):
             raise ValueError(f"binary_neurons must be true or false, got {self.binary_neurons!r}")
+        if self.voices not in VOICES:
+            raise ValueError(f"voices must be one of {', '.join(VOICES)}, got {self.voices!r}")
         check_integer("seed", self.seed, 0)
 
 
@@ -164,8 +176,11 @@ class MusicGAN(GANModel[MusicSpec]):
                 f"{len(segments)} four-bar segments are fewer than batch_size {spec.batch_size}: "
                 "lower batch_size or add pieces"
             )
+        if spec.voices == "auto":
+            voices = "monophonic" if monophonic_share(segments.rolls) >= 0.99 else "polyphonic"
+            self.spec = spec = replace(spec, voices=voices)
         generator, critic = self._build()
-        generator.set_base_rate(float(segments.rolls.mean()))
+        generator.set_base_rate(float(segments.rolls.mean()), mean_note_steps(segments.rolls))
         module = MusicGANModule(
             generator, critic, n_critic=spec.n_critic, lr=spec.lr, gp_weight=spec.gp_weight,
             max_shift=spec.max_shift,
@@ -185,7 +200,7 @@ class MusicGAN(GANModel[MusicSpec]):
         spec = self.spec
         generator = MuseGenerator(
             TRACKS, BARS, STEPS_PER_BAR, spec.n_pitches, spec.z_dim, spec.generator_width,
-            spec.condition, spec.condition_track,
+            spec.condition, spec.condition_track, monophonic=spec.voices == "monophonic",
         )  # fmt: skip
         critic = MuseCritic(
             TRACKS, SEGMENT_STEPS, spec.n_pitches, spec.critic_width, spec.condition
@@ -261,14 +276,14 @@ class MusicGAN(GANModel[MusicSpec]):
         return torch.cat(out).numpy()
 
     def sample(self, n: int, *, key: Any = None, given: Any = None, seed: int = 0) -> np.ndarray:
-        """``n`` generated segments ``(n, 4, 64, n_pitches)`` (bool: probability > 0.5).
+        """``n`` generated segments ``(n, 4, 64, n_pitches)`` (bool; :meth:`decode`).
 
         ``key``: a key 0-23 or one per sample for a key-conditioned model (random
         keys when ``None``); ``given``: the given track ``(64, n_pitches)`` or one per
         sample for a track-conditioned model.
         """
         check_integer("n", n, 1)
-        return self.probabilities(self.latents(n, seed), key, given, seed) > 0.5
+        return self.decode(self.probabilities(self.latents(n, seed), key, given, seed))
 
     def interpolate(
         self, steps: int = 10, *, key: Any = 0, given: Any = None, seed: int = 0
@@ -280,9 +295,14 @@ class MusicGAN(GANModel[MusicSpec]):
         z = (1 - weights) * ends[0] + weights * ends[1]
         if given is not None:
             given = np.broadcast_to(np.asarray(given) > 0, (steps, *np.shape(given)[-2:]))
-        return (
-            self.probabilities(z, key if self.spec.condition == "key" else None, given, seed) > 0.5
+        return self.decode(
+            self.probabilities(z, key if self.spec.condition == "key" else None, given, seed)
         )
+
+    def decode(self, probabilities: np.ndarray) -> np.ndarray:
+        """The bool rolls of :meth:`probabilities` (see ``MuseGenerator.decode``)."""
+        self._check_fitted()
+        return self.generator.decode(torch.from_numpy(probabilities)).numpy()
 
     def full_roll(self, roll: np.ndarray) -> np.ndarray:
         """A segment ``(tracks, steps, n_pitches)`` on the full MIDI pitch axis (128)."""

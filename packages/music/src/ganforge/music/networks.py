@@ -20,6 +20,7 @@ normalisation layers.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -98,6 +99,12 @@ class MuseGenerator(nn.Module):
         width: channels of the bar generator's trunk.
         condition: ``"none"``, ``"key"`` (keys 0-23) or ``"track"`` (a given track's roll).
         condition_track: the given track for ``condition="track"``.
+        monophonic: each track is one voice: at each step a softmax over its pitches, a
+            rest and a hold (the step sounds what the step before did), so a long note
+            is one choice held rather than the same pitch chosen again at every step
+            (DeepBach's hold symbol), and the trunk upsamples by resizing and a 3x3
+            convolution (:func:`resize_trunk`); otherwise every cell is its own sigmoid
+            (chords in a track).
     """
 
     def __init__(
@@ -110,6 +117,7 @@ class MuseGenerator(nn.Module):
         width: int = 32,
         condition: str = "key",
         condition_track: int = 0,
+        monophonic: bool = False,
     ) -> None:
         super().__init__()
         if pitches % 8 or steps_per_bar % 4:
@@ -123,6 +131,8 @@ class MuseGenerator(nn.Module):
             pitches,
         )
         self.z_dim, self.condition, self.condition_track = z_dim, condition, condition_track
+        self.monophonic = bool(monophonic)
+        heads = 3 if self.monophonic else 1  # pitches, and the rest's and the hold's logits
         self.latent_dim = (2 + 2 * tracks) * z_dim
         self.shared_temporal = TemporalNet(z_dim, bars)
         self.private_temporal = nn.ModuleList(TemporalNet(z_dim, bars) for _ in range(tracks))
@@ -137,7 +147,7 @@ class MuseGenerator(nn.Module):
             nn.BatchNorm1d(width * self.start[1] * self.start[2]),
             nn.ReLU(),
         )
-        self.trunk = nn.Sequential(
+        self.trunk = resize_trunk(width) if self.monophonic else nn.Sequential(
             Upsample(width, width // 2, (2, 2)),
             nn.BatchNorm2d(width // 2), nn.ReLU(),
             Upsample(width // 2, width // 4, (2, 2)),
@@ -147,16 +157,28 @@ class MuseGenerator(nn.Module):
         self.private = nn.Sequential(
             Upsample(tracks * channels, tracks * channels // 2, (1, 2), groups=tracks),
             nn.BatchNorm2d(tracks * channels // 2), nn.ReLU(),
-            Upsample(tracks * channels // 2, tracks, (1, 1), groups=tracks),
+            Upsample(tracks * channels // 2, tracks * heads, (1, 1), groups=tracks),
         )  # fmt: skip
 
-    def set_base_rate(self, rate: float) -> None:
-        """Start every cell's logit at ``log(rate / (1 - rate))``: rolls are sparse (about
-        2 % of the cells of a chorale sound), and a generator starting at one half spends
-        its first thousands of steps only learning silence."""
+    def set_base_rate(self, rate: float, note_steps: float = 2.0) -> None:
+        """Start every cell at the training rolls' share of sounding cells ``rate``: rolls
+        are sparse (about 2 % of the cells of a chorale sound), and a generator starting
+        at one half spends its first thousands of steps only learning silence. Sigmoid
+        cells start at ``logit(rate)``. A monophonic track starts holding with
+        probability ``1 - 1 / note_steps`` (notes of the training rolls' mean length)
+        and, at a new choice, sounding a pitch as often as ``rate * pitches`` of the
+        steps sound (the rest's logit is 0)."""
         rate = min(max(float(rate), 1e-4), 0.5)
+        hold = 1.0 - 1.0 / min(max(float(note_steps), 1.01), 64.0)
+        bias = self.private[-1].bias
         with torch.no_grad():
-            self.private[-1].bias.fill_(float(torch.logit(torch.tensor(rate))))
+            if not self.monophonic:
+                bias.fill_(float(torch.logit(torch.tensor(rate))))
+                return
+            sounding = min(rate * self.pitches, 0.99)
+            pitch = float(np.log(sounding / (self.pitches * (1.0 - sounding))))
+            bias[:, 0], bias[:, 1] = pitch, 0.0
+            bias[:, 2] = float(np.log(hold / ((1.0 - hold) * (1.0 - sounding))))
 
     def _condition(self, condition: Tensor | None, batch: int) -> Tensor:
         if self.condition == "none":
@@ -172,9 +194,27 @@ class MuseGenerator(nn.Module):
         return self.project[0].weight.device
 
     def forward(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
-        return torch.sigmoid(self.logits(z, condition))
+        """Each cell's probability of sounding; a monophonic track's add up to at most 1
+        per step (the rest takes the remainder)."""
+        logits = self.logits(z, condition)
+        if not self.monophonic:
+            return torch.sigmoid(logits)
+        return held(logits.softmax(dim=-1), self.pitches)
+
+    def decode(self, probabilities: Tensor) -> Tensor:
+        """The rolls ``probabilities`` stand for (bool): cells above one half, or for
+        monophonic tracks the most probable pitch of each step where the pitches together
+        outweigh the rest (a pitch spread over several rows still sounds)."""
+        if not self.monophonic:
+            return probabilities > 0.5
+        sounding = probabilities.sum(dim=-1, keepdim=True) > 0.5
+        choice = nn.functional.one_hot(probabilities.argmax(dim=-1), self.pitches).bool()
+        return choice & sounding
 
     def logits(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
+        """Per step and track, the pitch logits ``(B, tracks, steps, P)``; monophonic,
+        followed by the rest's and the hold's (``P + 2``: each the mean over the pitch
+        axis of its own output channel)."""
         b, t, n, d = len(z), self.tracks, self.bars, self.z_dim
         parts = z.reshape(b, 2 + 2 * t, d)
         shared = parts[:, 0][:, None, None].expand(b, t, n, d)
@@ -191,15 +231,46 @@ class MuseGenerator(nn.Module):
         c, half = x.shape[1], self.pitches // 2
         x = x.reshape(b, t, n, c, self.steps_per_bar, half).permute(0, 2, 1, 3, 4, 5)
         x = self.private(x.reshape(b * n, t * c, self.steps_per_bar, half))
-        x = x.reshape(b, n, t, self.steps_per_bar, self.pitches).permute(0, 2, 1, 3, 4)
-        logits = x.reshape(b, t, n * self.steps_per_bar, self.pitches)
+        heads = 3 if self.monophonic else 1
+        x = x.reshape(b, n, t, heads, self.steps_per_bar, self.pitches)
+        x = x.permute(0, 2, 3, 1, 4, 5).reshape(b, t, heads, n * self.steps_per_bar, -1)
+        logits = x[:, :, 0]
+        if self.monophonic:  # the rest's and the hold's logits beside the pitches'
+            logits = torch.cat([logits, x[:, :, 1:].mean(-1).permute(0, 1, 3, 2)], dim=-1)
         if self.condition == "track":
             given = condition.float().clamp(0, 1) * 40.0 - 20.0  # the given track, as logits
+            if self.monophonic:  # its rests as rests, never a hold
+                rest_hold = torch.tensor([0.0, -20.0], device=given.device)
+                given = torch.cat([given, rest_hold.expand(*given.shape[:-1], 2)], dim=-1)
             logits = torch.cat(
                 [logits[:, : self.condition_track], given[:, None],
                  logits[:, self.condition_track + 1 :]], dim=1,
             )  # fmt: skip
         return logits
+
+
+def resize_trunk(width: int) -> nn.Sequential:
+    """The bar trunk of monophonic voices: twice (nearest-neighbour upsampling by 2 in time
+    and pitch, a 3x3 convolution): neighbouring steps come from shared weights over
+    overlapping inputs, where a kernel-equals-stride transposed convolution gives each
+    step of a pair its own weights (and notes that flicker between them)."""
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2), nn.Conv2d(width, width // 2, 3, padding=1),
+        nn.BatchNorm2d(width // 2), nn.ReLU(),
+        nn.Upsample(scale_factor=2), nn.Conv2d(width // 2, width // 4, 3, padding=1),
+        nn.BatchNorm2d(width // 4), nn.ReLU(),
+    )  # fmt: skip
+
+
+def held(choices: Tensor, pitches: int) -> Tensor:
+    """A monophonic track's sounding probabilities from its per-step softmax ``choices``
+    (``pitches`` pitches, then the rest, then the hold): ``s_t = p_t + hold_t * s_(t-1)``
+    along the steps (a hold on the first step holds nothing)."""
+    new, hold = choices[..., :pitches], choices[..., -1:]
+    steps = [new[:, :, 0]]
+    for t in range(1, choices.shape[2]):
+        steps.append(new[:, :, t] + hold[:, :, t] * steps[-1])
+    return torch.stack(steps, dim=2)
 
 
 class MuseCritic(nn.Module):

@@ -11,7 +11,8 @@ et al. 2017's schedule, MuseGAN's objective):
 2. ``G``: ``-E[D(G(z))]`` with the critic frozen by the trainer.
 
 With ``binary_neurons`` (the default) the critic sees the generator's rolls
-binarised at 0.5 with a straight-through gradient (BinaryMuseGAN's deterministic
+binarised as they will be sampled (cells above 0.5; a monophonic track's most
+probable pitch or rest per step) with a straight-through gradient (BinaryMuseGAN's deterministic
 binary neurons, Dong & Yang 2018): the critic cannot tell fakes by their soft
 values, and the generator learns the rolls it will be sampled as.
 
@@ -108,7 +109,7 @@ class MusicGANModule(GANModule):
         probabilities = self.networks["G"](z, condition)
         if not self.binary_neurons:
             return probabilities
-        hard = (probabilities > 0.5).to(probabilities.dtype)
+        hard = self.networks["G"].decode(probabilities).to(probabilities.dtype)
         return probabilities + (hard - probabilities).detach()
 
     def _critic(self, x: Tensor, keys: Tensor) -> Tensor:
@@ -173,7 +174,8 @@ def training_monitors(
 
     def generate(generator: nn.Module, z: Tensor) -> Tensor:
         extra = {"key": keys, "track": given}.get(condition)
-        return (generator(z, None if extra is None else extra.to(z.device)) > 0.5).float()
+        probabilities = generator(z, None if extra is None else extra.to(z.device))
+        return generator.decode(probabilities).float()
 
     features = RollFeatures.fit(list(segments.rolls), segments.rolls.shape[2])
     reference, _ = features.reference(list(segments.rolls))
