@@ -116,6 +116,15 @@ def mean_note_steps(rolls: np.ndarray) -> float:
     return float(x.sum() / onsets) if onsets else 1.0
 
 
+def pitch_shares(rolls: np.ndarray) -> np.ndarray:
+    """Each track's share of its sounding steps on each pitch, ``(tracks, pitches)`` from
+    ``rolls`` ``(n, tracks, steps, pitches)`` (uniform for a track that never sounds)."""
+    counts = (np.asarray(rolls) > 0).sum(axis=(0, 2)).astype(np.float64)
+    totals = counts.sum(axis=1, keepdims=True)
+    uniform = np.full_like(counts, 1.0 / counts.shape[1])
+    return np.where(totals > 0, counts / np.maximum(totals, 1.0), uniform)
+
+
 def key_name(key: int) -> str:
     names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
     return f"{names[key % 12]} {'minor' if key >= 12 else 'major'}"

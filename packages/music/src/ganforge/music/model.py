@@ -37,6 +37,7 @@ from ganforge.music.data import (
     cut_segments,
     mean_note_steps,
     monophonic_share,
+    pitch_shares,
 )
 from ganforge.music.networks import MuseCritic, MuseGenerator
 
@@ -181,6 +182,7 @@ class MusicGAN(GANModel[MusicSpec]):
             self.spec = spec = replace(spec, voices=voices)
         generator, critic = self._build()
         generator.set_base_rate(float(segments.rolls.mean()), mean_note_steps(segments.rolls))
+        generator.set_registers(pitch_shares(segments.rolls))
         module = MusicGANModule(
             generator, critic, n_critic=spec.n_critic, lr=spec.lr, gp_weight=spec.gp_weight,
             max_shift=spec.max_shift,

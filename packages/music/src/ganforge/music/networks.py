@@ -102,8 +102,9 @@ class MuseGenerator(nn.Module):
         monophonic: each track is one voice: at each step a softmax over its pitches, a
             rest and a hold (the step sounds what the step before did), so a long note
             is one choice held rather than the same pitch chosen again at every step
-            (DeepBach's hold symbol), and the trunk upsamples by resizing and a 3x3
-            convolution (:func:`resize_trunk`); otherwise every cell is its own sigmoid
+            (DeepBach's hold symbol), a learned register per track (a prior over its
+            pitches, :meth:`set_registers`), and the trunk upsamples by resizing and a
+            3x3 convolution (:func:`resize_trunk`); otherwise every cell is its own sigmoid
             (chords in a track).
     """
 
@@ -133,6 +134,8 @@ class MuseGenerator(nn.Module):
         self.z_dim, self.condition, self.condition_track = z_dim, condition, condition_track
         self.monophonic = bool(monophonic)
         heads = 3 if self.monophonic else 1  # pitches, and the rest's and the hold's logits
+        if self.monophonic:  # each voice's register: a learned prior over its pitches
+            self.register = nn.Parameter(torch.zeros(tracks, pitches))
         self.latent_dim = (2 + 2 * tracks) * z_dim
         self.shared_temporal = TemporalNet(z_dim, bars)
         self.private_temporal = nn.ModuleList(TemporalNet(z_dim, bars) for _ in range(tracks))
@@ -179,6 +182,21 @@ class MuseGenerator(nn.Module):
             pitch = float(np.log(sounding / (self.pitches * (1.0 - sounding))))
             bias[:, 0], bias[:, 1] = pitch, 0.0
             bias[:, 2] = float(np.log(hold / ((1.0 - hold) * (1.0 - sounding))))
+
+    def set_registers(self, shares: np.ndarray, uniform: float = 0.01) -> None:
+        """Start each monophonic track's pitch prior at its training share of each pitch
+        ``shares`` ``(tracks, pitches)`` (rows summing to 1), mixed with ``uniform`` of a
+        uniform share so that no pitch is ruled out: ``log(pitches * share)``, which
+        leaves the track's total pitch weight, and so :meth:`set_base_rate`, unchanged.
+        Sigmoid tracks have no prior: a no-op."""
+        if not self.monophonic:
+            return
+        shares = np.asarray(shares, dtype=np.float64)
+        if shares.shape != tuple(self.register.shape):
+            raise ValueError(f"shares must be {tuple(self.register.shape)}, got {shares.shape}")
+        mixed = (1.0 - uniform) * shares + uniform / self.pitches
+        with torch.no_grad():
+            self.register.copy_(torch.from_numpy(np.log(self.pitches * mixed)))
 
     def _condition(self, condition: Tensor | None, batch: int) -> Tensor:
         if self.condition == "none":
@@ -235,7 +253,8 @@ class MuseGenerator(nn.Module):
         x = x.reshape(b, n, t, heads, self.steps_per_bar, self.pitches)
         x = x.permute(0, 2, 3, 1, 4, 5).reshape(b, t, heads, n * self.steps_per_bar, -1)
         logits = x[:, :, 0]
-        if self.monophonic:  # the rest's and the hold's logits beside the pitches'
+        if self.monophonic:  # the register, and the rest's and the hold's logits
+            logits = logits + self.register[None, :, None]
             logits = torch.cat([logits, x[:, :, 1:].mean(-1).permute(0, 1, 3, 2)], dim=-1)
         if self.condition == "track":
             given = condition.float().clamp(0, 1) * 40.0 - 20.0  # the given track, as logits
