@@ -126,3 +126,21 @@ def test_group_help_is_read_from_the_app_source():
     source = 'add_command_group(s, "x", help="one line", description="d", commands=())'
     assert _group_help(source) == "one line"
     assert _group_help("def broken(:") is None and _group_help("x = 1") is None
+
+
+def test_every_command_of_every_domain_formats_its_help():
+    """Each option's help is an argparse format string: a bare % in a docstring breaks it."""
+    import argparse
+
+    from ganforge.apps.cli import build_parser
+    from ganforge.apps.domains import installed_domains
+
+    pending, formatted = [build_parser(installed_domains())], 0
+    while pending:
+        parser = pending.pop()
+        assert "usage:" in parser.format_help()
+        formatted += 1
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                pending.extend(action.choices.values())
+    assert formatted > 30  # the core commands, every domain and each of its commands

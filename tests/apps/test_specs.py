@@ -150,3 +150,21 @@ def test_number_literals_are_read_as_numbers_and_checked_as_choices(capsys):
         with pytest.raises(SystemExit):
             parser.parse_args(["--scale", bad])
         assert message in capsys.readouterr().err
+
+
+def test_a_percent_sign_in_a_field_doc_reaches_the_help_as_written():
+    @dataclass
+    class Shares:
+        """Shares.
+
+        Args:
+            cut: keep rows above 99 % of the maximum.
+        """
+
+        cut: float = 0.99
+
+    parser = argparse.ArgumentParser()
+    add_spec_options(parser, Shares)
+    assert "keep rows above 99 % of the maximum. (default: 0.99)" in " ".join(
+        parser.format_help().split()
+    )

@@ -79,7 +79,7 @@ def add_spec_options(
             *flags,
             dest=dest,
             default=None,
-            help=f"{text} (default: {_default(field)})",
+            help=f"{text} (default: {_default(field)})".replace("%", "%%"),  # argparse formats
             **_argument(hints[field.name]),
         )
 

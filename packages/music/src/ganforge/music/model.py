@@ -70,7 +70,7 @@ class MusicSpec:
             sampled, with a straight-through gradient (BinaryMuseGAN); false: the soft
             probabilities (MuseGAN).
         voices: ``monophonic``: each track is one voice, one pitch or a rest per step (a
-            softmax; chorales, madrigals, string quartets); ``polyphonic``: each cell on
+            softmax; chorales, masses, string quartets); ``polyphonic``: each cell on
             its own (chords within a track: piano, guitar); ``auto``: monophonic when the
             training rolls hold at most one pitch per track in 99 % of their sounding
             steps, decided at fit and kept in the model file.
