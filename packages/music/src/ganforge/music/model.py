@@ -43,6 +43,7 @@ from ganforge.music.networks import MuseCritic, MuseGenerator
 
 SAMPLE_BATCH = 256
 VOICES = ("auto", "monophonic", "polyphonic")
+MONOPHONIC_SHARE = 0.99  # voices="auto": sounding track-steps with one pitch, at least
 
 
 @dataclass
@@ -69,11 +70,12 @@ class MusicSpec:
         binary_neurons: the critic sees the generator's rolls binarised as they are
             sampled, with a straight-through gradient (BinaryMuseGAN); false: the soft
             probabilities (MuseGAN).
-        voices: ``monophonic``: each track is one voice, one pitch or a rest per step (a
-            softmax; chorales, masses, string quartets); ``polyphonic``: each cell on
-            its own (chords within a track: piano, guitar); ``auto``: monophonic when the
-            training rolls hold at most one pitch per track in 99 % of their sounding
-            steps, decided at fit and kept in the model file.
+        voices: ``monophonic``: each track is one voice, at each step one pitch, a rest
+            or a hold of the step before (a softmax; chorales, masses, string quartets);
+            ``polyphonic``: each cell on its own (chords within a track: piano, guitar);
+            ``auto``: monophonic when the training rolls hold at most one pitch per track
+            in 99 % of their sounding steps, decided at fit and kept in the model file
+            (a file without the choice is polyphonic, as models were before it).
         seed: seeds initialisation, batches, noise and transpositions.
         device: auto (CUDA when present), cpu, cuda or cuda:N.
     """
@@ -178,7 +180,8 @@ class MusicGAN(GANModel[MusicSpec]):
                 "lower batch_size or add pieces"
             )
         if spec.voices == "auto":
-            voices = "monophonic" if monophonic_share(segments.rolls) >= 0.99 else "polyphonic"
+            mono = monophonic_share(segments.rolls) >= MONOPHONIC_SHARE
+            voices = "monophonic" if mono else "polyphonic"
             self.spec = spec = replace(spec, voices=voices)
         generator, critic = self._build()
         generator.set_base_rate(float(segments.rolls.mean()), mean_note_steps(segments.rolls))

@@ -11,10 +11,11 @@ et al. 2017's schedule, MuseGAN's objective):
 2. ``G``: ``-E[D(G(z))]`` with the critic frozen by the trainer.
 
 With ``binary_neurons`` (the default) the critic sees the generator's rolls
-binarised as they will be sampled (cells above 0.5; a monophonic track's most
-probable pitch or rest per step) with a straight-through gradient (BinaryMuseGAN's deterministic
-binary neurons, Dong & Yang 2018): the critic cannot tell fakes by their soft
-values, and the generator learns the rolls it will be sampled as.
+binarised as they will be sampled (``MuseGenerator.decode``: cells above 0.5, or
+a monophonic track's most probable pitch where the pitches outweigh the rest)
+with a straight-through gradient (BinaryMuseGAN's deterministic binary neurons,
+Dong & Yang 2018): the critic cannot tell fakes by their soft values, and the
+generator learns the rolls it will be sampled as.
 
 Batches are ``(rolls (B, tracks, steps, P) bool, keys (B,))``; the condition is
 the key or the given track of the (transposed) real batch.
