@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from ganforge.music import MusicGAN, MusicSpec, Segments, cut_segments
-from ganforge.music.data import mean_note_steps, monophonic_share, pitch_shares
+from ganforge.music.data import monophonic_share, pitch_shares
+from ganforge.music.metrics import mean_note_steps
 from ganforge.music.networks import MuseGenerator, held
 
 TINY = {"generator_width": 8, "critic_width": 4, "batch_size": 8, "iterations": 3,

@@ -108,14 +108,6 @@ def monophonic_share(rolls: np.ndarray) -> float:
     return float((counts[sounding] == 1).mean()) if sounding.any() else 1.0
 
 
-def mean_note_steps(rolls: np.ndarray) -> float:
-    """Mean length in steps of the notes of ``rolls`` ``(n, tracks, steps, pitches)``: a
-    note is a run of one pitch sounding (1.0 when nothing sounds)."""
-    x = np.asarray(rolls) > 0
-    onsets = x[:, :, :1].sum() + (x[:, :, 1:] & ~x[:, :, :-1]).sum()
-    return float(x.sum() / onsets) if onsets else 1.0
-
-
 def pitch_shares(rolls: np.ndarray) -> np.ndarray:
     """Each track's share of its sounding steps on each pitch, ``(tracks, pitches)`` from
     ``rolls`` ``(n, tracks, steps, pitches)`` (uniform for a track that never sounds)."""

@@ -55,6 +55,14 @@ def notes_of(roll: np.ndarray, lowest_pitch: int = 0) -> Notes:
     )
 
 
+def mean_note_steps(rolls: np.ndarray) -> float:
+    """Mean length in steps of the notes (:func:`notes_of`) of ``rolls`` ``(n, tracks,
+    steps, pitches)`` (1.0 when nothing sounds)."""
+    rolls = np.asarray(rolls)
+    lengths = notes_of(rolls.reshape(-1, *rolls.shape[2:])).length  # a track per row
+    return float(lengths.mean()) if len(lengths) else 1.0
+
+
 def pitch_class_histogram(roll: np.ndarray, lowest_pitch: int) -> np.ndarray:
     """Share of note onsets per pitch class (12)."""
     notes = notes_of(roll, lowest_pitch)

@@ -35,14 +35,14 @@ from ganforge.music.data import (
     Piece,
     Segments,
     cut_segments,
-    mean_note_steps,
     monophonic_share,
     pitch_shares,
 )
+from ganforge.music.metrics import mean_note_steps
 from ganforge.music.networks import MuseCritic, MuseGenerator
 
 SAMPLE_BATCH = 256
-VOICES = ("auto", "monophonic", "polyphonic")
+VOICE_MODES = ("auto", "monophonic", "polyphonic")
 MONOPHONIC_SHARE = 0.99  # voices="auto": sounding track-steps with one pitch, at least
 
 
@@ -126,8 +126,9 @@ class MusicSpec:
             raise ValueError(f"max_shift must be at most 11 semitones, got {self.max_shift}")
         if not isinstance(self.binary_neurons, bool):
             raise ValueError(f"binary_neurons must be true or false, got {self.binary_neurons!r}")
-        if self.voices not in VOICES:
-            raise ValueError(f"voices must be one of {', '.join(VOICES)}, got {self.voices!r}")
+        if self.voices not in VOICE_MODES:
+            modes = ", ".join(VOICE_MODES)
+            raise ValueError(f"voices must be one of {modes}, got {self.voices!r}")
         check_integer("seed", self.seed, 0)
 
 

@@ -133,7 +133,7 @@ class MuseGenerator(nn.Module):
         )
         self.z_dim, self.condition, self.condition_track = z_dim, condition, condition_track
         self.monophonic = bool(monophonic)
-        heads = 3 if self.monophonic else 1  # pitches, and the rest's and the hold's logits
+        self.heads = 3 if self.monophonic else 1  # pitches, the rest's and the hold's logits
         if self.monophonic:  # each voice's register: a learned prior over its pitches
             self.register = nn.Parameter(torch.zeros(tracks, pitches))
         self.latent_dim = (2 + 2 * tracks) * z_dim
@@ -160,7 +160,7 @@ class MuseGenerator(nn.Module):
         self.private = nn.Sequential(
             Upsample(tracks * channels, tracks * channels // 2, (1, 2), groups=tracks),
             nn.BatchNorm2d(tracks * channels // 2), nn.ReLU(),
-            Upsample(tracks * channels // 2, tracks * heads, (1, 1), groups=tracks),
+            Upsample(tracks * channels // 2, tracks * self.heads, (1, 1), groups=tracks),
         )  # fmt: skip
 
     def set_base_rate(self, rate: float, note_steps: float = 2.0) -> None:
@@ -249,9 +249,8 @@ class MuseGenerator(nn.Module):
         c, half = x.shape[1], self.pitches // 2
         x = x.reshape(b, t, n, c, self.steps_per_bar, half).permute(0, 2, 1, 3, 4, 5)
         x = self.private(x.reshape(b * n, t * c, self.steps_per_bar, half))
-        heads = 3 if self.monophonic else 1
-        x = x.reshape(b, n, t, heads, self.steps_per_bar, self.pitches)
-        x = x.permute(0, 2, 3, 1, 4, 5).reshape(b, t, heads, n * self.steps_per_bar, -1)
+        x = x.reshape(b, n, t, self.heads, self.steps_per_bar, self.pitches)
+        x = x.permute(0, 2, 3, 1, 4, 5).reshape(b, t, self.heads, n * self.steps_per_bar, -1)
         logits = x[:, :, 0]
         if self.monophonic:  # the register, and the rest's and the hold's logits
             logits = logits + self.register[None, :, None]
