@@ -45,7 +45,7 @@ from ganforge.music import MusicGAN, MusicSpec, cut_segments, load_corpus, melod
 from ganforge.music.originality import originality_reports, training_reference
 
 RESULT = Path(__file__).parent / "results" / "music_originality.json"
-MODELS = cache_dir() / "bench_music_v3"  # v3: monophonic voices, holds and registers
+MODELS = cache_dir() / "bench_music_v4"  # v4: the eighth-note grid
 CORPORA = ("bach", "palestrina")
 # Palestrina's 465 usable pieces hold 398,304 steps, five times Bach's 78,492: every
 # window of 80 % of them would not fit in memory here, so 100 pieces drawn with seed 0

@@ -117,6 +117,15 @@ def pitch_shares(rolls: np.ndarray) -> np.ndarray:
     return np.where(totals > 0, counts / np.maximum(totals, 1.0), uniform)
 
 
+def to_grid(rolls: np.ndarray, step: int) -> np.ndarray:
+    """``rolls`` ``(..., steps, pitches)`` on a grid of ``step`` steps: each group of
+    ``step`` steps takes its first step's cells (notes start and end on the grid)."""
+    rolls = np.asarray(rolls)
+    if step == 1:
+        return rolls
+    return np.repeat(rolls[..., ::step, :], step, axis=-2)
+
+
 def key_name(key: int) -> str:
     names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
     return f"{names[key % 12]} {'minor' if key >= 12 else 'major'}"

@@ -63,6 +63,16 @@ def mean_note_steps(rolls: np.ndarray) -> float:
     return float(lengths.mean()) if len(lengths) else 1.0
 
 
+def on_grid_share(rolls: np.ndarray, step: int) -> float:
+    """Share of the notes (:func:`notes_of`) of ``rolls`` ``(n, tracks, steps, pitches)``
+    that start and end on a multiple of ``step`` steps (1.0 when nothing sounds)."""
+    rolls = np.asarray(rolls)
+    notes = notes_of(rolls.reshape(-1, *rolls.shape[2:]))
+    if not len(notes.length):
+        return 1.0
+    return float(((notes.start % step == 0) & (notes.length % step == 0)).mean())
+
+
 def pitch_class_histogram(roll: np.ndarray, lowest_pitch: int) -> np.ndarray:
     """Share of note onsets per pitch class (12)."""
     notes = notes_of(roll, lowest_pitch)

@@ -37,13 +37,16 @@ from ganforge.music.data import (
     cut_segments,
     monophonic_share,
     pitch_shares,
+    to_grid,
 )
-from ganforge.music.metrics import mean_note_steps
+from ganforge.music.metrics import mean_note_steps, on_grid_share
 from ganforge.music.networks import MuseCritic, MuseGenerator
 
 SAMPLE_BATCH = 256
 VOICE_MODES = ("auto", "monophonic", "polyphonic")
 MONOPHONIC_SHARE = 0.99  # voices="auto": sounding track-steps with one pitch, at least
+GRIDS = {"auto": None, "sixteenth": 1, "eighth": 2}  # roll steps (16ths) per generated step
+ON_GRID_SHARE = 0.95  # grid="auto": training notes that start and end on eighths, at least
 
 
 @dataclass
@@ -76,6 +79,12 @@ class MusicSpec:
             ``auto``: monophonic when the training rolls hold at most one pitch per track
             in 99 % of their sounding steps, decided at fit and kept in the model file
             (a file without the choice is polyphonic, as models were before it).
+        grid: the shortest step the generator writes: ``sixteenth`` (every step of the
+            roll), ``eighth`` (notes start and end on eighths; the training rolls are
+            put on that grid, each eighth taking its first 16th), or ``auto``: eighth
+            when at least 95 % of the training notes start and end on eighths, decided
+            at fit and kept in the model file (a file without the choice is sixteenth,
+            as models were before it).
         seed: seeds initialisation, batches, noise and transpositions.
         device: auto (CUDA when present), cpu, cuda or cuda:N.
     """
@@ -95,6 +104,7 @@ class MusicSpec:
     max_shift: int = 5
     binary_neurons: bool = True
     voices: Literal["auto", "monophonic", "polyphonic"] = "auto"
+    grid: Literal["auto", "sixteenth", "eighth"] = "auto"
     seed: int = 0
     device: str = "auto"
 
@@ -129,6 +139,8 @@ class MusicSpec:
         if self.voices not in VOICE_MODES:
             modes = ", ".join(VOICE_MODES)
             raise ValueError(f"voices must be one of {modes}, got {self.voices!r}")
+        if self.grid not in GRIDS:
+            raise ValueError(f"grid must be one of {', '.join(GRIDS)}, got {self.grid!r}")
         check_integer("seed", self.seed, 0)
 
 
@@ -184,15 +196,20 @@ class MusicGAN(GANModel[MusicSpec]):
             mono = monophonic_share(segments.rolls) >= MONOPHONIC_SHARE
             voices = "monophonic" if mono else "polyphonic"
             self.spec = spec = replace(spec, voices=voices)
+        if spec.grid == "auto":
+            eighths = on_grid_share(segments.rolls, GRIDS["eighth"]) >= ON_GRID_SHARE
+            self.spec = spec = replace(spec, grid="eighth" if eighths else "sixteenth")
+        step = GRIDS[spec.grid]
+        on_grid = to_grid(segments.rolls, step)
         generator, critic = self._build()
-        generator.set_base_rate(float(segments.rolls.mean()), mean_note_steps(segments.rolls))
-        generator.set_registers(pitch_shares(segments.rolls))
+        generator.set_base_rate(float(on_grid.mean()), mean_note_steps(on_grid) / step)
+        generator.set_registers(pitch_shares(on_grid))
         module = MusicGANModule(
             generator, critic, n_critic=spec.n_critic, lr=spec.lr, gp_weight=spec.gp_weight,
             max_shift=spec.max_shift,
             binary_neurons=spec.binary_neurons,
         )  # fmt: skip
-        rolls = torch.from_numpy(segments.rolls)
+        rolls = torch.from_numpy(on_grid)
         keys = torch.from_numpy(segments.keys).long()
         batches = ShuffledBatches((rolls, keys), spec.batch_size, seed=spec.seed)
         options = {"log_every": max(1, min(50, spec.iterations // 50))}
@@ -207,6 +224,7 @@ class MusicGAN(GANModel[MusicSpec]):
         generator = MuseGenerator(
             TRACKS, BARS, STEPS_PER_BAR, spec.n_pitches, spec.z_dim, spec.generator_width,
             spec.condition, spec.condition_track, monophonic=spec.voices == "monophonic",
+            step=GRIDS[spec.grid] or 1,
         )  # fmt: skip
         critic = MuseCritic(
             TRACKS, SEGMENT_STEPS, spec.n_pitches, spec.critic_width, spec.condition

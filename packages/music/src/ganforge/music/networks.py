@@ -106,6 +106,10 @@ class MuseGenerator(nn.Module):
             pitches, :meth:`set_registers`), and the trunk upsamples by resizing and a
             3x3 convolution (:func:`resize_trunk`); otherwise every cell is its own sigmoid
             (chords in a track).
+        step: roll steps per generated step: 1 generates every step, 2 every other one
+            and repeats it (an eighth-note grid on a roll of 16th notes), so no note is
+            shorter than ``step`` or starts off the grid. A given track
+            (``condition="track"``) is kept as it is, off-grid notes too.
     """
 
     def __init__(
@@ -119,10 +123,13 @@ class MuseGenerator(nn.Module):
         condition: str = "key",
         condition_track: int = 0,
         monophonic: bool = False,
+        step: int = 1,
     ) -> None:
         super().__init__()
-        if pitches % 8 or steps_per_bar % 4:
-            raise ValueError("pitches must be a multiple of 8 and steps_per_bar of 4")
+        if step < 1 or steps_per_bar % step:
+            raise ValueError(f"step must divide steps_per_bar ({steps_per_bar}), got {step}")
+        if pitches % 8 or (steps_per_bar // step) % 4:
+            raise ValueError("pitches must be a multiple of 8 and steps_per_bar / step of 4")
         if condition not in CONDITIONS:
             raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
         self.tracks, self.bars, self.steps_per_bar, self.pitches = (
@@ -132,6 +139,7 @@ class MuseGenerator(nn.Module):
             pitches,
         )
         self.z_dim, self.condition, self.condition_track = z_dim, condition, condition_track
+        self.step, self.generated_steps = step, steps_per_bar // step  # per bar
         self.monophonic = bool(monophonic)
         self.heads = 3 if self.monophonic else 1  # pitches, the rest's and the hold's logits
         if self.monophonic:  # each voice's register: a learned prior over its pitches
@@ -144,7 +152,7 @@ class MuseGenerator(nn.Module):
         elif condition == "track":
             self.track_encoder = BarEncoder(steps_per_bar, pitches, z_dim, bars)
         inputs = 5 * z_dim + tracks
-        self.start = (width, steps_per_bar // 4, pitches // 8)
+        self.start = (width, self.generated_steps // 4, pitches // 8)
         self.project = nn.Sequential(
             nn.Linear(inputs, width * self.start[1] * self.start[2]),
             nn.BatchNorm1d(width * self.start[1] * self.start[2]),
@@ -215,9 +223,20 @@ class MuseGenerator(nn.Module):
         """Each cell's probability of sounding; a monophonic track's add up to at most 1
         per step (the rest takes the remainder)."""
         logits = self.logits(z, condition)
-        if not self.monophonic:
-            return torch.sigmoid(logits)
-        return held(logits.softmax(dim=-1), self.pitches)
+        if self.monophonic:
+            probabilities = held(logits.softmax(dim=-1), self.pitches)
+        else:
+            probabilities = torch.sigmoid(logits)
+        if self.step == 1:
+            return probabilities
+        probabilities = probabilities.repeat_interleave(self.step, dim=2)
+        if self.condition == "track":  # the given track as given, between grid steps too
+            given = condition.float().clamp(0, 1)
+            probabilities = torch.cat(
+                [probabilities[:, : self.condition_track], given[:, None],
+                 probabilities[:, self.condition_track + 1 :]], dim=1,
+            )  # fmt: skip
+        return probabilities
 
     def decode(self, probabilities: Tensor) -> Tensor:
         """The rolls ``probabilities`` stand for (bool): cells above one half, or for
@@ -230,9 +249,9 @@ class MuseGenerator(nn.Module):
         return choice & sounding
 
     def logits(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
-        """Per step and track, the pitch logits ``(B, tracks, steps, P)``; monophonic,
-        followed by the rest's and the hold's (``P + 2``: each the mean over the pitch
-        axis of its own output channel)."""
+        """Per generated step and track, the pitch logits ``(B, tracks, steps / step, P)``;
+        monophonic, followed by the rest's and the hold's (``P + 2``: each the mean over
+        the pitch axis of its own output channel)."""
         b, t, n, d = len(z), self.tracks, self.bars, self.z_dim
         parts = z.reshape(b, 2 + 2 * t, d)
         shared = parts[:, 0][:, None, None].expand(b, t, n, d)
@@ -245,18 +264,19 @@ class MuseGenerator(nn.Module):
         which = torch.eye(t, device=z.device)[None, :, None].expand(b, t, n, t)
         x = torch.cat([shared, shared_t, private, private_t, cond, which], dim=-1)
         x = self.project(x.reshape(b * t * n, -1)).reshape(b * t * n, *self.start)
-        x = self.trunk(x)  # (b*t*n, c, steps_per_bar, P / 2)
+        x = self.trunk(x)  # (b*t*n, c, generated steps per bar, P / 2)
         c, half = x.shape[1], self.pitches // 2
-        x = x.reshape(b, t, n, c, self.steps_per_bar, half).permute(0, 2, 1, 3, 4, 5)
-        x = self.private(x.reshape(b * n, t * c, self.steps_per_bar, half))
-        x = x.reshape(b, n, t, self.heads, self.steps_per_bar, self.pitches)
-        x = x.permute(0, 2, 3, 1, 4, 5).reshape(b, t, self.heads, n * self.steps_per_bar, -1)
+        steps = self.generated_steps
+        x = x.reshape(b, t, n, c, steps, half).permute(0, 2, 1, 3, 4, 5)
+        x = self.private(x.reshape(b * n, t * c, steps, half))
+        x = x.reshape(b, n, t, self.heads, steps, self.pitches)
+        x = x.permute(0, 2, 3, 1, 4, 5).reshape(b, t, self.heads, n * steps, -1)
         logits = x[:, :, 0]
         if self.monophonic:  # the register, and the rest's and the hold's logits
             logits = logits + self.register[None, :, None]
             logits = torch.cat([logits, x[:, :, 1:].mean(-1).permute(0, 1, 3, 2)], dim=-1)
         if self.condition == "track":
-            given = condition.float().clamp(0, 1) * 40.0 - 20.0  # the given track, as logits
+            given = condition.float()[:, :: self.step].clamp(0, 1) * 40.0 - 20.0  # as logits
             if self.monophonic:  # its rests as rests, never a hold
                 rest_hold = torch.tensor([0.0, -20.0], device=given.device)
                 given = torch.cat([given, rest_hold.expand(*given.shape[:-1], 2)], dim=-1)
