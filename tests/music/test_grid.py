@@ -86,14 +86,15 @@ def test_auto_grid_follows_the_training_notes(segments, tmp_path):
     assert MusicGAN(**TINY).fit(busy).spec.grid == "sixteenth"
 
 
-def test_a_model_file_without_the_grid_loads_as_sixteenths(segments, tmp_path):
-    model = MusicGAN(**TINY, grid="sixteenth").fit(segments)
+def test_a_model_file_from_before_the_grid_and_the_chroma_stream_loads(segments, tmp_path):
+    model = MusicGAN(**TINY, grid="sixteenth", chroma_stream=False).fit(segments)
     path = model.save(tmp_path / "m.pt")
     file = load_model(path, MusicGAN.kind)
-    spec = {k: v for k, v in file.spec.items() if k != "grid"}
+    spec = {k: v for k, v in file.spec.items() if k not in ("grid", "chroma_stream")}
     old = save_model(tmp_path / "old.pt", MusicGAN.kind, spec, file.state, file.extra)
     loaded = MusicGAN.load(old, device="cpu")
-    assert loaded.generator.step == 1
+    assert loaded.generator.step == 1 and loaded.critic.chroma is None
+    assert not loaded.spec.chroma_stream
     assert np.array_equal(loaded.sample(4, key=3), model.sample(4, key=3))
 
 

@@ -35,11 +35,12 @@ from ganforge.music.data import (
     Piece,
     Segments,
     cut_segments,
+    degree_shares,
     monophonic_share,
     pitch_shares,
     to_grid,
 )
-from ganforge.music.metrics import mean_note_steps, on_grid_share
+from ganforge.music.metrics import mean_note_steps, on_grid_share, voice_ranges
 from ganforge.music.networks import MuseCritic, MuseGenerator
 
 SAMPLE_BATCH = 256
@@ -68,8 +69,10 @@ class MusicSpec:
         n_critic: critic updates per generator update.
         lr: Adam's learning rate for both networks (MuseGAN's 1e-3; betas 0.5, 0.9).
         gp_weight: weight of the gradient penalty.
-        max_shift: training batches are transposed by up to this many semitones either way
-            (0: no augmentation).
+        max_shift: training batches are transposed by up to this many semitones either way,
+            each segment by a shift that keeps every voice within its usual range (the
+            5th percentile of the training segments' lowest note to the 95th of their
+            highest; 0: no augmentation).
         binary_neurons: the critic sees the generator's rolls binarised as they are
             sampled, with a straight-through gradient (BinaryMuseGAN); false: the soft
             probabilities (MuseGAN).
@@ -85,6 +88,9 @@ class MusicSpec:
             when at least 95 % of the training notes start and end on eighths, decided
             at fit and kept in the model file (a file without the choice is sixteenth,
             as models were before it).
+        chroma_stream: the critic also reads each beat's pitch classes, all tracks
+            together (MuseGAN's chroma stream), where it hears the voices' harmony (a
+            file without the choice has no such stream, as models before it).
         seed: seeds initialisation, batches, noise and transpositions.
         device: auto (CUDA when present), cpu, cuda or cuda:N.
     """
@@ -105,6 +111,7 @@ class MusicSpec:
     binary_neurons: bool = True
     voices: Literal["auto", "monophonic", "polyphonic"] = "auto"
     grid: Literal["auto", "sixteenth", "eighth"] = "auto"
+    chroma_stream: bool = True
     seed: int = 0
     device: str = "auto"
 
@@ -139,9 +146,21 @@ class MusicSpec:
         if self.voices not in VOICE_MODES:
             modes = ", ".join(VOICE_MODES)
             raise ValueError(f"voices must be one of {modes}, got {self.voices!r}")
+        if not isinstance(self.chroma_stream, bool):
+            raise ValueError(f"chroma_stream must be true or false, got {self.chroma_stream!r}")
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {', '.join(GRIDS)}, got {self.grid!r}")
         check_integer("seed", self.seed, 0)
+
+
+def usual_ranges(rolls: np.ndarray) -> torch.Tensor:
+    """Each track's usual range of rows ``(tracks, 2)`` in ``rolls``: the 5th percentile
+    of its segments' lowest sounding row to the 95th of their highest (the whole roll
+    for a track that never sounds)."""
+    ranges = voice_ranges(rolls, 0)
+    silent = np.isnan(ranges).any(axis=1)
+    ranges[silent] = (0, rolls.shape[-1] - 1)
+    return torch.from_numpy(np.round(ranges)).long()
 
 
 class MusicGAN(GANModel[MusicSpec]):
@@ -204,10 +223,11 @@ class MusicGAN(GANModel[MusicSpec]):
         generator, critic = self._build()
         generator.set_base_rate(float(on_grid.mean()), mean_note_steps(on_grid) / step)
         generator.set_registers(pitch_shares(on_grid))
+        generator.set_scales(degree_shares(on_grid, segments.keys, spec.lowest_pitch))
         module = MusicGANModule(
             generator, critic, n_critic=spec.n_critic, lr=spec.lr, gp_weight=spec.gp_weight,
             max_shift=spec.max_shift,
-            binary_neurons=spec.binary_neurons,
+            binary_neurons=spec.binary_neurons, voice_ranges=usual_ranges(on_grid),
         )  # fmt: skip
         rolls = torch.from_numpy(on_grid)
         keys = torch.from_numpy(segments.keys).long()
@@ -224,10 +244,15 @@ class MusicGAN(GANModel[MusicSpec]):
         generator = MuseGenerator(
             TRACKS, BARS, STEPS_PER_BAR, spec.n_pitches, spec.z_dim, spec.generator_width,
             spec.condition, spec.condition_track, monophonic=spec.voices == "monophonic",
-            step=GRIDS[spec.grid] or 1,
+            step=GRIDS[spec.grid] or 1, lowest_pitch=spec.lowest_pitch,
         )  # fmt: skip
         critic = MuseCritic(
-            TRACKS, SEGMENT_STEPS, spec.n_pitches, spec.critic_width, spec.condition
+            TRACKS,
+            SEGMENT_STEPS,
+            spec.n_pitches,
+            spec.critic_width,
+            spec.condition,
+            chroma=spec.chroma_stream,
         )
         return generator, critic
 
@@ -237,8 +262,13 @@ class MusicGAN(GANModel[MusicSpec]):
         return {"G": self.generator, "D": self.critic}
 
     def restore(self, file: ModelFile, device: torch.device) -> None:
+        if "chroma_stream" not in file.spec:  # written before the critic had the stream
+            self.spec = replace(self.spec, chroma_stream=False)
         generator, critic = self._build()
-        generator.load_state_dict(file.state["G"])
+        state = dict(file.state["G"])
+        if generator.scale is not None:  # a file from before the key's prior: none
+            state.setdefault("scale", torch.zeros_like(generator.scale))
+        generator.load_state_dict(state)
         critic.load_state_dict(file.state["D"])
         self.generator = generator.to(device).eval()
         self.critic = critic.to(device).eval()

@@ -26,6 +26,8 @@ from torch import Tensor, nn
 
 KEYS = 24
 CONDITIONS = ("none", "key", "track")
+STEPS_PER_BEAT, BEATS_PER_BAR = 4, 4  # 16th-note steps, four beats a bar
+REGISTER_SPREAD = 0.01  # share of a voice's register prior spread evenly over the pitches
 
 
 class Upsample(nn.Module):
@@ -106,6 +108,7 @@ class MuseGenerator(nn.Module):
             pitches, :meth:`set_registers`), and the trunk upsamples by resizing and a
             3x3 convolution (:func:`resize_trunk`); otherwise every cell is its own sigmoid
             (chords in a track).
+        lowest_pitch: MIDI pitch of the roll's lowest row (where the key's scale lies).
         step: roll steps per generated step: 1 generates every step, 2 every other one
             and repeats it (an eighth-note grid on a roll of 16th notes), so no note is
             shorter than ``step`` or starts off the grid. A given track
@@ -124,6 +127,7 @@ class MuseGenerator(nn.Module):
         condition_track: int = 0,
         monophonic: bool = False,
         step: int = 1,
+        lowest_pitch: int = 0,
     ) -> None:
         super().__init__()
         if step < 1 or steps_per_bar % step:
@@ -144,6 +148,12 @@ class MuseGenerator(nn.Module):
         self.heads = 3 if self.monophonic else 1  # pitches, the rest's and the hold's logits
         if self.monophonic:  # each voice's register: a learned prior over its pitches
             self.register = nn.Parameter(torch.zeros(tracks, pitches))
+        self.scale: nn.Parameter | None = None
+        if self.monophonic and condition == "key":  # per mode, a prior over scale degrees
+            self.scale = nn.Parameter(torch.zeros(2, 12))
+            self.register_buffer(
+                "pitch_class", (torch.arange(pitches) + lowest_pitch) % 12, persistent=False
+            )
         self.latent_dim = (2 + 2 * tracks) * z_dim
         self.shared_temporal = TemporalNet(z_dim, bars)
         self.private_temporal = nn.ModuleList(TemporalNet(z_dim, bars) for _ in range(tracks))
@@ -191,7 +201,7 @@ class MuseGenerator(nn.Module):
             bias[:, 0], bias[:, 1] = pitch, 0.0
             bias[:, 2] = float(np.log(hold / ((1.0 - hold) * (1.0 - sounding))))
 
-    def set_registers(self, shares: np.ndarray, uniform: float = 0.01) -> None:
+    def set_registers(self, shares: np.ndarray, uniform: float = REGISTER_SPREAD) -> None:
         """Start each monophonic track's pitch prior at its training share of each pitch
         ``shares`` ``(tracks, pitches)`` (rows summing to 1), mixed with ``uniform`` of a
         uniform share so that no pitch is ruled out: ``log(pitches * share)``, which
@@ -205,6 +215,28 @@ class MuseGenerator(nn.Module):
         mixed = (1.0 - uniform) * shares + uniform / self.pitches
         with torch.no_grad():
             self.register.copy_(torch.from_numpy(np.log(self.pitches * mixed)))
+
+    def set_scales(self, shares: np.ndarray, uniform: float = 0.01) -> None:
+        """Start the key's prior at the training notes' share of each scale degree
+        ``shares`` ``(2, 12)`` (major, minor; semitones above the tonic; rows summing to
+        1), mixed with ``uniform`` of a uniform share: ``log(12 * share)``, so a key
+        favours its scale's pitches in every voice from the first step. A no-op unless
+        the tracks are monophonic and the condition is the key."""
+        if self.scale is None:
+            return
+        shares = np.asarray(shares, dtype=np.float64)
+        if shares.shape != (2, 12):
+            raise ValueError(f"shares must be (2, 12), got {shares.shape}")
+        mixed = (1.0 - uniform) * shares + uniform / 12
+        with torch.no_grad():
+            self.scale.copy_(torch.from_numpy(np.log(12 * mixed)))
+
+    def key_prior(self, keys: Tensor) -> Tensor:
+        """Each key's prior over the pitches ``(B, pitches)``: the scale prior of its mode
+        at each pitch's degree above its tonic."""
+        keys = keys.long()
+        degree = (self.pitch_class[None] - keys[:, None] % 12) % 12
+        return self.scale[keys // 12][torch.arange(len(keys))[:, None], degree]
 
     def _condition(self, condition: Tensor | None, batch: int) -> Tensor:
         if self.condition == "none":
@@ -274,6 +306,8 @@ class MuseGenerator(nn.Module):
         logits = x[:, :, 0]
         if self.monophonic:  # the register, and the rest's and the hold's logits
             logits = logits + self.register[None, :, None]
+            if self.scale is not None:
+                logits = logits + self.key_prior(condition)[:, None, None]
             logits = torch.cat([logits, x[:, :, 1:].mean(-1).permute(0, 1, 3, 2)], dim=-1)
         if self.condition == "track":
             given = condition.float()[:, :: self.step].clamp(0, 1) * 40.0 - 20.0  # as logits
@@ -318,10 +352,18 @@ class MuseCritic(nn.Module):
     time (kernel and stride of 12 along pitch, 2 along time); the next ones move
     along time (bars, beats) and across the octave blocks.
 
+    Beside it, with ``chroma``, a chroma stream (MuseGAN's, Dong et al. 2018): each
+    track's pitches folded onto 12 pitch classes per beat, all tracks read together
+    by a convolution over the 12 classes, then along the beats. The octave blocks
+    above see two voices an octave or more apart only after several layers; the
+    chroma stream sees the pitch classes the voices sound together (their harmony)
+    in its first layer.
+
     Args:
         tracks, steps, pitches: the roll's shape (steps a multiple of 16, pitches of 12).
         width: channels of the first convolution (doubled twice).
         condition: ``"key"`` adds a projection term for the key; otherwise none.
+        chroma: add the chroma stream.
     """
 
     def __init__(
@@ -331,6 +373,7 @@ class MuseCritic(nn.Module):
         pitches: int = 48,
         width: int = 32,
         condition: str = "key",
+        chroma: bool = False,
     ) -> None:
         super().__init__()
         if steps % 16 or pitches % 12:
@@ -345,13 +388,27 @@ class MuseCritic(nn.Module):
             nn.Conv2d(4 * width, 4 * width, (4, octaves), stride=(2, 1)), nn.LeakyReLU(0.2),
         )  # fmt: skip
         flat = 4 * width * ((steps // 8 - 4) // 2 + 1)
+        self.chroma = None
+        if chroma:  # (B, tracks, beats, 12) -> (B, 2 * width, bars, 1)
+            self.chroma = nn.Sequential(
+                nn.Conv2d(tracks, width, (1, 12)), nn.LeakyReLU(0.2),
+                nn.Conv2d(width, 2 * width, (BEATS_PER_BAR, 1), stride=(BEATS_PER_BAR, 1)),
+                nn.LeakyReLU(0.2),
+            )  # fmt: skip
+            flat += 2 * width * steps // (STEPS_PER_BEAT * BEATS_PER_BAR)
         self.hidden = nn.Sequential(nn.Linear(flat, 8 * width), nn.LeakyReLU(0.2))
         self.out = nn.Linear(8 * width, 1)
         if condition == "key":
             self.key_embedding = nn.Embedding(KEYS, 8 * width)
 
     def forward(self, x: Tensor, key: Tensor | None = None) -> Tensor:
-        h = self.hidden(self.convs(x).flatten(1))
+        features = self.convs(x).flatten(1)
+        if self.chroma is not None:
+            b, tracks, steps, pitches = x.shape
+            beats = x.reshape(b, tracks, steps // STEPS_PER_BEAT, STEPS_PER_BEAT, -1, 12)
+            chroma = self.chroma(beats.sum((3, 4)))
+            features = torch.cat([features, chroma.flatten(1)], dim=1)
+        h = self.hidden(features)
         score = self.out(h)[:, 0]
         if self.condition == "key" and key is not None:
             score = score + (self.key_embedding(key.long()) * h).sum(1)

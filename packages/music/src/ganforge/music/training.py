@@ -5,7 +5,8 @@ et al. 2017's schedule, MuseGAN's objective):
 
 1. ``D``: ``E[D(G(z))] - E[D(x)] + gp_weight * GP``, the gradient penalty from
    :func:`ganforge.core.regularizers.gradient_penalty` on interpolates; each real
-   batch is transposed by a random number of semitones (the key moves with it),
+   batch is transposed by a random number of semitones (the key moves with it;
+   only shifts that keep every voice within its usual range),
    the noise and the shifts drawn from the step context, so a resumed run draws
    exactly what an uninterrupted one does;
 2. ``G``: ``-E[D(G(z))]`` with the critic frozen by the trainer.
@@ -43,6 +44,24 @@ def transpose_batch(rolls: Tensor, keys: Tensor, shifts: Tensor) -> tuple[Tensor
     return out, moved
 
 
+def allowed_shifts(rolls: Tensor, ranges: Tensor | None, max_shift: int) -> Tensor:
+    """``(B, 2 * max_shift + 1)`` bool: which shifts of -max_shift..+max_shift keep every
+    sounding track of each roll inside its range of rows ``ranges`` ``(tracks, 2)``
+    (lowest and highest; ``None``: every shift). No shift is always allowed."""
+    shifts = torch.arange(-max_shift, max_shift + 1, device=rolls.device)
+    if ranges is None:
+        return torch.ones(len(rolls), len(shifts), dtype=torch.bool, device=rolls.device)
+    sounding = rolls.amax(dim=2) > 0  # (B, tracks, P)
+    rows = torch.arange(rolls.shape[-1], device=rolls.device)
+    low = torch.where(sounding, rows, rolls.shape[-1]).amin(-1)[..., None] + shifts
+    high = torch.where(sounding, rows, -1).amax(-1)[..., None] + shifts
+    ranges = ranges.to(rolls.device)
+    inside = (low >= ranges[:, :1]) & (high <= ranges[:, 1:])
+    allowed = (inside | ~sounding.any(-1)[..., None]).all(dim=1)
+    allowed[:, max_shift] = True
+    return allowed
+
+
 class MusicGANModule(GANModule):
     """Generator ``G`` and critic ``D`` with the WGAN-GP schedule (see the module docstring).
 
@@ -53,6 +72,10 @@ class MusicGANModule(GANModule):
         lr, betas: Adam's settings for both networks (WGAN-GP: 1e-4, (0.5, 0.9)).
         gp_weight: the gradient penalty's weight.
         max_shift: real batches are transposed by -max_shift..+max_shift semitones (0: never).
+        voice_ranges: ``(tracks, 2)`` lowest and highest row each track's transpositions
+            may reach (DeepBach's rule: a transposed chorale stays within the voices'
+            ranges); a segment draws its shift evenly among those that keep every
+            voice inside (``None``: among all).
         binary_neurons: binarise the generator's output for the critic (straight-through).
     """
 
@@ -69,12 +92,14 @@ class MusicGANModule(GANModule):
         gp_weight: float = 10.0,
         max_shift: int = 5,
         binary_neurons: bool = True,
+        voice_ranges: Tensor | None = None,
     ) -> None:
         super().__init__()
         self.binary_neurons = binary_neurons
         self.networks = {"G": generator, "D": critic}
         self.n_critic, self.lr, self.betas = n_critic, lr, tuple(betas)
         self.gp_weight, self.max_shift = gp_weight, max_shift
+        self.voice_ranges = voice_ranges
         self.condition = generator.condition
         self.condition_track = generator.condition_track
 
@@ -91,10 +116,10 @@ class MusicGANModule(GANModule):
     def _real(self, batch: Any, ctx: StepContext) -> tuple[Tensor, Tensor]:
         rolls, keys = batch[0].float(), batch[1].long()
         if self.max_shift:
-            draw = torch.randint(
-                -self.max_shift, self.max_shift + 1, (len(rolls),), generator=ctx.generator()
-            ).to(rolls.device)
-            rolls, keys = transpose_batch(rolls, keys, draw)
+            allowed = allowed_shifts(rolls, self.voice_ranges, self.max_shift)
+            draw = torch.rand(allowed.shape, generator=ctx.generator()).to(rolls.device)
+            shifts = (draw * allowed).argmax(dim=1) - self.max_shift  # evenly among allowed
+            rolls, keys = transpose_batch(rolls, keys, shifts)
         return rolls, keys
 
     def generator_condition(self, rolls: Tensor, keys: Tensor) -> Tensor | None:
