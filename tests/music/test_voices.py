@@ -130,8 +130,9 @@ def test_registers_shape_the_pitches_and_keep_the_sounding_share():
     shares[:, 20] = 1.0
     generator.set_registers(shares)
     register = generator.register.detach().numpy()
-    assert register[0, 20] == pytest.approx(np.log(48 * (0.99 + 0.01 / 48)))
-    assert register[0, 0] == pytest.approx(np.log(0.01))
+    spread = 1e-3  # REGISTER_SPREAD: a pitch outside the register keeps 0.1 % of the prior
+    assert register[0, 20] == pytest.approx(np.log(48 * (1 - spread + spread / 48)))
+    assert register[0, 0] == pytest.approx(np.log(spread))
     assert np.exp(register).sum(axis=1) == pytest.approx(np.full(4, 48.0))  # total unchanged
     with pytest.raises(ValueError, match=r"shares must be \(4, 48\)"):
         generator.set_registers(np.ones((4, 24)) / 24)

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 KEYS = 24
 CONDITIONS = ("none", "key", "track")
 STEPS_PER_BEAT, BEATS_PER_BAR = 4, 4  # 16th-note steps, four beats a bar
-REGISTER_SPREAD = 0.01  # share of a voice's register prior spread evenly over the pitches
+REGISTER_SPREAD = 1e-3  # share of a voice's register prior spread evenly over the pitches
 
 
 class Upsample(nn.Module):
