@@ -5,7 +5,8 @@ bar, four-bar segments of 16th-note steps), split 80 / 20 by melody identity (se
 on one CPU thread:
 
 * ``model``: :class:`~ganforge.music.MusicGAN` with the spec's defaults (key-conditioned,
-  transposition augmentation) for ``--iterations`` iterations on every training segment;
+  transposition augmentation; ``--iterations`` defaults to the spec's 1,500) on every
+  training segment;
 * ``overfitted``: the same spec, unconditioned, trained ``--overfit-iterations``
   (1,500) iterations on a handful (``--overfit-segments``, 4) of training segments
   without augmentation;
@@ -32,6 +33,8 @@ Usage: OMP_NUM_THREADS=1 python bench/music_originality.py [--iterations N] [--s
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import platform
 import time
 from pathlib import Path
@@ -45,7 +48,8 @@ from ganforge.music import MusicGAN, MusicSpec, cut_segments, load_corpus, melod
 from ganforge.music.originality import originality_reports, training_reference
 
 RESULT = Path(__file__).parent / "results" / "music_originality.json"
-MODELS = cache_dir() / "bench_music_v4"  # v4: the eighth-note grid
+MODELS = cache_dir() / "bench_music_v6"  # v6: chroma stream, key prior, ranged shifts
+ITERATIONS = MusicSpec().iterations  # the normal model: the spec default (1,500)
 CORPORA = ("bach", "palestrina")
 # Palestrina's 465 usable pieces hold 398,304 steps, five times Bach's 78,492: every
 # window of 80 % of them would not fit in memory here, so 100 pieces drawn with seed 0
@@ -79,9 +83,11 @@ def fitted(data: dict[str, Any], kind: str, options: dict[str, Any]) -> tuple[Mu
     """A fitted model from the cache folder, or trained now (and kept); its seconds."""
     tag = "-".join(f"{k}{v}" for k, v in sorted(options.items()))
     path = MODELS / f"{data['name']}-{kind}-{tag}.pt"
+    timing = path.with_suffix(".json")  # the training seconds of the cached model
     if path.is_file():
         model = MusicGAN.load(path, device="cpu")
-        return model, float("nan")
+        seconds = json.loads(timing.read_text())["seconds"] if timing.is_file() else math.nan
+        return model, seconds
     segments = data["train_segments"]
     if kind == "overfitted":
         keep = options.pop("segments")
@@ -94,6 +100,7 @@ def fitted(data: dict[str, Any], kind: str, options: dict[str, Any]) -> tuple[Mu
     model = MusicGAN(MusicSpec(device="cpu", **options)).fit(segments, progress=True)
     seconds = time.perf_counter() - started
     model.save(path)
+    timing.write_text(json.dumps({"seconds": seconds}))
     return model, seconds
 
 
@@ -152,7 +159,9 @@ def run_corpus(name: str, arguments: argparse.Namespace) -> dict[str, Any]:
         "model_flagged": model.flagged,
         "overfitted_flagged": over.flagged,
         "human_flagged": model.details["human_flagged"],
-        "overfitted_over_human": over.checks["near_copy_share"].value / max(human_share, 1e-12),
+        "overfitted_over_human": (  # null when no human segment is a near copy
+            over.checks["near_copy_share"].value / human_share if human_share else None
+        ),
         "bar_aligned": {
             "model": model.details["bar_aligned_share"],
             "overfitted": over.details["bar_aligned_share"],
@@ -188,7 +197,7 @@ def run_corpus(name: str, arguments: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=400)
+    parser.add_argument("--iterations", type=int, default=ITERATIONS)
     parser.add_argument("--overfit-iterations", type=int, default=1500)
     parser.add_argument("--overfit-segments", type=int, default=4)
     parser.add_argument("--samples", type=int, default=200)

@@ -38,7 +38,7 @@ from ganforge.core.files import write_json
 from ganforge.music import evaluate
 
 sys.path.insert(0, str(Path(__file__).parent))
-from music_originality import CORPORA, corpus_split, fitted  # noqa: E402
+from music_originality import CORPORA, ITERATIONS, corpus_split, fitted  # noqa: E402
 
 RESULT = Path(__file__).parent / "results" / "music_quality.json"
 TARGET = 0.8
@@ -74,7 +74,7 @@ def run_corpus(name: str, arguments: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=400)
+    parser.add_argument("--iterations", type=int, default=ITERATIONS)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--corpora", nargs="+", default=list(CORPORA), choices=CORPORA)
     arguments = parser.parse_args()
