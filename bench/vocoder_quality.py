@@ -107,9 +107,9 @@ def other_languages(corpus: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--iterations", type=int, default=3600)
-    parser.add_argument("--warmup", type=int, default=3600)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--iterations", type=int, default=12_000)
+    parser.add_argument("--warmup", type=int, default=12_000)
+    parser.add_argument("--batch-size", type=int, default=2)  # more updates per CPU second
     parser.add_argument("--stft-weight", type=float, default=10.0)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--stage", choices=("train", "all"), default="all")
