@@ -10,9 +10,18 @@ from ganforge.music.networks import MuseCritic
 
 
 def _chroma_features(critic: MuseCritic, rolls: torch.Tensor) -> torch.Tensor:
-    b, tracks, steps, _ = rolls.shape
-    beats = rolls.reshape(b, tracks, steps // 4, 4, -1, 12).sum((3, 4))
-    return critic.chroma(beats)
+    return critic.chroma(MuseCritic.beat_chroma(rolls))
+
+
+def test_beat_chroma_counts_each_beats_steps_per_pitch_class():
+    rolls = torch.zeros(1, 4, 64, 48)
+    rolls[0, 0, :3, 12] = 1.0  # three 16ths of C in the first beat ...
+    rolls[0, 0, 2, 36] = 1.0  # ... one of them doubled two octaves up
+    rolls[0, 2, 4:8, 19] = 1.0  # a G through the second beat
+    chroma = MuseCritic.beat_chroma(rolls)
+    assert chroma.shape == (1, 4, 16, 12)
+    assert chroma[0, 0, 0, 0] == 4.0 and chroma[0, 2, 1, 7] == 4.0
+    assert chroma.sum() == 8.0
 
 
 def test_the_chroma_stream_hears_pitch_classes_not_octaves():

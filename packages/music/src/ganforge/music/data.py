@@ -131,17 +131,12 @@ def degree_shares(rolls: np.ndarray, keys: np.ndarray, lowest_pitch: int) -> np.
     scale degree (semitones above the tonic of each segment's key ``keys``, 0-23),
     ``(2, 12)``: major keys, then minor (uniform for a mode no segment is in)."""
     counts = (np.asarray(rolls) > 0).sum(axis=(1, 2)).astype(np.float64)  # (n, pitches)
-    classes = (np.arange(counts.shape[1]) + lowest_pitch) % 12
-    per_class = np.zeros((len(counts), 12))
-    np.add.at(per_class.T, classes, counts.T)
-    keys = np.asarray(keys, dtype=np.int64)
-    shares = np.full((2, 12), 1.0 / 12)
-    for mode in (0, 1):
-        rows = [np.roll(per_class[i], -(keys[i] % 12)) for i in np.flatnonzero(keys // 12 == mode)]
-        total = np.sum(rows, axis=0) if rows else np.zeros(12)
-        if total.sum() > 0:
-            shares[mode] = total / total.sum()
-    return shares
+    keys = np.asarray(keys, dtype=np.int64)[:, None]
+    degree = ((np.arange(counts.shape[1]) + lowest_pitch) - keys % 12) % 12  # (n, pitches)
+    totals = np.zeros((2, 12))
+    np.add.at(totals, (np.broadcast_to(keys // 12, degree.shape), degree), counts)
+    sums = totals.sum(axis=1, keepdims=True)
+    return np.where(sums > 0, totals / np.maximum(sums, 1.0), 1.0 / 12)
 
 
 def key_name(key: int) -> str:

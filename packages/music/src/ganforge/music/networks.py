@@ -234,9 +234,8 @@ class MuseGenerator(nn.Module):
     def key_prior(self, keys: Tensor) -> Tensor:
         """Each key's prior over the pitches ``(B, pitches)``: the scale prior of its mode
         at each pitch's degree above its tonic."""
-        keys = keys.long()
-        degree = (self.pitch_class[None] - keys[:, None] % 12) % 12
-        return self.scale[keys // 12][torch.arange(len(keys))[:, None], degree]
+        keys = keys.long()[:, None]
+        return self.scale[keys // 12, (self.pitch_class - keys % 12) % 12]
 
     def _condition(self, condition: Tensor | None, batch: int) -> Tensor:
         if self.condition == "none":
@@ -401,12 +400,17 @@ class MuseCritic(nn.Module):
         if condition == "key":
             self.key_embedding = nn.Embedding(KEYS, 8 * width)
 
+    @staticmethod
+    def beat_chroma(x: Tensor) -> Tensor:
+        """``(B, tracks, steps, pitches)`` -> ``(B, tracks, beats, 12)``: each track's
+        sounding steps per beat on each pitch class (the chroma stream's input)."""
+        b, tracks, steps, _ = x.shape
+        return x.reshape(b, tracks, steps // STEPS_PER_BEAT, STEPS_PER_BEAT, -1, 12).sum((3, 4))
+
     def forward(self, x: Tensor, key: Tensor | None = None) -> Tensor:
         features = self.convs(x).flatten(1)
         if self.chroma is not None:
-            b, tracks, steps, pitches = x.shape
-            beats = x.reshape(b, tracks, steps // STEPS_PER_BEAT, STEPS_PER_BEAT, -1, 12)
-            chroma = self.chroma(beats.sum((3, 4)))
+            chroma = self.chroma(self.beat_chroma(x))
             features = torch.cat([features, chroma.flatten(1)], dim=1)
         h = self.hidden(features)
         score = self.out(h)[:, 0]
