@@ -195,6 +195,39 @@ def test_the_range_round_returns_nothing_for_a_column_lost_in_noise():
     assert (lower, upper) == (10.0, 100.0)
 
 
+class PlantedNoise:
+    """A stand-in for the noise generator: no noise but one planted spike."""
+
+    def __init__(self, index: int, height: float) -> None:
+        self.index, self.height = index, height
+
+    def normal(self, mean: float, std: float, size: tuple[int, ...]) -> np.ndarray:
+        noise = np.zeros(size)
+        noise[self.index] = self.height
+        return noise
+
+
+def test_a_lone_bin_just_above_the_threshold_far_from_the_rows_is_not_a_range():
+    # bins 10, 11 hold rows; 17 is weak but within a decade (8 bins) of them; 30 is weak
+    # and alone: noise. With no bin standing twice the threshold high, all are kept.
+    noisy = np.zeros(40)
+    noisy[[10, 11, 17, 30]] = [100.0, 12.0, 6.0, 6.0]
+    np.testing.assert_array_equal(dp_stats.supported_bins(noisy, 5.0, 8), [10, 11, 17])
+    weak = np.zeros(40)
+    weak[[3, 30]] = [6.0, 7.0]
+    np.testing.assert_array_equal(dp_stats.supported_bins(weak, 5.0, 8), [3, 30])
+    # a column of counts near 40 (4,000 rows, the noise of eps 1): a spike of 6 noise stds
+    # at 1.2e7, which the single-bin threshold (4.9 stds over ~400 bins) lets through
+    visits = np.random.default_rng(0).poisson(40, 4000).astype(float)
+    edges, std = dp_stats.range_edges(8), 44.0
+    spike = int(np.searchsorted(edges, 1.2e7)) - 1
+    quiet = dp_stats.gaussian_range(visits, std, PlantedNoise(spike, 0.0))
+    spiked = dp_stats.gaussian_range(visits, std, PlantedNoise(spike, 6 * std))
+    assert quiet[:2] == spiked[:2] == pytest.approx((10 ** (11 / 8), 10 ** (14 / 8)))
+    towering = dp_stats.gaussian_range(visits, std, PlantedNoise(spike, 20 * std))
+    assert towering[1] == pytest.approx(edges[spike + 1])  # that many rows are real
+
+
 def test_range_estimability_is_the_two_decade_window_with_a_margin():
     # threshold of a 2-bin window over 50 sums at failure 1e-3 / 4, plus the 95 % margin
     factor = dp_stats.window_threshold(1.0, 2, 50) + 1.6449 * np.sqrt(2)

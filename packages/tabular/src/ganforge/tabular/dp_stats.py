@@ -222,6 +222,22 @@ def window_threshold(std: float, width: int, windows: int) -> float:
     return gaussian_threshold(std * np.sqrt(width), windows, GAUSSIAN_FAILURE / len(WINDOWS))
 
 
+def supported_bins(noisy: np.ndarray, threshold: float, reach: int) -> np.ndarray:
+    """The bins above ``threshold`` that a range may span: each one either stands at
+    least twice the threshold high or has another such bin within ``reach`` bins (a
+    decade). A lone bin just above the threshold, far from every other, is what noise
+    alone makes once in ``1 / GAUSSIAN_FAILURE`` columns, and it would stretch the range
+    by decades (values up to 1e7 for a column of counts near 40); real rows that thin
+    and that far out are a tail the inner bounds clip anyway. Where no bin stands out
+    (a tiny table), every bin above the threshold is kept. Post-processing only."""
+    kept = np.flatnonzero(noisy > threshold)
+    strong = noisy[kept] >= 2 * threshold
+    gaps = np.abs(kept[:, None] - kept[None, :])
+    np.fill_diagonal(gaps, reach + 1)
+    supported = strong | (gaps <= reach).any(axis=1)
+    return kept[supported] if supported.any() else kept
+
+
 def gaussian_range(
     values: np.ndarray,
     std: float,
@@ -232,7 +248,8 @@ def gaussian_range(
     """Outer bounds of the finite values from public log-scale bins with Gaussian noise;
     ``None`` when no window of bins clears its threshold (with ``guess``: the best one).
 
-    The range spans the outermost bins above :func:`window_threshold`. When no single
+    The range spans the outermost bins above :func:`window_threshold` that
+    :func:`supported_bins` keeps. When no single
     bin clears it, sums of 2, 4 then 8 adjacent bins are tried (post-processing:
     their noise std grows as the square root of the width) and the fullest window
     that clears its threshold is the range. Returned with the noisy histogram.
@@ -249,9 +266,9 @@ def gaussian_range(
     counts, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), edges)
     noisy = gaussian_counts(counts, std, rng)
     hist = NoisyHistogram(edges, noisy, 0.0, False)
-    above = noisy > window_threshold(std, 1, len(counts))
-    if above.any():
-        kept = np.flatnonzero(above)
+    threshold = window_threshold(std, 1, len(counts))
+    if (noisy > threshold).any():
+        kept = supported_bins(noisy, threshold, per_decade)
         return float(edges[kept.min()]), float(edges[kept.max() + 1]), hist
     best = (-np.inf, 0, 1)
     for width in WINDOWS[1:]:
