@@ -93,7 +93,7 @@ def test_exact_fit_keeps_levels_integers_bounds_and_missingness():
     np.testing.assert_array_equal(again.transform(df), transformer.transform(df))
 
 
-def test_dp_fit_finds_levels_and_inner_bounds_and_no_missing_where_none():
+def test_dp_fit_finds_levels_and_inner_bounds_and_no_missing_where_none(seeded_dp_noise):
     df = survey()
     for _ in range(3):  # DP noise is fresh every fit
         transformer = DataTransformer.fit(df, epsilon=1.0, delta=1e-6)

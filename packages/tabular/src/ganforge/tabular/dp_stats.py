@@ -5,7 +5,9 @@ histograms: under add/remove-one-row neighbouring tables a row changes one bin
 of a histogram by one, so the L1 sensitivity is 1 and Laplace noise of scale
 ``1 / epsilon`` gives ``epsilon``-DP. What is computed from the noisy counts
 afterwards (bounds, mixture modes, category lists) is post-processing and costs
-nothing more.
+nothing more. Every noisy count is rounded to a whole number before it is used
+(:func:`whole`), so no released value carries the low-order bits of a floating-point
+sum.
 
 - :func:`dp_range`: a column's bounds from a Laplace histogram on the range round's
   public log-scale bins covering ``[-1e19, 1e19]`` (pure ``epsilon``-DP).
@@ -23,11 +25,20 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def whole(noisy: np.ndarray) -> np.ndarray:
+    """Noisy counts rounded to whole numbers: post-processing, so the guarantee is the
+    mechanism's, and what is released lies on the integers whatever the data. Unrounded,
+    the floating-point sum ``count + noise`` can only take some values for some counts,
+    which gives the count away (Mironov, CCS 2012)."""
+    return np.rint(noisy)
+
+
 def laplace_counts(counts: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-    """Counts plus Laplace(1/epsilon) noise (epsilon-DP for a sensitivity-1 histogram)."""
+    """Counts plus Laplace(1/epsilon) noise (epsilon-DP for a sensitivity-1 histogram),
+    rounded (:func:`whole`)."""
     if epsilon <= 0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
-    return counts.astype(np.float64) + rng.laplace(0.0, 1.0 / epsilon, size=counts.shape)
+    return whole(counts.astype(np.float64) + rng.laplace(0.0, 1.0 / epsilon, size=counts.shape))
 
 
 FAILURE_PROBABILITY = 0.05
@@ -187,8 +198,8 @@ def gaussian_noise_std(
 
 
 def gaussian_counts(counts: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
-    """Counts plus Gaussian noise of standard deviation ``std``."""
-    return counts.astype(np.float64) + rng.normal(0.0, std, size=np.shape(counts))
+    """Counts plus Gaussian noise of standard deviation ``std``, rounded (:func:`whole`)."""
+    return whole(np.asarray(counts, np.float64) + rng.normal(0.0, std, size=np.shape(counts)))
 
 
 def gaussian_threshold(std: float, bins: int, failure: float = GAUSSIAN_FAILURE) -> float:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganforge.tabular.dp_stats import gaussian_counts
 from ganforge.tabular.entropy import private_numpy_rng
 
 
@@ -75,7 +76,7 @@ class PairwiseMarginals:
             counts = blocks[j].T @ blocks[k]
             if noise_multiplier is not None:
                 std = noise_multiplier * np.sqrt(len(pairs))
-                counts = counts + rng.normal(0.0, std, counts.shape)
+                counts = gaussian_counts(counts, std, rng)
             counts = np.clip(counts, 0.0, None)
             targets[(j, k)] = counts / max(counts.sum(), 1e-12)
         return cls(layout, targets, noise_multiplier)

@@ -50,6 +50,7 @@ from ganforge.core.modelfile import ModelFile, load_model, require_kind, save_mo
 from ganforge.tabular.dp_stats import (
     dp_categories,
     dp_integer_classes,
+    gaussian_counts,
     stability_threshold,
 )
 from ganforge.tabular.entropy import private_numpy_rng
@@ -162,7 +163,7 @@ def cross_tables(
     tables = []
     for part in parts:
         counts = y.T @ rows[:, part.offset : part.offset + part.width]
-        tables.append(counts + rng.normal(0.0, noise_std, counts.shape) if noise_std else counts)
+        tables.append(gaussian_counts(counts, noise_std, rng) if noise_std else counts)
     return tables
 
 

@@ -30,6 +30,8 @@ from itertools import combinations
 
 import numpy as np
 
+from ganforge.tabular.dp_stats import gaussian_counts
+
 STAR_SHARE, SELECTION_SHARE, TREE_SHARE = 0.5, 0.1, 0.4  # of the cross-tables' rho
 MIN_SIGNAL = 2.0  # rows a three-way cell must hold on average, in noise stds, for a tree
 
@@ -153,7 +155,7 @@ def measure(
     tables = []
     for i, j in edges:
         shape = (classes, star_tables[i].shape[1], star_tables[j].shape[1])
-        tables.append(three_way(y, codes[i], codes[j], shape) + rng.normal(0.0, std, shape))
+        tables.append(gaussian_counts(three_way(y, codes[i], codes[j], shape), std, rng))
     return tables
 
 
