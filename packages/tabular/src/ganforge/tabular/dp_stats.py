@@ -236,11 +236,12 @@ def window_threshold(std: float, width: int, windows: int) -> float:
 def supported_bins(noisy: np.ndarray, threshold: float, reach: int) -> np.ndarray:
     """The bins above ``threshold`` that a range may span: each one either stands at
     least twice the threshold high or has another bin above the threshold within
-    ``reach`` bins (a decade). A lone bin just above the threshold, far from every other, is what noise
-    alone makes once in ``1 / GAUSSIAN_FAILURE`` columns, and it would stretch the range
-    by decades (values up to 1e7 for a column of counts near 40); real rows that thin
-    and that far out are a tail the inner bounds clip anyway. Where no bin stands out
-    (a tiny table), every bin above the threshold is kept. Post-processing only."""
+    ``reach`` bins (a decade). A lone bin just above the threshold, far from every
+    other, is what noise alone makes once in ``1 / GAUSSIAN_FAILURE`` columns, and it
+    would stretch the range by decades (values up to 1e7 for a column of counts near
+    40); real rows that thin and that far out are a tail the inner bounds clip anyway.
+    Where no bin stands out (a tiny table), every bin above the threshold is kept.
+    Post-processing only."""
     kept = np.flatnonzero(noisy > threshold)
     strong = noisy[kept] >= 2 * threshold
     gaps = np.abs(kept[:, None] - kept[None, :])
