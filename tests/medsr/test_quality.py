@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from ganforge.medsr import Degradation, SRGenerator, evaluate, image_metrics, synthetic_images
+from ganforge.medsr.safety import flip_augmentations
 
 
 def test_image_metrics_hand_computed_psnr():
@@ -40,6 +41,27 @@ def test_untrained_generator_scores_as_bicubic_and_projection_is_consistent(tmp_
     assert best in ("bicubic", "bicubic_dc") and "zero_fill" not in projected
     gain = projected["model"]["psnr"] - projected[best]["psnr"]
     assert projected["model"]["gain_over_best_baseline_db"] == pytest.approx(gain)
+
+
+def test_tta_scores_the_mean_of_the_flipped_predictions():
+    hr = synthetic_images(2, 32, seed=5)
+    degradation = Degradation("bicubic", 2)
+    torch.manual_seed(0)
+    model = SRGenerator(channels=4, num_blocks=1, block="residual")
+    with torch.no_grad():  # an output far from bicubic, and not flip-equivariant
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.3)
+    model.eval()
+    plain = evaluate(hr, {"model": model}, degradation, device="cpu")
+    flipped = evaluate(hr, {"model": model}, degradation, device="cpu", tta=True)
+    lr = torch.cat([degradation(hr[i : i + 1], seed=i) for i in range(len(hr))])
+    with torch.no_grad():
+        outputs = [torch.flip(model(torch.flip(lr, a)), a) for a in flip_augmentations(2)]
+    by_hand = degradation.project(torch.stack(outputs).mean(0), lr)
+    assert flipped["model"]["psnr"] == pytest.approx(image_metrics(by_hand, hr)["psnr"], abs=1e-4)
+    assert abs(flipped["model"]["psnr"] - plain["model"]["psnr"]) > 0.01
+    # the baselines are flip-equivariant and scored the same either way
+    assert flipped["bicubic_dc"]["psnr"] == pytest.approx(plain["bicubic_dc"]["psnr"])
 
 
 def test_kspace_truncation_adds_the_zero_filled_baseline():

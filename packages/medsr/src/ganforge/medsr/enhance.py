@@ -202,15 +202,20 @@ class Enhancer:
             batch=self.sw_batch_size,
         )
 
+    def upsample(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output before the projection and its spread: with ``tta``, the mean of
+        the flipped predictions (each flip undone) and their standard deviation;
+        without, :meth:`predict` and zeros."""
+        if self.tta:
+            return uncertainty_map(self.predict, lr)
+        sr = self.predict(lr)
+        return sr, torch.zeros_like(sr)
+
     def enhance_tensor(
         self, lr: torch.Tensor, hr: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, float]]:
         """Enhance ``[0, 1]``-scaled LR tensors; return SR, maps and metrics."""
-        if self.tta:
-            sr, spread = uncertainty_map(self.predict, lr)
-        else:
-            sr = self.predict(lr)
-            spread = torch.zeros_like(sr)
+        sr, spread = self.upsample(lr)
         metrics = {"consistency_residual_raw": consistency_residual(sr, lr, self.degradation)}
         if self.project:
             sr = self.degradation.project(sr, lr.to(sr.dtype))
