@@ -75,46 +75,32 @@ def scored(hr: torch.Tensor, models: dict, degradation, tta: bool) -> dict:
     return result
 
 
+def mean_gain(unseen: dict[str, dict], images: list[str], model: str) -> dict[str, float]:
+    """Per scale, ``model``'s mean PSNR gain over the best baseline across ``images``."""
+    return {
+        s: float(np.mean([unseen[s][n][model]["gain_over_best_baseline_db"] for n in images]))
+        for s in unseen
+    }
+
+
 def second_dataset_summary(unseen: dict[str, dict]) -> dict:
-    """Per image and scale, and each model's mean PSNR gain over the best baseline."""
+    """Per image and scale, and each model's mean PSNR gain over the best baseline (the
+    PSNR model's one-pass figure too, where the run scored TTA)."""
     images = sorted(unseen["x2"])
     table = {name: {scale: unseen[scale][name] for scale in unseen} for name in images}
-    gains = {
-        f"{model}_{scale}": float(
-            np.mean([unseen[scale][n][model]["gain_over_best_baseline_db"] for n in images])
-        )
-        for model in ("psnr_model", "gan_model")
-        for scale in unseen
-    }
-    return {
+    summary = {
         "second_dataset": table,
-        "second_dataset_mean_gain_db": {s: gains[f"psnr_model_{s}"] for s in unseen},
-        "second_dataset_mean_gain_db_gan": {s: gains[f"gan_model_{s}"] for s in unseen},
+        "second_dataset_mean_gain_db": mean_gain(unseen, images, "psnr_model"),
+        "second_dataset_mean_gain_db_gan": mean_gain(unseen, images, "gan_model"),
         "second_dataset_worst_gain_db": {
             s: min(unseen[s][n]["psnr_model"]["gain_over_best_baseline_db"] for n in images)
             for s in unseen
         },
-        **one_pass_gains(unseen, images),
     }
-
-
-def one_pass_gains(unseen: dict[str, dict], images: list[str]) -> dict:
-    """The PSNR model's mean gain without TTA, where the run has it."""
-    if "psnr_model_one_pass" not in unseen["x2"][images[0]]:
-        return {}
-    return {
-        "second_dataset_mean_gain_db_one_pass": {
-            s: float(
-                np.mean(
-                    [
-                        unseen[s][n]["psnr_model_one_pass"]["gain_over_best_baseline_db"]
-                        for n in images
-                    ]
-                )
-            )
-            for s in unseen
-        }
-    }
+    if "psnr_model_one_pass" in unseen["x2"][images[0]]:
+        one_pass = mean_gain(unseen, images, "psnr_model_one_pass")
+        summary["second_dataset_mean_gain_db_one_pass"] = one_pass
+    return summary
 
 
 def main() -> None:
