@@ -32,13 +32,9 @@ def seeded_attack(
     private_counts: list[np.ndarray], epsilon_per_column: float, seed: int
 ) -> list[np.ndarray]:
     """Subtract the Laplace noise a generator seeded with ``seed`` would have drawn, column
-    after column in the transformer's order, and round (the release is rounded): exact
-    counts if the noise came from that seed."""
+    after column in the transformer's order: exact counts if the noise came from that seed."""
     rng = np.random.default_rng(seed)
-    return [
-        np.round(c - rng.laplace(0.0, 1.0 / epsilon_per_column, size=len(c)))
-        for c in private_counts
-    ]
+    return [c - rng.laplace(0.0, 1.0 / epsilon_per_column, size=len(c)) for c in private_counts]
 
 
 def exact(recovered: list[np.ndarray], truth: list[np.ndarray]) -> bool:

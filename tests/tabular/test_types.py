@@ -149,7 +149,7 @@ def test_dp_synthesizer_samples_only_valid_values_within_the_budget():
     assert set(sample["smoker"]) == {0, 1}
 
 
-def test_breast_cancer_fits_at_epsilon_1_without_a_schema():
+def test_breast_cancer_fits_at_epsilon_1_without_a_schema(seeded_dp_noise):
     df = load_sklearn_table("breast_cancer")  # 569 rows, 30 measurements and a 0/1 target
     synth = DPTabularGAN(epsilon=1.0, epochs=1, hidden=(32,), noise_dim=8)
     with warnings.catch_warnings():

@@ -5,9 +5,7 @@ histograms: under add/remove-one-row neighbouring tables a row changes one bin
 of a histogram by one, so the L1 sensitivity is 1 and Laplace noise of scale
 ``1 / epsilon`` gives ``epsilon``-DP. What is computed from the noisy counts
 afterwards (bounds, mixture modes, category lists) is post-processing and costs
-nothing more. Every noisy count is rounded to a whole number before it is used
-(:func:`whole`), so no released value carries the low-order bits of a floating-point
-sum.
+nothing more.
 
 - :func:`dp_range`: a column's bounds from a Laplace histogram on the range round's
   public log-scale bins covering ``[-1e19, 1e19]`` (pure ``epsilon``-DP).
@@ -25,20 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def whole(noisy: np.ndarray) -> np.ndarray:
-    """Noisy counts rounded to whole numbers: post-processing, so the guarantee is the
-    mechanism's, and what is released lies on the integers whatever the data. Unrounded,
-    the floating-point sum ``count + noise`` can only take some values for some counts,
-    which gives the count away (Mironov, CCS 2012)."""
-    return np.rint(noisy)
-
-
 def laplace_counts(counts: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-    """Counts plus Laplace(1/epsilon) noise (epsilon-DP for a sensitivity-1 histogram),
-    rounded (:func:`whole`)."""
+    """Counts plus Laplace(1/epsilon) noise (epsilon-DP for a sensitivity-1 histogram)."""
     if epsilon <= 0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
-    return whole(counts.astype(np.float64) + rng.laplace(0.0, 1.0 / epsilon, size=counts.shape))
+    return counts.astype(np.float64) + rng.laplace(0.0, 1.0 / epsilon, size=counts.shape)
 
 
 FAILURE_PROBABILITY = 0.05
@@ -198,8 +187,8 @@ def gaussian_noise_std(
 
 
 def gaussian_counts(counts: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
-    """Counts plus Gaussian noise of standard deviation ``std``, rounded (:func:`whole`)."""
-    return whole(np.asarray(counts, np.float64) + rng.normal(0.0, std, size=np.shape(counts)))
+    """Counts plus Gaussian noise of standard deviation ``std``."""
+    return np.asarray(counts, np.float64) + rng.normal(0.0, std, size=np.shape(counts))
 
 
 def gaussian_threshold(std: float, bins: int, failure: float = GAUSSIAN_FAILURE) -> float:
@@ -233,21 +222,22 @@ def window_threshold(std: float, width: int, windows: int) -> float:
     return gaussian_threshold(std * np.sqrt(width), windows, GAUSSIAN_FAILURE / len(WINDOWS))
 
 
-def supported_bins(noisy: np.ndarray, threshold: float, reach: int) -> np.ndarray:
-    """The bins above ``threshold`` that a range may span: each one either stands at
-    least twice the threshold high or has another bin above the threshold within
-    ``reach`` bins (a decade). A lone bin just above the threshold, far from every
-    other, is what noise alone makes once in ``1 / GAUSSIAN_FAILURE`` columns, and it
-    would stretch the range by decades (values up to 1e7 for a column of counts near
-    40); real rows that thin and that far out are a tail the inner bounds clip anyway.
-    Where no bin stands out (a tiny table), every bin above the threshold is kept.
-    Post-processing only."""
+def supported_bins(noisy: np.ndarray, threshold: float, edges: np.ndarray) -> np.ndarray:
+    """The bins above ``threshold`` that a range may span: those standing at least twice
+    the threshold high, and the others whose values lie within ten times the largest
+    magnitude those reach. A bin just above the threshold decades beyond the rows is what
+    noise alone makes once in ``1 / GAUSSIAN_FAILURE`` columns, and it would stretch the
+    range by decades (values up to 1e7 for a column of counts near 40); real rows that
+    thin and that far out are a tail the inner bounds clip anyway. Near zero nothing is
+    far (the zeros of a 0/1 column sit six log decades below its ones). Where no bin
+    stands out (a tiny table), every bin above the threshold is kept. Post-processing."""
     kept = np.flatnonzero(noisy > threshold)
-    strong = noisy[kept] >= 2 * threshold
-    gaps = np.abs(kept[:, None] - kept[None, :])
-    np.fill_diagonal(gaps, reach + 1)
-    supported = strong | (gaps <= reach).any(axis=1)
-    return kept[supported] if supported.any() else kept
+    strong = kept[noisy[kept] >= 2 * threshold]
+    if strong.size == 0:
+        return kept
+    reach = 10 * np.abs(edges[np.concatenate([strong, strong + 1])]).max()
+    nearest = np.minimum(np.abs(edges[kept]), np.abs(edges[kept + 1]))
+    return kept[nearest <= reach]
 
 
 def gaussian_range(
@@ -280,7 +270,7 @@ def gaussian_range(
     hist = NoisyHistogram(edges, noisy, 0.0, False)
     threshold = window_threshold(std, 1, len(counts))
     if (noisy > threshold).any():
-        kept = supported_bins(noisy, threshold, per_decade)
+        kept = supported_bins(noisy, threshold, edges)
         return float(edges[kept.min()]), float(edges[kept.max() + 1]), hist
     best = (-np.inf, 0, 1)
     for width in WINDOWS[1:]:

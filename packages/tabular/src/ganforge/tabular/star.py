@@ -181,11 +181,15 @@ def norm_sub(counts: np.ndarray, totals: np.ndarray) -> np.ndarray:
     ``sum(max(count - c, 0)) = total`` (cells that hold only noise fall to zero
     instead of each keeping the positive half of their noise, as clipping at
     zero does); a row whose positive cells hold less than its total is clipped
-    at zero. Post-processing: no privacy cost.
+    at zero, and a row whose total is zero (a class whose noisy count fell to zero)
+    is all zeros. Post-processing: no privacy cost.
     """
     counts = np.atleast_2d(np.asarray(counts, dtype=float))
     out = np.clip(counts, 0.0, None)
     for row, total in enumerate(np.broadcast_to(totals, len(counts))):
+        if total <= 0:
+            out[row] = 0.0
+            continue
         if out[row].sum() <= total:
             continue
         ordered = np.sort(counts[row])[::-1]
