@@ -251,10 +251,10 @@ def gaussian_range(
     ``None`` when no window of bins clears its threshold (with ``guess``: the best one).
 
     The range spans the outermost bins above :func:`window_threshold` that
-    :func:`supported_bins` keeps. When no single
-    bin clears it, sums of 2, 4 then 8 adjacent bins are tried (post-processing:
-    their noise std grows as the square root of the width) and the fullest window
-    that clears its threshold is the range. Returned with the noisy histogram.
+    :func:`supported_bins` keeps. When no single bin clears it, sums of 2, 4 then 8
+    adjacent bins are tried (post-processing: their noise std grows as the square root
+    of the width) and the fullest window that clears its threshold is the range.
+    Returned with the noisy histogram.
 
     With ``guess``, a column none of whose windows clears the threshold gets the
     window of any width whose sum stands highest above its noise (``sum / (std *
