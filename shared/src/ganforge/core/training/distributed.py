@@ -12,6 +12,7 @@ penalties, and steps that update only some networks.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -82,7 +83,9 @@ def setup_process_group(device_preference: str = "auto") -> ProcessGroupInfo:
     """Join the process group ``torchrun`` describes in the environment, if any.
 
     Without ``WORLD_SIZE > 1`` this is a single process on the preferred device.
-    The backend is NCCL on CUDA and gloo on the CPU.
+    The backend is NCCL on CUDA and gloo on the CPU. A group joined here is
+    left again at interpreter exit (:func:`teardown_process_group`): a gloo
+    group still alive while Python finalises can abort the process.
     """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -94,7 +97,14 @@ def setup_process_group(device_preference: str = "auto") -> ProcessGroupInfo:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group(backend=backend)
+        atexit.register(teardown_process_group)
     return ProcessGroupInfo(dist.get_rank(), dist.get_world_size(), device)
+
+
+def teardown_process_group() -> None:
+    """Leave the default process group if this process is in one; otherwise nothing."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def broadcast_module_state(modules: Iterable[nn.Module], buffers_only: bool = False) -> None:
