@@ -11,7 +11,7 @@ from ganforge.medsr.variation import (
     contrast_curve,
 )
 
-STILL = ScannerVariation(rotation_degrees=0.0, zoom=(1.0, 1.0), max_noise_std=0.0, kinds=("psf",))
+STILL = ScannerVariation(rotation_degrees=0.0, zoom=(1.0, 1.0), scan_noise_std=0.0)
 
 
 def _pairs(variation=None, seed=0):
@@ -65,6 +65,36 @@ def test_the_default_spec_trains_with_scanner_variation_and_roi_keeps_flips():
     hr = synthetic_images(2, 32, seed=0)
     source = PairedPatchSource(hr, Degradation("kspace", 2), 16, 4, variation=ScannerVariation())
     assert isinstance(source.pairs, VariedPatchPairs)
-    assert set(ScannerVariation().kinds_for(3)) == {"psf", "kspace"}
+    assert ScannerVariation().kinds_for(Degradation("kspace", 2)) == ("kspace",)
+    blind = ScannerVariation(kinds=("bicubic", "psf", "kspace"))
+    assert blind.kinds_for(Degradation("psf", 2, spatial_dims=3)) == ("psf", "kspace")
+    assert blind.kinds_for(Degradation("psf", 2)) == ("bicubic", "psf", "kspace")
     with pytest.raises(ValueError, match="ROI masks are not carried through scanner variation"):
         PairedPatchSource(hr, Degradation("kspace", 2), 16, 4, roi=hr, variation=ScannerVariation())
+
+
+def test_the_scan_noise_is_in_the_hr_and_reaches_the_lr_through_the_declared_operator():
+    noisy = ScannerVariation(rotation_degrees=0.0, zoom=(1.0, 1.0), scan_noise_std=0.05)
+    hr = synthetic_images(3, 48, seed=2)
+    pairs = VariedPatchPairs(hr, Degradation("psf", 2, noise_std=0.0), 32, 4, variation=noisy)
+    clean = _pairs(STILL)
+    stds = []
+    for index in range(8):
+        lr, hr_patch = pairs[index]
+        # the LR is the declared operator of the (noisy) HR, with no noise of its own
+        torch.testing.assert_close(lr, Degradation("psf", 2)(hr_patch[None])[0], atol=1e-5, rtol=0)
+        stds.append(float((hr_patch - clean[index][1]).std()))
+    # the same draws without noise give the same patch: the difference is the noise,
+    # its std uniform in [0, 0.05] per item
+    assert max(stds) <= 0.05 * 1.2 and min(stds) > 0.0 and max(stds) > 0.01
+
+
+def test_the_declared_acquisition_noise_is_added_to_the_lr():
+    hr = synthetic_images(3, 48, seed=2)
+    declared = Degradation("psf", 2, noise_std=0.03)
+    pairs = VariedPatchPairs(hr, declared, 32, 4, variation=STILL)
+    residuals = []
+    for index in range(6):
+        lr, hr_patch = pairs[index]
+        residuals.append(lr - Degradation("psf", 2)(hr_patch[None])[0])
+    assert float(torch.cat(residuals).std()) == pytest.approx(0.03, rel=0.2)

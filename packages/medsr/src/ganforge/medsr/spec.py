@@ -51,8 +51,8 @@ class MedicalSRSpec:
             adversarial stage, with a fresh optimizer.
         d_lr: the discriminator's learning rate.
         augmentation: ``"scanner"``: every training pair drawn with the variation real
-            scans have (rotation, zoom, contrast, gamma, bias field) and degraded by a
-            bicubic (2-D), PSF or k-space operator with random noise
+            scans have (rotation, zoom, contrast, gamma, bias field, the scan's own
+            noise) and then degraded by ``degradation`` with ``noise_std``
             (:mod:`ganforge.medsr.variation`), so the model holds on other scanners;
             ``"flips"``: the images degraded once by ``degradation``, flips and
             90-degree rotations only (also what ROI masks train with).

@@ -1,18 +1,20 @@
 """Training pairs with the variation real scans have, so a model holds on other scanners.
 
-A model trained on clean patches of one template with one degradation learns that
-template's contrast and that operator. :class:`VariedPatchPairs` draws each training
-pair the way other scanners would have produced it: an HR patch is rotated, zoomed
+A model trained on clean patches of one template learns that template's contrast,
+geometry and noise. :class:`VariedPatchPairs` draws each training pair the way
+another scanner would have produced it: an HR patch is rotated, zoomed
 (resolution and field-of-view jitter) and flipped, its intensities remapped (a
-random monotone contrast curve, gamma, a smooth bias field), and only then
-degraded, by a degradation drawn per patch from :attr:`ScannerVariation.kinds`
-(bicubic, Gaussian PSF, k-space truncation) with a noise level drawn up to
-:attr:`ScannerVariation.max_noise_std`.
+random monotone contrast curve, gamma, a smooth bias field), given noise of its
+own (a real scan is noisy at full resolution too; the noise level is drawn up to
+:attr:`ScannerVariation.scan_noise_std`), and only then degraded.
 
-What the model then assumes: that the LR image is some band-limited, possibly
-noisy, downsampling of the HR image by its ``scale``; at inference the
-consistency projection uses the degradation of the model's spec (the operator
-the user declares), so the output agrees with the measured data under that one.
+What the model then assumes, per degradation: the LR image is the degradation the
+model's spec declares (``bicubic``, ``psf`` or ``kspace``, with the spec's
+``noise_std`` as acquisition noise on the LR) applied to a scan that may be
+noisy itself. The consistency projection at inference uses the same operator.
+:attr:`ScannerVariation.kinds` trains a blind model over several operators
+instead, at a cost where the operator is known (measured on the second dataset of
+``bench/medsr_quality.py``; see the package README).
 """
 
 from __future__ import annotations
@@ -36,12 +38,16 @@ class ScannerVariation:
     gamma: tuple[float, float] = (0.7, 1.5)
     contrast: float = 0.3  # the contrast curve's midpoint moves by up to half of this
     bias_field: float = 0.3  # log-field: a quadratic of the coordinates, coefficients up to this
-    max_noise_std: float = 0.02
-    kinds: tuple[str, ...] = ("bicubic", "psf", "kspace")
+    scan_noise_std: float = 0.02  # the HR scan's own Gaussian noise, std drawn up to this
+    kinds: tuple[str, ...] | None = None  # None: the declared degradation alone
 
-    def kinds_for(self, spatial_dims: int) -> tuple[str, ...]:
-        """The degradations that apply to images of ``spatial_dims`` (bicubic is 2-D)."""
-        return tuple(k for k in self.kinds if spatial_dims == 2 or k != "bicubic")
+    def kinds_for(self, degradation: Degradation) -> tuple[str, ...]:
+        """The operators training pairs are drawn with: ``kinds`` where it applies to
+        images of the degradation's dimensions (bicubic is 2-D), else the declared one."""
+        if self.kinds is None:
+            return (degradation.kind,)
+        dims = degradation.spatial_dims
+        return tuple(k for k in self.kinds if dims == 2 or k != "bicubic")
 
 
 def contrast_curve(x: torch.Tensor, shift: float, gamma: float) -> torch.Tensor:
@@ -73,8 +79,7 @@ class VariedPatchPairs(Dataset):
         self.hr, self.degradation = hr, degradation
         self.patch_size, self.crops, self.seed, self.epoch = patch_size, crops, seed, 0
         self.variation = variation or ScannerVariation()
-        dims = hr.ndim - 2
-        self.kinds = self.variation.kinds_for(dims)
+        self.kinds = self.variation.kinds_for(degradation)
         self.margin = int(np.ceil(patch_size * 0.25))
 
     def __len__(self) -> int:
@@ -85,6 +90,7 @@ class VariedPatchPairs(Dataset):
         generator = torch.Generator().manual_seed(item_seed(self.seed, self.epoch, index))
         patch = self._crop(self.hr[index % len(self.hr)], generator)
         hr = self._intensities(self._move(patch.float(), generator), generator)
+        hr = self._scan_noise(hr, generator)
         return self._degrade(hr, generator), hr
 
     def _move(self, patch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -123,11 +129,16 @@ class VariedPatchPairs(Dataset):
         hr = hr * bias_field(hr.shape[1:], v.bias_field, generator)
         return (hr / hr.max().clamp_min(1e-6)).clamp(0, 1)
 
+    def _scan_noise(self, hr: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The scan's own noise: Gaussian, std uniform in ``[0, scan_noise_std]``."""
+        std = _uniform(generator, 0.0, self.variation.scan_noise_std)
+        return hr + std * torch.randn(hr.shape, generator=generator)
+
     def _degrade(self, hr: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The LR patch: one of the operators, with the declared acquisition noise."""
         base = self.degradation
         kind = self.kinds[int(torch.randint(0, len(self.kinds), (1,), generator=generator))]
-        noise = _uniform(generator, 0.0, self.variation.max_noise_std)
-        degradation = Degradation(kind, base.scale, base.spatial_dims, noise)
+        degradation = Degradation(kind, base.scale, base.spatial_dims, base.noise_std)
         return degradation(hr[None], seed=_seed(generator))[0].float()
 
 
