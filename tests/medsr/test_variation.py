@@ -98,3 +98,33 @@ def test_the_declared_acquisition_noise_is_added_to_the_lr():
         lr, hr_patch = pairs[index]
         residuals.append(lr - Degradation("psf", 2)(hr_patch[None])[0])
     assert float(torch.cat(residuals).std()) == pytest.approx(0.03, rel=0.2)
+
+
+def test_lr_noise_beyond_the_declared_level_is_drawn_per_item_within_its_range():
+    hr = synthetic_images(3, 48, seed=2)
+    varied = ScannerVariation(
+        rotation_degrees=0.0, zoom=(1.0, 1.0), scan_noise_std=0.0, lr_noise_std=0.04
+    )
+    pairs = VariedPatchPairs(hr, Degradation("psf", 2, noise_std=0.01), 32, 4, variation=varied)
+    stds = []
+    for index in range(12):
+        lr, hr_patch = pairs[index]
+        stds.append(float((lr - Degradation("psf", 2)(hr_patch[None])[0]).std()))
+    assert min(stds) > 0.01 * 0.7 and max(stds) < 0.05 * 1.3
+    assert max(stds) - min(stds) > 0.01  # a level of its own per item
+
+
+def test_a_model_trains_with_the_variation_it_is_given():
+    model = MedicalSR(
+        scale=2, degradation="psf", pretrain_iterations=1, adversarial_iterations=0, patch_size=16
+    )
+    assert model.variation == ScannerVariation()
+    model.variation = ScannerVariation(kinds=("psf", "kspace"))
+    plan = model.plan((synthetic_images(2, 32, seed=0), None), None)
+    assert plan.data.pairs.kinds == ("psf", "kspace")
+    flips = MedicalSR(
+        scale=2, degradation="psf", augmentation="flips", adversarial_iterations=0, patch_size=16
+    )
+    assert not isinstance(
+        flips.plan((synthetic_images(2, 32, seed=0), None), None).data.pairs, VariedPatchPairs
+    )

@@ -45,6 +45,11 @@ class MedicalSR(GANModel[MedicalSRSpec]):
         ValueError: an unknown or bad setting, an unknown or absent device, or a VGG
             weights file that is not a torchvision VGG19 state dict loadable with
             ``weights_only=True``.
+
+    Attributes:
+        variation: the ranges of scanner variation that ``augmentation="scanner"``
+            trains with (:class:`~ganforge.medsr.variation.ScannerVariation`; its
+            defaults unless set before ``fit``).
     """
 
     kind = "medsr.MedicalSR"
@@ -53,6 +58,7 @@ class MedicalSR(GANModel[MedicalSRSpec]):
     def __init__(self, **settings: Any) -> None:
         super().__init__(_spec(settings))
         self.perceptual = _perceptual(self.spec)
+        self.variation = ScannerVariation()
         self.generators: dict[str, SRGenerator] = {}
         self._file_stage: str | None = None
 
@@ -130,10 +136,16 @@ class MedicalSR(GANModel[MedicalSRSpec]):
             roi=roi,
             rank=rank,
             world_size=world_size,
-            variation=_variation(spec, roi),
+            variation=self._variation(roi),
         )
         options = {"log_every": max(1, spec.iterations // 50)}
         return TrainingPlan(self._module(), source, spec.iterations, spec.batch_size, options)
+
+    def _variation(self, roi: torch.Tensor | None) -> ScannerVariation | None:
+        """Scanner variation for ``augmentation="scanner"`` (ROI masks train without it)."""
+        if self.spec.augmentation == "scanner" and roi is None:
+            return self.variation
+        return None
 
     def _module(self) -> MedSRModule:
         spec = self.spec
@@ -264,8 +276,3 @@ def _perceptual(spec: MedicalSRSpec) -> PerceptualLoss | None:
 def _process_share() -> tuple[int, int]:
     """This process's rank and the world size (``torchrun`` sets them; 0 and 1 without)."""
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def _variation(spec: MedicalSRSpec, roi: torch.Tensor | None) -> ScannerVariation | None:
-    """Scanner variation for ``augmentation="scanner"`` (ROI masks train without it)."""
-    return ScannerVariation() if spec.augmentation == "scanner" and roi is None else None

@@ -39,6 +39,7 @@ class ScannerVariation:
     contrast: float = 0.3  # the contrast curve's midpoint moves by up to half of this
     bias_field: float = 0.3  # log-field: a quadratic of the coordinates, coefficients up to this
     scan_noise_std: float = 0.02  # the HR scan's own Gaussian noise, std drawn up to this
+    lr_noise_std: float = 0.0  # LR noise std drawn in [noise_std, noise_std + this]
     kinds: tuple[str, ...] | None = None  # None: the declared degradation alone
 
     def kinds_for(self, degradation: Degradation) -> tuple[str, ...]:
@@ -135,10 +136,14 @@ class VariedPatchPairs(Dataset):
         return hr + std * torch.randn(hr.shape, generator=generator)
 
     def _degrade(self, hr: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """The LR patch: one of the operators, with the declared acquisition noise."""
+        """The LR patch: one of the operators, with the declared acquisition noise (and
+        up to ``lr_noise_std`` more)."""
         base = self.degradation
         kind = self.kinds[int(torch.randint(0, len(self.kinds), (1,), generator=generator))]
-        degradation = Degradation(kind, base.scale, base.spatial_dims, base.noise_std)
+        noise = base.noise_std
+        if self.variation.lr_noise_std > 0:
+            noise += _uniform(generator, 0.0, self.variation.lr_noise_std)
+        degradation = Degradation(kind, base.scale, base.spatial_dims, noise)
         return degradation(hr[None], seed=_seed(generator))[0].float()
 
 
