@@ -39,6 +39,7 @@ def run_scale(scale: int, args: argparse.Namespace) -> dict:
         degradation="bicubic",
         generator=generator,
         augmentation=args.augmentation,
+        seed=args.seed,
         device="cpu",
     )
     start = time.perf_counter()
@@ -126,6 +127,7 @@ def main() -> None:
         help="score the flip test-time-augmentation mean, the Enhancer's default "
         "(one-pass figures are kept beside it)",
     )
+    parser.add_argument("--seed", type=int, default=0, help="the models' seed")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON to write")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -337,6 +337,12 @@ def test_two_fits_with_one_seed_are_identical_whatever_the_global_rng_held():
     assert not _same_weights(first.generator("adversarial"), other.generator("adversarial"))
 
 
+def test_the_psnr_model_does_not_depend_on_whether_an_adversarial_stage_follows():
+    both = _fit(pretrain_iterations=3, adversarial_iterations=2, seed=4)
+    alone = _fit(pretrain_iterations=3, adversarial_iterations=0, seed=4)
+    assert _same_weights(both.generator("pretrain"), alone.generator("pretrain"))
+
+
 @pytest.mark.parametrize(
     "settings,message",
     [

@@ -148,14 +148,17 @@ class MedicalSR(GANModel[MedicalSRSpec]):
         return None
 
     def _module(self) -> MedSRModule:
+        """The training module. The generator is built first, so its initial weights
+        depend on the seed alone, not on whether an adversarial stage follows."""
         spec = self.spec
         stages = spec.stages
         adversarial = "adversarial" in stages
+        generator = SRGenerator(spec.generator)
         perceptual = None
         if adversarial and spec.weights.perceptual > 0:
             perceptual = self.perceptual or PerceptualLoss(spec.spatial_dims)
         return MedSRModule(
-            SRGenerator(spec.generator),
+            generator,
             PatchLogits(spec.spatial_dims) if adversarial else None,
             stage=stages[0] if len(stages) == 1 else "both",
             weights=spec.weights,
