@@ -13,8 +13,8 @@ model's spec declares (``bicubic``, ``psf`` or ``kspace``, with the spec's
 ``noise_std`` as acquisition noise on the LR) applied to a scan that may be
 noisy itself. The consistency projection at inference uses the same operator.
 :attr:`ScannerVariation.kinds` trains a blind model over several operators
-instead, at a cost where the operator is known (measured on the second dataset of
-``bench/medsr_quality.py``; see the package README).
+instead, at a cost where the operator is known (``bench/medsr_variation.py``; see
+the package README).
 """
 
 from __future__ import annotations
