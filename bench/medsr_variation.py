@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -28,11 +27,8 @@ import numpy as np
 import torch
 
 from ganforge.core.files import write_json
-from ganforge.medsr import GeneratorConfig, MedicalSR, mni152_slices, pydicom_images
+from ganforge.medsr import GeneratorConfig, MedicalSR, evaluate, mni152_slices, pydicom_images
 from ganforge.medsr.variation import ScannerVariation
-
-sys.path.insert(0, str(Path(__file__).parent))
-from medsr_quality import scored  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "medsr_variation.json"
 MIXED = ("bicubic", "psf", "kspace")
@@ -73,7 +69,7 @@ def run_variant(variation: ScannerVariation, pretrain: int) -> dict:
     models = {"psnr_model": model.generators["pretrain"]}
 
     def gain(image: torch.Tensor) -> float:
-        result = scored(image, models, model.degradation, tta=True)
+        result = evaluate(image, models, model.degradation, tta=True)
         return float(result["psnr_model"]["gain_over_best_baseline_db"])
 
     unseen = {name: gain(image) for name, image in pydicom_images().items()}
