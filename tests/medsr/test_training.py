@@ -343,10 +343,34 @@ def test_the_psnr_model_does_not_depend_on_whether_an_adversarial_stage_follows(
     assert _same_weights(both.generator("pretrain"), alone.generator("pretrain"))
 
 
+def test_the_gan_model_is_the_moving_average_of_the_generator_weights():
+    """With ``ema_decay`` the adversarial stage's generator is the trainer's EMA: after
+    one adversarial step of a one-step pretraining it is, weight by weight, the
+    hand-computed average d * w1 + (1 - d) * w2 of the two steps' weights."""
+    schedule = {"pretrain_iterations": 1, "adversarial_iterations": 1, "seed": 4}
+    averaged = _fit(**schedule, ema_decay=0.9)
+    last = _fit(**schedule, ema_decay=None)
+    after_pretraining = last.generator("pretrain").state_dict()
+    after_adversarial = last.generator("adversarial").state_dict()
+    for name, value in averaged.generator("adversarial").state_dict().items():
+        expected = 0.9 * after_pretraining[name] + 0.1 * after_adversarial[name]
+        torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-7)
+    assert not _same_weights(averaged.generator("adversarial"), last.generator("adversarial"))
+    assert _same_weights(averaged.generator("pretrain"), last.generator("pretrain"))
+    assert MedicalSR().spec.ema_decay == 0.999
+
+
+def test_a_pretraining_only_fit_keeps_no_moving_average():
+    alone = _fit(pretrain_iterations=2, adversarial_iterations=0, patch_size=8)
+    assert alone.trainer.ema is None and list(alone.generators) == ["pretrain"]
+
+
 @pytest.mark.parametrize(
     "settings,message",
     [
         ({"pretrain_iterations": 0, "adversarial_iterations": 0}, "nothing to train"),
+        ({"ema_decay": 1.0}, r"ema_decay must be in \(0, 1\) or None, got 1.0"),
+        ({"ema_decay": "0.9"}, r"ema_decay must be in \(0, 1\) or None"),
         ({"pretrain_iterations": -1}, "pretrain_iterations must be an integer >= 0"),
         ({"adversarial_iterations": 1.5}, "adversarial_iterations must be an integer"),
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),

@@ -139,6 +139,8 @@ class MedicalSR(GANModel[MedicalSRSpec]):
             variation=self._variation(roi),
         )
         options = {"log_every": max(1, spec.iterations // 50)}
+        if "adversarial" in spec.stages and spec.ema_decay is not None:
+            options["ema_decay"] = spec.ema_decay
         return TrainingPlan(self._module(), source, spec.iterations, spec.batch_size, options)
 
     def _variation(self, roi: torch.Tensor | None) -> ScannerVariation | None:
@@ -172,12 +174,15 @@ class MedicalSR(GANModel[MedicalSRSpec]):
         )
 
     def fitted(self, module: MedSRModule) -> None:
-        """Keep a CPU copy of the generator of every trained stage."""
+        """Keep a CPU copy of the generator of every trained stage (the adversarial
+        stage's: the trainer's moving average of the weights, when ``ema_decay`` is set)."""
         self.generators = {}
         if module.stage != "adversarial":
             self.generators["pretrain"] = module.pretrained_generator()
         if module.stage != "pretrain":
-            self.generators["adversarial"] = copy.deepcopy(module.networks["G"]).cpu().eval()
+            averaged = None if self.trainer is None else self.trainer.ema
+            last = module.networks["G"] if averaged is None else averaged.module
+            self.generators["adversarial"] = copy.deepcopy(last).cpu().eval()
 
     def stage_history(self, stage: str) -> list[dict[str, Any]]:
         """The logged records of one stage of the last fit (``history`` holds both)."""
