@@ -13,7 +13,8 @@ The flagged area is reported twice: ``flagged_area`` (the reference term tolerat
 interpolation's error within a 3x3 neighbourhood, see ganforge.medsr.safety) and
 ``flagged_area_pointwise`` (the earlier voxel-wise comparison with interpolation).
 
-Usage: python bench/medsr_quality.py [--pretrain N] [--adversarial N]
+Usage: python bench/medsr_quality.py [--pretrain N] [--adversarial N] [--seed S]
+(the stage lengths default to the package's, 2000 + 1000 iterations)
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ import numpy as np
 import torch
 
 from ganforge.core.files import write_json
-from ganforge.medsr import GeneratorConfig, MedicalSR, evaluate, mni152_slices, pydicom_images
+from ganforge.medsr import (
+    GeneratorConfig,
+    MedicalSR,
+    MedicalSRSpec,
+    evaluate,
+    mni152_slices,
+    pydicom_images,
+)
 
 RESULTS = Path(__file__).parent / "results" / "medsr_quality.json"
 
@@ -106,8 +114,18 @@ def second_dataset_summary(unseen: dict[str, dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pretrain", type=int, default=1000, help="PSNR-stage iterations")
-    parser.add_argument("--adversarial", type=int, default=250, help="GAN-stage iterations")
+    parser.add_argument(
+        "--pretrain",
+        type=int,
+        default=MedicalSRSpec.pretrain_iterations,
+        help="PSNR-stage iterations (default: the package's)",
+    )
+    parser.add_argument(
+        "--adversarial",
+        type=int,
+        default=MedicalSRSpec.adversarial_iterations,
+        help="GAN-stage iterations (default: the package's)",
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr-patch", type=int, default=24, help="LR patch size")
     parser.add_argument("--channels", type=int, default=32)
@@ -142,8 +160,8 @@ def main() -> None:
         "train_slices": "MNI152 z in [12, 62) and [112, 150)",
         "test_slices": "MNI152 z in [82, 106)",
         "threads": 1,
-        "note": "CPU configuration sized to about 25 minutes of wall time for both scales "
-        "on a shared 2-core machine (1 thread)",
+        "note": "the package's stage lengths; batch, patch size, learning rate and network "
+        "sized to about 25 minutes of wall time for both scales on one CPU thread",
         "evaluation": "exact tiled inference, consistency projection on, "
         + (
             "flip TTA mean (the Enhancer's default; <model>_one_pass without)"
