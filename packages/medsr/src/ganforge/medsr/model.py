@@ -181,8 +181,8 @@ class MedicalSR(GANModel[MedicalSRSpec]):
             self.generators["pretrain"] = module.pretrained_generator()
         if module.stage != "pretrain":
             averaged = None if self.trainer is None else self.trainer.ema
-            last = module.networks["G"] if averaged is None else averaged.module
-            self.generators["adversarial"] = copy.deepcopy(last).cpu().eval()
+            kept = module.networks["G"] if averaged is None else averaged.module
+            self.generators["adversarial"] = copy.deepcopy(kept).cpu().eval()
 
     def stage_history(self, stage: str) -> list[dict[str, Any]]:
         """The logged records of one stage of the last fit (``history`` holds both)."""
