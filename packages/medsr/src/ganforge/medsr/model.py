@@ -85,7 +85,8 @@ class MedicalSR(GANModel[MedicalSRSpec]):
         The stages are two phases of one core trainer run: ``pretrain_iterations`` of
         pixel-loss pretraining, then ``adversarial_iterations`` of adversarial
         fine-tuning. The pretrained (PSNR-oriented) generator is kept as
-        ``generators["pretrain"]`` and the fine-tuned one as ``generators["adversarial"]``.
+        ``generators["pretrain"]`` and the fine-tuned one as ``generators["adversarial"]``
+        (the moving average of its weights, unless ``ema_decay`` is ``None``).
 
         Args:
             hr: the HR training images.
