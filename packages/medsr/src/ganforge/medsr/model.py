@@ -181,7 +181,7 @@ class MedicalSR(GANModel[MedicalSRSpec]):
         if module.stage != "adversarial":
             self.generators["pretrain"] = module.pretrained_generator()
         if module.stage != "pretrain":
-            averaged = None if self.trainer is None else self.trainer.ema
+            averaged = self.trainer.ema  # fit has set the trainer before this runs
             kept = module.networks["G"] if averaged is None else averaged.module
             self.generators["adversarial"] = copy.deepcopy(kept).cpu().eval()
 
