@@ -46,6 +46,7 @@ def test_to_grid_gives_each_eighth_its_first_sixteenth():
 
 @pytest.mark.parametrize("monophonic", [True, False])
 def test_an_eighth_grid_generator_repeats_each_generated_step(monophonic):
+    torch.manual_seed(0)  # sigmoid cells start near one half: which decode to notes is drawn
     generator = MuseGenerator(width=8, z_dim=4, condition="key", monophonic=monophonic, step=2)
     generator.set_base_rate(0.02 if monophonic else 0.5, note_steps=2.0)  # notes to decode
     keys = torch.tensor([0, 7, 20])

@@ -72,3 +72,56 @@ def test_a_model_file_from_before_the_key_prior_loads_with_none(chorales, tmp_pa
     old = save_model(tmp_path / "old.pt", MusicGAN.kind, file.spec, state, file.extra)
     loaded = MusicGAN.load(old, device="cpu")
     assert torch.equal(loaded.generator.scale, torch.zeros(2, 12))
+
+
+def _flat_generator(condition="key"):
+    """A monophonic generator whose output layer ignores its input: every pitch gets the
+    same logit (its bias), so what reaches the softmax beyond that is the prior."""
+    generator = MuseGenerator(
+        width=8, z_dim=4, monophonic=True, lowest_pitch=35, condition=condition
+    ).eval()
+    generator.set_base_rate(0.02, note_steps=2.0)
+    with torch.no_grad():
+        generator.private[-1].weight.zero_()
+    return generator
+
+
+def test_the_pitch_prior_moves_weight_between_pitches_only():
+    generator = _flat_generator()
+    shares = np.full((4, 48), 1e-3)
+    shares[:, 20:30] = 1.0
+    generator.set_registers(shares / shares.sum(1, keepdims=True))
+    scale = np.full((2, 12), 0.01)
+    scale[:, [0, 2, 4, 5, 7, 9, 11]] = 1.0
+    generator.set_scales(scale / scale.sum(1, keepdims=True))
+    keys = torch.arange(24)
+    prior = generator.pitch_prior(keys)
+    assert prior.shape == (24, 4, 1, 48)
+    assert torch.allclose(prior.exp().sum(-1), torch.full((24, 4, 1), 48.0), atol=1e-4)
+    choices = generator.logits(torch.randn(24, generator.latent_dim), keys).softmax(-1)
+    rest = choices[..., 48]  # the rest's share at every step, for every key and voice
+    bias = generator.private[-1].bias.detach()
+    pitch, rest_logit, hold = bias[:, 0], bias[:, 1], bias[:, 2]  # per voice, set_base_rate's
+    expected = rest_logit.exp() / (48 * pitch.exp() + rest_logit.exp() + hold.exp())
+    assert torch.allclose(rest, expected[None, :, None].expand_as(rest), atol=1e-5)
+    in_scale = ((torch.arange(48) + 35) % 12)[choices[0, 0, 0, :48].argmax()].item()
+    assert in_scale in (0, 2, 4, 5, 7, 9, 11)  # C major: the prior still picks its pitches
+
+
+def test_a_model_file_from_before_the_normalised_prior_adds_its_priors_as_trained(
+    chorales, tmp_path
+):
+    model = MusicGAN(**TINY).fit(cut_segments(chorales, 35, 48))
+    assert bool(model.generator.prior_normalised)
+    file = load_model(model.save(tmp_path / "m.pt"), MusicGAN.kind)
+    state = dict(file.state)
+    state["G"] = {k: v for k, v in state["G"].items() if k != "prior_normalised"}
+    old = save_model(tmp_path / "old.pt", MusicGAN.kind, file.spec, state, file.extra)
+    loaded = MusicGAN.load(old, device="cpu").generator
+    assert not bool(loaded.prior_normalised)
+    keys = torch.tensor([0, 21])
+    raw = loaded.register[None, :, None] + loaded.key_prior(keys)[:, None, None]
+    assert torch.equal(loaded.pitch_prior(keys), raw)
+    again = MusicGAN.load(tmp_path / "m.pt", device="cpu").generator
+    assert bool(again.prior_normalised)
+    assert not torch.allclose(again.pitch_prior(keys), raw)

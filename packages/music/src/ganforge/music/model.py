@@ -268,6 +268,8 @@ class MusicGAN(GANModel[MusicSpec]):
         state = dict(file.state["G"])
         if generator.scale is not None:  # a file from before the key's prior: none
             state.setdefault("scale", torch.zeros_like(generator.scale))
+        if generator.monophonic:  # a file from before the normalised prior: as trained
+            state.setdefault("prior_normalised", torch.tensor(False))
         generator.load_state_dict(state)
         critic.load_state_dict(file.state["D"])
         self.generator = generator.to(device).eval()

@@ -148,6 +148,7 @@ class MuseGenerator(nn.Module):
         self.heads = 3 if self.monophonic else 1  # pitches, the rest's and the hold's logits
         if self.monophonic:  # each voice's register: a learned prior over its pitches
             self.register = nn.Parameter(torch.zeros(tracks, pitches))
+            self.register_buffer("prior_normalised", torch.tensor(True))  # see pitch_prior
         self.scale: nn.Parameter | None = None
         if self.monophonic and condition == "key":  # per mode, a prior over scale degrees
             self.scale = nn.Parameter(torch.zeros(2, 12))
@@ -237,6 +238,22 @@ class MuseGenerator(nn.Module):
         keys = keys.long()[:, None]
         return self.scale[keys // 12, (self.pitch_class - keys % 12) % 12]
 
+    def pitch_prior(self, keys: Tensor | None) -> Tensor:
+        """What a monophonic track adds to its pitch logits ``(B or 1, tracks, 1, pitches)``:
+        its register plus, when conditioned on the key, the key's prior, normalised so
+        that the pitches' total weight stays ``pitches`` (as with no prior). The priors
+        move weight between pitches, never between sounding and the rest or the hold:
+        an unnormalised key prior weighs a voice's in-scale pitches up (about 1.7 times
+        for a seven-note scale) and so every rest down. A generator loaded from a file
+        written before the normalisation (``prior_normalised`` false) adds its priors as
+        they are, as it was trained."""
+        prior = self.register[None, :, None]
+        if self.scale is not None:
+            prior = prior + self.key_prior(keys)[:, None, None]
+        if not self.prior_normalised:
+            return prior
+        return prior - prior.logsumexp(-1, keepdim=True) + float(np.log(self.pitches))
+
     def _condition(self, condition: Tensor | None, batch: int) -> Tensor:
         if self.condition == "none":
             return torch.zeros(batch, self.bars, self.z_dim, device=self.start_device)
@@ -303,10 +320,8 @@ class MuseGenerator(nn.Module):
         x = x.reshape(b, n, t, self.heads, steps, self.pitches)
         x = x.permute(0, 2, 3, 1, 4, 5).reshape(b, t, self.heads, n * steps, -1)
         logits = x[:, :, 0]
-        if self.monophonic:  # the register, and the rest's and the hold's logits
-            logits = logits + self.register[None, :, None]
-            if self.scale is not None:
-                logits = logits + self.key_prior(condition)[:, None, None]
+        if self.monophonic:  # the pitch prior, and the rest's and the hold's logits
+            logits = logits + self.pitch_prior(condition)
             logits = torch.cat([logits, x[:, :, 1:].mean(-1).permute(0, 1, 3, 2)], dim=-1)
         if self.condition == "track":
             given = condition.float()[:, :: self.step].clamp(0, 1) * 40.0 - 20.0  # as logits
