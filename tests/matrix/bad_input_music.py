@@ -99,6 +99,15 @@ CASES = {
     "generate in an unknown key": (GENERATE + "--model {model} --key H", "give a key such as"),
     "generate --n 0": (GENERATE + "--model {model} --n 0", "at least 1"),
     "generate at tempo 0": (GENERATE + "--model {model} --tempo 0", "--tempo must be"),
+    "generate with --truncation 0": (
+        GENERATE + "--model {model} --truncation 0",
+        "--truncation must be a number > 0 or none, got '0'",
+    ),
+    "generate with --truncation wide": (
+        GENERATE + "--model {model} --truncation wide",
+        "--truncation must be a number > 0 or none, got 'wide'",
+    ),
+    "train with --truncation -1": (TRAIN + "--truncation -1", "truncation must be"),
     "generate into a file": (
         "music generate --model {model} --out {plain_file}",
         "is a file, not a folder",

@@ -56,6 +56,10 @@ def test_train_generate_audit_evaluate(folder, tmp_path, capsys):
     written = sorted(p.name for p in samples.iterdir())
     assert written[:3] == ["piano_rolls.png", "sample_000.mid", "sample_000.wav"]
     assert len([w for w in written if w.endswith(".mid")]) == 3
+    plain = tmp_path / "plain"
+    assert main(["music", "generate", "--model", str(model), "--out", str(plain), "--n", "2",
+                 "--truncation", "none", "--no-progress"]) == 0  # fmt: skip
+    assert len(list(plain.glob("*.mid"))) == 2
 
     report = tmp_path / "audit.json"
     html = tmp_path / "audit.html"

@@ -72,6 +72,8 @@ def test_spec_errors_are_one_line():
         ({"max_shift": 12}, "at most 11"),
         ({"lr": 0}, "lr must be"),
         ({"batch_size": 0}, "batch_size must be"),
+        ({"truncation": 0}, r"truncation must be a finite number > 0 \(or none\)"),
+        ({"truncation": "1.5"}, "truncation must be"),
     ]:
         with pytest.raises(ValueError, match=message):
             MusicSpec(**options)
@@ -139,3 +141,23 @@ def test_markov_baseline_walks_the_training_transitions(segments):
     assert rolls.shape == (4, 4, 64, 48)
     states = {s for roll in segments.rolls for s in MarkovChain._states(roll)}
     assert all(s in states for roll in rolls for s in MarkovChain._states(roll)[1:2])
+
+
+def test_sampling_truncates_the_latents_and_older_files_do_not(segments, tmp_path):
+    from dataclasses import asdict
+
+    from ganforge.core.modelfile import load_model, save_model
+
+    model = MusicGAN(**TINY).fit(segments)
+    assert model.spec.truncation == 1.5  # the default
+    z = model.latents(400, seed=1)
+    assert z.abs().max() <= 1.5
+    plain = torch.randn(z.shape, generator=torch.Generator().manual_seed(1))
+    inside = plain.abs() <= 1.5
+    assert torch.equal(z[inside], plain[inside])  # only the values beyond are drawn again
+    file = load_model(model.save(tmp_path / "m.pt"), MusicGAN.kind)
+    spec = {k: v for k, v in asdict(model.spec).items() if k != "truncation"}
+    old = save_model(tmp_path / "old.pt", MusicGAN.kind, spec, file.state, file.extra)
+    loaded = MusicGAN.load(old, device="cpu")
+    assert loaded.spec.truncation is None  # written before truncation: the plain normal
+    assert torch.equal(loaded.latents(400, seed=1), plain)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +150,11 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
         "four bars)",
     )
     generate.add_argument("--seed", type=nonnegative_int, default=0, help="noise seed (default 0)")
+    generate.add_argument(
+        "--truncation",
+        help="latent values beyond this many standard deviations are drawn again; none: the "
+        "plain normal (default: the model's, 1.5 unless trained otherwise)",
+    )
     generate.add_argument("--tempo", type=float, default=90.0, help="tempo of the MIDI files")
     generate.add_argument("--wav", action="store_true", help="also write WAV previews")
     add_device_option(generate)
@@ -319,6 +325,8 @@ def run_generate(arguments: argparse.Namespace) -> int:
             raise UsageError(str(error)) from None
     elif arguments.given is not None:
         raise UsageError("--given needs a track-conditioned model")
+    if arguments.truncation is not None:
+        model.spec = _with_truncation(model.spec, arguments.truncation)
     rolls = model.sample(arguments.n, key=key, given=given, seed=arguments.seed)
     arguments.out.mkdir(parents=True, exist_ok=True)
     options = {"tempo": arguments.tempo}
@@ -333,6 +341,15 @@ def run_generate(arguments: argparse.Namespace) -> int:
     figure.savefig(arguments.out / "piano_rolls.png", dpi=100)
     print(f"wrote {arguments.n} MIDI file(s) to {arguments.out}")
     return 0
+
+
+def _with_truncation(spec: MusicSpec, text: str) -> MusicSpec:
+    """``spec`` sampling with the truncation ``text`` (a number or ``none``)."""
+    try:
+        value = None if text.strip().lower() == "none" else float(text)
+        return replace(spec, truncation=value)
+    except ValueError:
+        raise UsageError(f"--truncation must be a number > 0 or none, got {text!r}") from None
 
 
 def _segments_of_folder(folder: Path, lowest: int, pitches: int, tracks) -> np.ndarray:

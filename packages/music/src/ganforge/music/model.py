@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganforge.core.latents import truncated_normal
 from ganforge.core.modelfile import ModelFile
 from ganforge.core.settings import check_at_least, check_integer, check_positive
 from ganforge.core.training import ShuffledBatches
@@ -48,6 +49,7 @@ VOICE_MODES = ("auto", "monophonic", "polyphonic")
 MONOPHONIC_SHARE = 0.99  # voices="auto": sounding track-steps with one pitch, at least
 GRIDS = {"auto": None, "sixteenth": 1, "eighth": 2}  # roll steps (16ths) per generated step
 ON_GRID_SHARE = 0.95  # grid="auto": training notes that start and end on eighths, at least
+TRUNCATION = 1.5  # latent values beyond 1.5 standard deviations are drawn again to sample
 
 
 @dataclass
@@ -91,6 +93,10 @@ class MusicSpec:
         chroma_stream: the critic also reads each beat's pitch classes, all tracks
             together (MuseGAN's chroma stream), where it hears the voices' harmony (a
             file without the choice has no such stream, as models before it).
+        truncation: when sampling, latent values beyond this many standard deviations
+            are drawn again (BigGAN's truncation trick: fewer stray notes, a little less
+            variety); ``None``: the plain normal (as files without the choice). Training
+            always draws the plain normal.
         seed: seeds initialisation, batches, noise and transpositions.
         device: auto (CUDA when present), cpu, cuda or cuda:N.
     """
@@ -112,6 +118,7 @@ class MusicSpec:
     voices: Literal["auto", "monophonic", "polyphonic"] = "auto"
     grid: Literal["auto", "sixteenth", "eighth"] = "auto"
     chroma_stream: bool = True
+    truncation: float | None = TRUNCATION
     seed: int = 0
     device: str = "auto"
 
@@ -150,6 +157,8 @@ class MusicSpec:
             raise ValueError(f"chroma_stream must be true or false, got {self.chroma_stream!r}")
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {', '.join(GRIDS)}, got {self.grid!r}")
+        if self.truncation is not None:
+            check_positive("truncation", self.truncation, " (or none)")
         check_integer("seed", self.seed, 0)
 
 
@@ -264,6 +273,8 @@ class MusicGAN(GANModel[MusicSpec]):
     def restore(self, file: ModelFile, device: torch.device) -> None:
         if "chroma_stream" not in file.spec:  # written before the critic had the stream
             self.spec = replace(self.spec, chroma_stream=False)
+        if "truncation" not in file.spec:  # written before sampling was truncated
+            self.spec = replace(self.spec, truncation=None)
         generator, critic = self._build()
         state = dict(file.state["G"])
         if generator.scale is not None:  # a file from before the key's prior: none
@@ -281,11 +292,10 @@ class MusicGAN(GANModel[MusicSpec]):
             raise ValueError("the model is not trained: call fit(...) or load(path) first")
 
     def latents(self, n: int, seed: int = 0) -> torch.Tensor:
-        """``n`` latent vectors drawn with ``seed``."""
+        """``n`` latent vectors drawn with ``seed`` (truncated at ``spec.truncation``)."""
         self._check_fitted()
-        return torch.randn(
-            n, self.generator.latent_dim, generator=torch.Generator().manual_seed(seed)
-        )
+        shape = (n, self.generator.latent_dim)
+        return truncated_normal(shape, self.spec.truncation, torch.Generator().manual_seed(seed))
 
     def _conditions(self, n: int, key: Any, given: Any, seed: int) -> torch.Tensor | None:
         spec = self.spec
