@@ -14,10 +14,12 @@ set's intra-set distances against the inter-set distances (Yang & Lerch 2018).
 Top-level keys: ``gan_mean_overlap``, ``baseline_mean_overlap`` (means over the nine
 metrics), ``metrics`` (per metric, ``gan`` and ``baseline``), ``gan_above_baseline_on``
 (metrics where the GAN's overlap is larger), and the in-key rate and voice ranges of
-each set against the held-out set's spread. Targets: the GAN's mean overlap >= 0.8 and
-above the baseline's on most metrics; in-key rate and voice ranges within the human
-spread. The same bench runs on Palestrina's four-voice mass movements under
-``second_corpus``.
+each set against the human sets' spread (``ganforge.music.spread_check``: the in-key
+rate between the held-out segments' 5th and 95th percentiles, each voice's lowest and
+highest pitch within three semitones of the held-out and training sets' own).
+Targets: the GAN's mean overlap >= 0.8 and above the baseline's on most metrics;
+in-key rate and voice ranges within the human spread. The same bench runs on
+Palestrina's four-voice mass movements under ``second_corpus``.
 
 Usage: OMP_NUM_THREADS=1 python bench/music_quality.py [--iterations N] [--samples N]
 """
