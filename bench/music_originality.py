@@ -48,7 +48,7 @@ from ganforge.music import MusicGAN, MusicSpec, cut_segments, load_corpus, melod
 from ganforge.music.originality import originality_reports, training_reference
 
 RESULT = Path(__file__).parent / "results" / "music_originality.json"
-MODELS = cache_dir() / "bench_music_v6"  # v6: chroma stream, key prior, ranged shifts
+MODELS = cache_dir() / "bench_music_v9"  # v9: normalised pitch prior, truncated sampling
 ITERATIONS = MusicSpec().iterations  # the normal model: the spec default (1,500)
 CORPORA = ("bach", "palestrina")
 # Palestrina's 465 usable pieces hold 398,304 steps, five times Bach's 78,492: every
