@@ -97,7 +97,7 @@ def run_corpus(name: str, arguments: argparse.Namespace) -> dict[str, Any]:
             model.spec.lowest_pitch,
             train=data["train_segments"],
             seed=draw,
-        )  # fmt: skip
+        )
         for draw in range(arguments.draws)
     ]
     result = _averaged(draws)
