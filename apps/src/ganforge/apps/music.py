@@ -25,7 +25,7 @@ from ganforge.apps.common import (
     run_options,
 )
 from ganforge.apps.errors import UsageError
-from ganforge.apps.specs import add_spec_options, spec_fields
+from ganforge.apps.specs import NONE_WORDS, add_spec_options, spec_fields
 from ganforge.core.files import write_json
 from ganforge.core.report import ReportSection, loss_curves_figure, wav_bytes, write_report
 from ganforge.core.training.distributed import resolve_device
@@ -346,7 +346,7 @@ def run_generate(arguments: argparse.Namespace) -> int:
 def _with_truncation(spec: MusicSpec, text: str) -> MusicSpec:
     """``spec`` sampling with the truncation ``text`` (a number or ``none``)."""
     try:
-        value = None if text.strip().lower() == "none" else float(text)
+        value = None if text.strip().lower() in NONE_WORDS else float(text)
         return replace(spec, truncation=value)
     except ValueError:
         raise UsageError(f"--truncation must be a number > 0 or none, got {text!r}") from None

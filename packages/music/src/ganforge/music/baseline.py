@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ganforge.music.data import Segments
+from ganforge.music.data import Segments, as_rolls
 
 State = bytes
 
@@ -33,7 +33,7 @@ class MarkovChain:
         return [np.packbits(step).tobytes() for step in both]
 
     def fit(self, segments: Segments | np.ndarray) -> MarkovChain:
-        rolls = segments.rolls if isinstance(segments, Segments) else np.asarray(segments)
+        rolls = as_rolls(segments)
         tracks, steps, pitches = rolls.shape[1:]
         self.shape = (tracks, steps, pitches)
         counts: dict[State, dict[State, int]] = defaultdict(lambda: defaultdict(int))

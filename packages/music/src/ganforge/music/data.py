@@ -568,6 +568,11 @@ class Segments:
         return len(self.rolls)
 
 
+def as_rolls(data: Segments | np.ndarray) -> np.ndarray:
+    """The rolls ``(n, tracks, steps, pitches)`` of ``data``: Segments' or an array's own."""
+    return data.rolls if isinstance(data, Segments) else np.asarray(data)
+
+
 def cut_segments(
     pieces: Sequence[Piece],
     lowest_pitch: int,

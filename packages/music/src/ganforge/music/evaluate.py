@@ -17,7 +17,7 @@ import numpy as np
 
 from ganforge.core.files import write_json
 from ganforge.music.baseline import MarkovChain
-from ganforge.music.data import Segments
+from ganforge.music.data import Segments, as_rolls
 from ganforge.music.metrics import compare_sets, features, voice_ranges
 
 RANGE_MARGIN = 3  # semitones a voice's range may stray beyond the human sets' ranges
@@ -85,10 +85,8 @@ def evaluate(
     """The GAN's (``generated``) quality against the held-out set, and the Markov baseline's
     when ``train`` is given (fitted on it, as many samples as ``generated``; the training
     set's voice ranges then widen the human spread of :func:`spread_check`)."""
-    ref = heldout.rolls if isinstance(heldout, Segments) else np.asarray(heldout)
-    train_rolls = None
-    if train is not None:
-        train_rolls = train.rolls if isinstance(train, Segments) else np.asarray(train)
+    ref = as_rolls(heldout)
+    train_rolls = None if train is None else as_rolls(train)
     generated = np.asarray(generated) > 0
     compared = compare_sets(generated, ref, lowest_pitch, seed=seed)
     result: dict[str, Any] = {
