@@ -50,3 +50,29 @@ def test_a_single_process_joins_no_group(monkeypatch: pytest.MonkeyPatch) -> Non
     info = distributed.setup_process_group("cpu")
     assert (info.rank, info.world_size) == (0, 1)
     assert not dist.is_initialized()
+
+
+def test_a_gloo_rank_waits_for_the_others_before_leaving(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(dist, "is_initialized", lambda: "destroy" not in calls)
+    monkeypatch.setattr(dist, "get_backend", lambda: "gloo")
+    monkeypatch.setattr(dist, "monitored_barrier", lambda timeout: calls.append(f"wait {timeout}"))
+    monkeypatch.setattr(dist, "destroy_process_group", lambda: calls.append("destroy"))
+    distributed.teardown_process_group()
+    assert calls == ["wait 0:01:00", "destroy"]
+
+
+def test_a_peer_already_gone_does_not_keep_a_rank_from_leaving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    def peer_gone(timeout: object) -> None:
+        raise RuntimeError("Rank 1 failed to pass monitoredBarrier")
+
+    monkeypatch.setattr(dist, "is_initialized", lambda: "destroy" not in calls)
+    monkeypatch.setattr(dist, "get_backend", lambda: "gloo")
+    monkeypatch.setattr(dist, "monitored_barrier", peer_gone)
+    monkeypatch.setattr(dist, "destroy_process_group", lambda: calls.append("destroy"))
+    distributed.teardown_process_group()
+    assert calls == ["destroy"]

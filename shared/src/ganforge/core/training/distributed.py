@@ -13,9 +13,11 @@ penalties, and steps that update only some networks.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -37,6 +39,7 @@ class ProcessGroupInfo:
 
 
 DEVICE_SPELLINGS = "auto, cpu, cuda or cuda:N"
+TEARDOWN_WAIT_SECONDS = 60  # how long a leaving gloo rank waits for the others
 
 
 def resolve_device(
@@ -102,9 +105,19 @@ def setup_process_group(device_preference: str = "auto") -> ProcessGroupInfo:
 
 
 def teardown_process_group() -> None:
-    """Leave the default process group if this process is in one; otherwise nothing."""
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    """Leave the default process group if this process is in one; otherwise nothing.
+
+    On gloo every rank first waits for the others (at most
+    :data:`TEARDOWN_WAIT_SECONDS`): a rank that closes its connections while a peer's
+    gloo threads still use them can abort that peer. A peer that is gone by then does
+    not keep this rank from leaving.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if dist.get_backend() == "gloo":
+        with contextlib.suppress(RuntimeError):  # a peer has gone already: leave without it
+            dist.monitored_barrier(timeout=timedelta(seconds=TEARDOWN_WAIT_SECONDS))
+    dist.destroy_process_group()
 
 
 def broadcast_module_state(modules: Iterable[nn.Module], buffers_only: bool = False) -> None:
