@@ -16,7 +16,10 @@ win into a loss).
 
 Top-level keys: ``gan_mean_overlap``, ``baseline_mean_overlap`` (means over the nine
 metrics), ``metrics`` (per metric, ``gan`` and ``baseline``), ``gan_above_baseline_on``
-(metrics where the GAN's overlap is larger), ``draws`` (each draw's summary), and the
+(metrics where the GAN's overlap is larger), ``draws`` (each draw's summary),
+``melodic_moves`` (how the voices of the GAN, the chain and the held-out humans move
+from note to note: the share of steps and of leaps, the mean move; beside the nine
+metrics, not among them), and the
 in-key rate and voice ranges of each set against the human sets' spread, passed when
 every draw passes (``ganforge.music.spread_check``: the in-key rate between the
 held-out segments' 5th and 95th percentiles, each voice's lowest and highest pitch
@@ -76,6 +79,10 @@ def _averaged(draws: list[dict[str, Any]]) -> dict[str, Any]:
             checks[check] = all(d[side][check] for d in draws)
         checks["in_key_rate"] = float(np.mean([d[side]["in_key_rate"] for d in draws]))
         result[side] = checks
+    result["melodic_moves"] = {
+        side: {key: float(np.mean([d["melodic_moves"][side][key] for d in draws])) for key in moves}
+        for side, moves in first["melodic_moves"].items()
+    }
     result["gan_above_baseline_on"] = sum(
         m["gan"]["overlap_area"] > m["baseline"]["overlap_area"] for m in metrics.values()
     )

@@ -76,6 +76,9 @@ def test_train_generate_audit_evaluate(folder, tmp_path, capsys):
     result = json.loads(evaluation.read_text())
     assert set(result["quality"]["metrics"]) >= {"in_key_rate", "tonal_distance"}
     assert "baseline_mean_overlap" in result["quality"]
+    moves = result["quality"]["melodic_moves"]
+    assert set(moves) == {"gan", "heldout", "baseline"} and moves["heldout"]["moves"] > 0
+    assert 0.0 <= moves["gan"]["step_share"] <= 1.0
     assert "interpolation_max_jump" in result["originality"]["checks"]
 
 

@@ -9,6 +9,7 @@ from ganforge.music.metrics import (
     compare_sets,
     empty_bar_rate,
     in_key_rate,
+    melodic_moves,
     note_length_histogram,
     notes_of,
     overlap_and_kl,
@@ -98,3 +99,20 @@ def test_a_set_against_itself_overlaps_and_a_silent_set_does_not():
     shifted[:, :, :, :4] = rolls[:30, :, :, :4]  # low register only: other ranges, fewer notes
     other = compare_sets(shifted, rolls[30:], LOW)
     assert other["pitch_range"]["overlap_area"] < same["pitch_range"]["overlap_area"]
+
+
+def test_melodic_moves_counts_steps_and_leaps_between_each_voices_notes():
+    rolls = np.zeros((2, 4, 64, 24), bool)
+    for i, pitch in enumerate([0, 2, 3, 10, 5]):  # moves 2, 1, 7, 5
+        rolls[0, 0, 8 * i : 8 * i + 4, pitch] = True  # rests between the notes
+    rolls[0, 1, 0:8, 12] = True  # the alto's one note: no move, and none to the soprano's
+    rolls[1, 3, 0:4, 7] = True  # bass: 7 -> 7 after a rest (0) -> 10 (3)
+    rolls[1, 3, 8:12, 7] = True
+    rolls[1, 3, 12:16, 10] = True
+    moves = melodic_moves(rolls)
+    assert moves["moves"] == 6
+    assert moves["step_share"] == pytest.approx(2 / 6)
+    assert moves["leap_share"] == pytest.approx(2 / 6)
+    assert moves["mean_move"] == pytest.approx((2 + 1 + 7 + 5 + 0 + 3) / 6)
+    silent = melodic_moves(np.zeros((1, 4, 64, 24), bool))
+    assert silent == {"moves": 0, "step_share": 0.0, "leap_share": 0.0, "mean_move": 0.0}

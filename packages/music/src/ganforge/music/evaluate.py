@@ -5,7 +5,9 @@ every music metric (:func:`ganforge.music.metrics.compare_sets`), does the
 same for the first-order Markov chain over chord states trained on the same
 segments (:class:`~ganforge.music.baseline.MarkovChain`), and checks the
 in-key rate and each voice's range against the human sets' spread
-(:func:`spread_check`).
+(:func:`spread_check`). Beside them, how each set's voices move from note to
+note (:func:`ganforge.music.metrics.melodic_moves`: steps and leaps), for the
+held-out humans too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from ganforge.core.files import write_json
 from ganforge.music.baseline import MarkovChain
 from ganforge.music.data import Segments, as_rolls
-from ganforge.music.metrics import compare_sets, features, voice_ranges
+from ganforge.music.metrics import compare_sets, features, melodic_moves, voice_ranges
 
 RANGE_MARGIN = 3  # semitones a voice's range may stray beyond the human sets' ranges
 
@@ -84,7 +86,9 @@ def evaluate(
 ) -> dict[str, Any]:
     """The GAN's (``generated``) quality against the held-out set, and the Markov baseline's
     when ``train`` is given (fitted on it, as many samples as ``generated``; the training
-    set's voice ranges then widen the human spread of :func:`spread_check`)."""
+    set's voice ranges then widen the human spread of :func:`spread_check`). Each set's
+    voice leading (``melodic_moves``: ``gan``, ``heldout``, ``baseline``) is reported
+    beside the nine metrics, not among them."""
     ref = as_rolls(heldout)
     train_rolls = None if train is None else as_rolls(train)
     generated = np.asarray(generated) > 0
@@ -96,6 +100,7 @@ def evaluate(
         "gan": spread_check(generated, ref, lowest_pitch, train_rolls),
     }
     metrics = {name: {"gan": values} for name, values in compared.items()}
+    moves = {"gan": melodic_moves(generated), "heldout": melodic_moves(ref)}
     if train is not None:
         chain = MarkovChain().fit(train_rolls)
         baseline = chain.sample(len(generated), seed=seed)
@@ -104,12 +109,14 @@ def evaluate(
         result["baseline"] = spread_check(baseline, ref, lowest_pitch, train_rolls)
         for name, values in base.items():
             metrics[name]["baseline"] = values
+        moves["baseline"] = melodic_moves(baseline)
         wins = sum(
             metrics[n]["gan"]["overlap_area"] > metrics[n]["baseline"]["overlap_area"]
             for n in metrics
         )
         result["gan_above_baseline_on"] = int(wins)
     result["metrics"] = metrics
+    result["melodic_moves"] = moves
     if out is not None:
         write_json(out, result)
     return result

@@ -23,6 +23,7 @@ from ganforge.music.data import STEPS_PER_BAR, estimate_key, scale_pitch_classes
 
 NOTE_LENGTHS = np.array([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64])  # steps (mgeval's 12 classes)
 QUALIFIED_STEPS = 2  # a note of at least an 8th (two 16th steps) is qualified
+LEAP_SEMITONES = 5  # a voice's move of a fourth or more is a leap
 MAX_DISTANCES = 20_000  # distances per distribution (a random subset beyond)
 GRID = 512
 
@@ -208,6 +209,30 @@ def voice_ranges(rolls: np.ndarray, lowest_pitch: int) -> np.ndarray:
         high = np.array([np.nonzero(u)[0].max() for u in used[sounding]]) + lowest_pitch
         out[track] = np.percentile(low, 5), np.percentile(high, 95)
     return out
+
+
+def melodic_moves(rolls: np.ndarray) -> dict[str, float]:
+    """How the voices of a set of segments ``(n, tracks, steps, pitches)`` move from one
+    note to the next (voice leading, which the mgeval metrics do not see): the number of
+    moves, the share by a step (1 or 2 semitones), the share by a leap
+    (:data:`LEAP_SEMITONES` or more: a fourth or wider) and the mean move in semitones.
+    A move joins a track's consecutive notes in one segment, across a rest too (notes
+    starting together: lowest first), so the figures read one voice per track."""
+    moves = []
+    for roll in np.asarray(rolls) > 0:
+        notes = notes_of(roll)
+        order = np.lexsort((notes.pitch, notes.start, notes.track))
+        track, pitch = notes.track[order], notes.pitch[order]
+        moves.append(np.abs(np.diff(pitch))[track[1:] == track[:-1]])
+    moves = np.concatenate(moves) if moves else np.zeros(0, dtype=np.int64)
+    if not len(moves):
+        return {"moves": 0, "step_share": 0.0, "leap_share": 0.0, "mean_move": 0.0}
+    return {
+        "moves": int(len(moves)),
+        "step_share": float(((moves >= 1) & (moves <= 2)).mean()),
+        "leap_share": float((moves >= LEAP_SEMITONES).mean()),
+        "mean_move": float(moves.mean()),
+    }
 
 
 # ------------------------------------------------------------- set comparison
