@@ -5,6 +5,7 @@ Example::
 
     check_positive("lr", self.lr)               # lr must be a finite number > 0, got 0
     check_integer("batch_size", self.batch_size, 1)
+    check_fraction("delta", self.delta)          # delta must be in (0, 1), got 1.5
 """
 
 from __future__ import annotations
@@ -42,6 +43,26 @@ def check_at_least(name: str, value: Any, minimum: float) -> None:
     """``value`` is a finite number of at least ``minimum``."""
     if not (is_number(value) and math.isfinite(value) and value >= minimum):
         raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}")
+
+
+UNIT_INTERVALS = {"(0, 1)": (False, False), "[0, 1)": (True, False), "(0, 1]": (False, True),
+                  "[0, 1]": (True, True)}  # fmt: skip
+
+
+def check_fraction(name: str, value: Any, interval: str = "(0, 1)", hint: str = "") -> None:
+    """``value`` is a number in the unit ``interval``: ``"(0, 1)"``, ``"[0, 1)"``,
+    ``"(0, 1]"`` or ``"[0, 1]"`` (a square bracket takes its end in; ``hint`` is added
+    to the message)."""
+    if interval not in UNIT_INTERVALS:
+        raise ValueError(f"interval must be one of {', '.join(UNIT_INTERVALS)}, got {interval!r}")
+    with_low, with_high = UNIT_INTERVALS[interval]
+    inside = (
+        is_number(value)
+        and (value >= 0 if with_low else value > 0)
+        and (value <= 1 if with_high else value < 1)
+    )
+    if not inside:
+        raise ValueError(f"{name} must be in {interval}{hint}, got {value!r}")
 
 
 def check_known(given: Iterable[str], spec_type: type, what: str = "settings") -> None:

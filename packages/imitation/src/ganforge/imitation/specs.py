@@ -12,7 +12,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ganforge.core.settings import check_at_least, check_integer, check_positive
+from ganforge.core.settings import check_at_least, check_fraction, check_integer, check_positive
 from ganforge.imitation.rewards import REWARDS
 
 
@@ -77,9 +77,7 @@ class PPOSpec:
             check_integer("every width in hidden", width, 1)
         check_positive("lr", self.lr)
         for name in ("gamma", "gae_lambda"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0 <= value <= 1):
-                raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+            check_fraction(name, getattr(self, name), "[0, 1]")
         check_positive("clip", self.clip)
         check_at_least("ent_coef", self.ent_coef, 0.0)
         check_at_least("vf_coef", self.vf_coef, 0.0)

@@ -14,7 +14,13 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from ganforge.core.losses import get_loss
-from ganforge.core.settings import check_integer, check_positive, is_integer, is_number
+from ganforge.core.settings import (
+    check_fraction,
+    check_integer,
+    check_positive,
+    is_integer,
+    is_number,
+)
 from ganforge.core.training import resolve_device
 from ganforge.medsr.degradation import Degradation, check_scale
 from ganforge.medsr.losses import LossWeights
@@ -104,10 +110,8 @@ class MedicalSRSpec:
         get_loss(self.adversarial_loss)
         for name in ("g_lr", "d_lr"):
             check_positive(name, getattr(self, name))
-        if self.ema_decay is not None and not (
-            is_number(self.ema_decay) and 0 < self.ema_decay < 1
-        ):
-            raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
+        if self.ema_decay is not None:
+            check_fraction("ema_decay", self.ema_decay, hint=" or None")
         if not (is_number(self.r1_weight) and self.r1_weight >= 0):
             raise ValueError(f"r1_weight must be >= 0, got {self.r1_weight!r}")
         if self.vgg_weights is not None:

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ganforge.core.files import atomic_write, cache_dir
+from ganforge.core.settings import check_fraction
 
 TRACKS = 4
 STEPS_PER_BEAT = 4
@@ -610,8 +611,7 @@ def melody_split(
     Groups are shuffled with ``seed`` and held out until ``heldout_fraction`` of
     the pieces is reached.
     """
-    if not 0 < heldout_fraction < 1:
-        raise ValueError(f"heldout_fraction must be in (0, 1), got {heldout_fraction}")
+    check_fraction("heldout_fraction", heldout_fraction)
     groups: dict[str, list[int]] = {}
     for i, piece in enumerate(pieces):
         groups.setdefault(piece.melody, []).append(i)

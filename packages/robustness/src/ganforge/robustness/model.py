@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.core.modelfile import ModelFile
-from ganforge.core.settings import check_at_least, check_integer, check_positive
+from ganforge.core.settings import check_at_least, check_fraction, check_integer, check_positive
 from ganforge.core.training import ShuffledBatches
 from ganforge.core.training.gan_model import GANModel, TrainingPlan
 from ganforge.robustness.attacks import check_eps, evaluating
@@ -359,10 +359,8 @@ class ClassifierSpec:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         for name in ("width", "hidden", "pgd_steps", "iterations", "batch_size"):
             check_integer(name, getattr(self, name), 1)
-        if not (0 <= self.dropout < 1):
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not (0 <= self.clean_weight <= 1):
-            raise ValueError(f"clean_weight must be in [0, 1], got {self.clean_weight!r}")
+        check_fraction("dropout", self.dropout, "[0, 1)")
+        check_fraction("clean_weight", self.clean_weight, "[0, 1]")
         check_eps(self.eps)
         check_positive("pgd_step_size", self.pgd_step_size)
         check_positive("lr", self.lr)

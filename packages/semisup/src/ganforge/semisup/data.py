@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from ganforge.core.images import pixel_array
+from ganforge.core.settings import check_fraction
 
 EMBEDDED = ("mnist", "digits")
 TEST_FRACTION = 0.2
@@ -117,8 +118,7 @@ def semisupervised_split(
     images, shape = as_images(x, "x")
     labels = as_labels(y, len(images), "y")
     if x_test is None:
-        if not 0 < test_fraction < 1:
-            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+        check_fraction("test_fraction", test_fraction)
         _check_stratifiable(labels, test_fraction)
         train, test = train_test_split(
             np.arange(len(images)),

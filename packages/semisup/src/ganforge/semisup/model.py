@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.core.modelfile import ModelFile
-from ganforge.core.settings import check_at_least, check_integer, check_positive
+from ganforge.core.settings import check_at_least, check_fraction, check_integer, check_positive
 from ganforge.core.training import ShuffledBatches
 from ganforge.core.training.gan_model import GANModel, TrainingPlan
 from ganforge.semisup.data import as_images, as_labels
@@ -108,10 +108,8 @@ class SemisupSpec:
         check_at_least("input_noise", self.input_noise, 0.0)
         check_at_least("hidden_noise", self.hidden_noise, 0.0)
         check_positive("lr", self.lr)
-        if not (0 <= self.beta1 < 1):
-            raise ValueError(f"beta1 must be in [0, 1), got {self.beta1!r}")
-        if not (0 <= self.decay_fraction <= 1):
-            raise ValueError(f"decay_fraction must be in [0, 1], got {self.decay_fraction!r}")
+        check_fraction("beta1", self.beta1, "[0, 1)")
+        check_fraction("decay_fraction", self.decay_fraction, "[0, 1]")
         check_at_least("unsupervised_weight", self.unsupervised_weight, 0.0)
         if not (0 <= self.translation < 0.5):
             raise ValueError(f"translation must be in [0, 0.5), got {self.translation!r}")

@@ -6,7 +6,13 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from ganforge.core.settings import check_at_least, check_integer, check_positive, is_number
+from ganforge.core.settings import (
+    check_at_least,
+    check_fraction,
+    check_integer,
+    check_positive,
+    is_number,
+)
 from ganforge.core.training.distributed import resolve_device
 from ganforge.tabular.model import LOSSES
 
@@ -103,8 +109,8 @@ class SynthConfig:
         self.d_hidden = None if self.d_hidden is None else _widths("d_hidden", self.d_hidden)
         if self.epsilon is not None:
             check_positive("epsilon", self.epsilon, " (or None to train without privacy)")
-        if self.delta is not None and not (is_number(self.delta) and 0 < self.delta < 1):
-            raise ValueError(f"delta must be in (0, 1), got {self.delta}")
+        if self.delta is not None:
+            check_fraction("delta", self.delta)
         for name in ("max_grad_norm", "lr"):
             check_positive(name, getattr(self, name))
         for name in ("epochs", "noise_multiplier", "g_lr"):

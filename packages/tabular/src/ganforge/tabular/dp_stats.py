@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ganforge.core.settings import check_fraction
+
 
 def laplace_counts(counts: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
     """Counts plus Laplace(1/epsilon) noise (epsilon-DP for a sensitivity-1 histogram)."""
@@ -75,8 +77,7 @@ class NoisyHistogram:
 
 def stability_threshold(epsilon: float, delta: float) -> float:
     """Noisy-count threshold above which a category held by one row appears w.p. <= delta."""
-    if not 0 < delta < 1:
-        raise ValueError(f"delta must be in (0, 1), got {delta}")
+    check_fraction("delta", delta)
     return 1.0 + np.log(1.0 / (2.0 * delta)) / epsilon
 
 

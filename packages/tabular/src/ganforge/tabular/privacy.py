@@ -33,6 +33,7 @@ import numpy as np
 from opacus.accountants import RDPAccountant
 from opacus.accountants.utils import get_noise_multiplier
 
+from ganforge.core.settings import check_fraction
 from ganforge.tabular.dp_stats import gaussian_noise_std
 
 
@@ -59,10 +60,8 @@ def split_budget(
     rest trains."""
     if epsilon <= 0:
         raise ValueError(f"epsilon must be > 0 (or None to train without privacy), got {epsilon}")
-    if not 0 < delta < 1:
-        raise ValueError(f"delta must be in (0, 1), got {delta}")
-    if not 0 < statistics_share < 1:
-        raise ValueError(f"statistics_share must be in (0, 1), got {statistics_share}")
+    check_fraction("delta", delta)
+    check_fraction("statistics_share", statistics_share)
     eps_stats = epsilon * statistics_share if needs_statistics else 0.0
     delta_stats = delta / 2 if needs_statistics and needs_delta else 0.0
     return BudgetSplit(eps_stats, delta_stats, epsilon - eps_stats, delta - delta_stats)

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ganforge.core.modelfile import ModelFile, load_model, require_kind, save_model
+from ganforge.core.settings import check_fraction
 from ganforge.tabular.dp_stats import (
     dp_categories,
     dp_integer_classes,
@@ -123,10 +124,9 @@ class MarginalConfig:
             isinstance(self.epsilon, int | float) and np.isfinite(self.epsilon) and self.epsilon > 0
         ):
             raise ValueError(f"epsilon must be a finite number > 0 or None, got {self.epsilon!r}")
-        if self.delta is not None and not 0 < self.delta < 1:
-            raise ValueError(f"delta must be in (0, 1), got {self.delta!r}")
-        if self.statistics_share is not None and not 0 < self.statistics_share < 1:
-            raise ValueError(f"statistics_share must be in (0, 1), got {self.statistics_share!r}")
+        for name in ("delta", "statistics_share"):
+            if getattr(self, name) is not None:
+                check_fraction(name, getattr(self, name))
 
 
 @dataclass(frozen=True)

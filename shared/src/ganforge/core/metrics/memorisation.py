@@ -22,6 +22,7 @@ from ganforge.core.metrics._validate import (
     same_width,
 )
 from ganforge.core.metrics.neighbours import nearest_neighbours
+from ganforge.core.settings import check_fraction
 
 
 @dataclass
@@ -157,8 +158,7 @@ def memorisation_audit(
     k = min(positive_int(k, "k"), g.shape[0] // views)
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold is a cosine similarity in (0, 1], got {threshold}")
-    if not 0.0 < quantile < 1.0:
-        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    check_fraction("quantile", quantile)
 
     search = {"chunk_size": chunk_size, "device": device}
     to_train = nearest_neighbours(g, t, 1, with_cosine=True, **search)

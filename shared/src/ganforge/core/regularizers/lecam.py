@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganforge.core.settings import check_fraction
+
 
 def _as_list(scores: Tensor | Sequence[Tensor]) -> list[Tensor]:
     return [scores] if isinstance(scores, Tensor) else list(scores)
@@ -29,8 +31,7 @@ class LeCam:
     """
 
     def __init__(self, decay: float = 0.99, weight: float = 1.0) -> None:
-        if not 0.0 <= decay < 1.0:
-            raise ValueError(f"decay must be in [0, 1), got {decay}")
+        check_fraction("decay", decay, "[0, 1)")
         self.decay = float(decay)
         self.weight = float(weight)
         self.anchor_real: Tensor | None = None

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ganforge.core.settings import check_fraction
+
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
@@ -53,8 +55,8 @@ class TrainerConfig:
             raise ValueError(f"iterations must be >= 0, got {self.iterations}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+        if self.ema_decay is not None:
+            check_fraction("ema_decay", self.ema_decay)
         if self.log_every < 1:
             raise ValueError(f"log_every must be >= 1, got {self.log_every}")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
