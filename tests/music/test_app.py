@@ -71,14 +71,19 @@ def test_train_generate_audit_evaluate(folder, tmp_path, capsys):
     assert "MEMORISED" in capsys.readouterr().out and html.stat().st_size > 10_000
 
     evaluation = tmp_path / "eval.json"
+    page = tmp_path / "eval.html"
     assert main(["music", "evaluate", "--model", str(model), "--data", str(folder),
-                 "--n", "24", "--out", str(evaluation), "--no-progress"]) == 0  # fmt: skip
+                 "--n", "24", "--out", str(evaluation), "--report", str(page),
+                 "--no-progress"]) == 0  # fmt: skip
     result = json.loads(evaluation.read_text())
     assert set(result["quality"]["metrics"]) >= {"in_key_rate", "tonal_distance"}
     assert "baseline_mean_overlap" in result["quality"]
     moves = result["quality"]["melodic_moves"]
     assert set(moves) == {"gan", "heldout", "baseline"} and moves["heldout"]["moves"] > 0
     assert 0.0 <= moves["gan"]["step_share"] <= 1.0
+    human = moves["heldout"]
+    row = f"{human['step_share']:.0%} of moves by a step, {human['leap_share']:.0%} by a leap"
+    assert "voice leading, held-out humans" in page.read_text() and row in page.read_text()
     assert "interpolation_max_jump" in result["originality"]["checks"]
 
 

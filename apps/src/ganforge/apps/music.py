@@ -437,12 +437,23 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
             {n: m["gan"] for n, m in quality["metrics"].items()},
             {n: m["baseline"] for n, m in quality["metrics"].items()},
         )
+        section.metrics.update(_voice_leading_rows(quality["melodic_moves"]))
         write_report(arguments.report, "ganforge music evaluation", [section])
     print(
         f"mean overlap area {quality['gan_mean_overlap']:.2f} (Markov baseline "
         f"{quality['baseline_mean_overlap']:.2f}); " + _verdict_line(arguments.out, report)
     )
     return 0
+
+
+def _voice_leading_rows(moves: dict[str, dict[str, float]]) -> dict[str, str]:
+    """The report's rows for each set's note-to-note moves (steps and leaps)."""
+    names = {"gan": "generated", "baseline": "Markov baseline", "heldout": "held-out humans"}
+    return {
+        f"voice leading, {names[side]}": f"{m['step_share']:.0%} of moves by a step, "
+        f"{m['leap_share']:.0%} by a leap"
+        for side, m in moves.items()
+    }
 
 
 def originality_section(report, generated, reference, lowest: int, title: str) -> ReportSection:
