@@ -57,7 +57,9 @@ TARGET = 0.8
 def _averaged(draws: list[dict[str, Any]]) -> dict[str, Any]:
     """One result from several draws of samples: per metric and side the mean of the
     draws' figures, the wins counted on those means, a spread check passed when every
-    draw passes it, and each draw's summary under ``draws``."""
+    draw passes it (each voice's range the widest over the draws: the lowest of the draws'
+    lowest pitches, the highest of their highest), and each draw's summary under
+    ``draws``."""
     first = draws[0]
     metrics = {
         name: {
@@ -78,6 +80,9 @@ def _averaged(draws: list[dict[str, Any]]) -> dict[str, Any]:
         for check in ("in_key_within_human_spread", "voice_ranges_within_human_spread"):
             checks[check] = all(d[side][check] for d in draws)
         checks["in_key_rate"] = float(np.mean([d[side]["in_key_rate"] for d in draws]))
+        ranges = np.array([d[side]["voice_ranges"] for d in draws])  # (draws, tracks, 2)
+        widest = np.stack([ranges[..., 0].min(0), ranges[..., 1].max(0)], axis=-1)
+        checks["voice_ranges"] = widest.tolist()
         result[side] = checks
     result["melodic_moves"] = {
         side: {key: float(np.mean([d["melodic_moves"][side][key] for d in draws])) for key in moves}
