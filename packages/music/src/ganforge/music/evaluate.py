@@ -20,7 +20,7 @@ import numpy as np
 from ganforge.core.files import write_json
 from ganforge.music.baseline import MarkovChain
 from ganforge.music.data import Segments, as_rolls
-from ganforge.music.metrics import compare_sets, features, melodic_moves, voice_ranges
+from ganforge.music.metrics import compare_features, features, melodic_moves, voice_ranges
 
 RANGE_MARGIN = 3  # semitones a voice's range may stray beyond the human sets' ranges
 
@@ -43,29 +43,50 @@ def spread_check(
     that margin (20 of Palestrina's masses against 80: the alto's highest pitch 77
     against 72), so one set alone would fail human music as well.
     """
-    gen_key = features(generated, lowest_pitch)["in_key_rate"][:, 0]
-    ref_key = features(heldout, lowest_pitch)["in_key_rate"][:, 0]
-    lo, hi = np.percentile(ref_key, [5, 95])
-    gen_ranges = voice_ranges(generated, lowest_pitch)
-    human = [voice_ranges(heldout, lowest_pitch)]
+    humans = _human_spread(features(heldout, lowest_pitch), heldout, lowest_pitch, train)
+    return _judged(features(generated, lowest_pitch), generated, lowest_pitch, humans)
+
+
+def _human_spread(
+    heldout_features: dict[str, np.ndarray],
+    heldout: np.ndarray,
+    lowest_pitch: int,
+    train: np.ndarray | None,
+) -> dict[str, Any]:
+    """What :func:`spread_check` measures a set against, computed once per human set."""
+    in_key = np.percentile(heldout_features["in_key_rate"][:, 0], [5, 95])
+    ranges = [voice_ranges(heldout, lowest_pitch)]
     if train is not None:
-        human.append(voice_ranges(train, lowest_pitch))
+        ranges.append(voice_ranges(train, lowest_pitch))
     bounds = np.stack(
-        [np.min(human, axis=0) - RANGE_MARGIN, np.max(human, axis=0) + RANGE_MARGIN], axis=-1
+        [np.min(ranges, axis=0) - RANGE_MARGIN, np.max(ranges, axis=0) + RANGE_MARGIN], axis=-1
     )  # (tracks, 2 ends, lower / upper bound)
+    return {"in_key_5_95": in_key, "ranges": ranges, "bounds": bounds}
+
+
+def _judged(
+    set_features: dict[str, np.ndarray],
+    rolls: np.ndarray,
+    lowest_pitch: int,
+    humans: dict[str, Any],
+) -> dict[str, Any]:
+    """:func:`spread_check`'s result for a set (its features and rolls) against ``humans``."""
+    in_key = float(set_features["in_key_rate"].mean())
+    lo, hi = (float(v) for v in humans["in_key_5_95"])
+    ranges, bounds = voice_ranges(rolls, lowest_pitch), humans["bounds"]
     voices_ok = bool(
-        np.isfinite(gen_ranges).all()
-        and np.all((bounds[..., 0] <= gen_ranges) & (gen_ranges <= bounds[..., 1]))
+        np.isfinite(ranges).all()
+        and np.all((bounds[..., 0] <= ranges) & (ranges <= bounds[..., 1]))
     )
     result = {
-        "in_key_rate": float(gen_key.mean()),
-        "human_in_key_rate_5_95": [float(lo), float(hi)],
-        "in_key_within_human_spread": bool(lo <= gen_key.mean() <= hi),
-        "voice_ranges": gen_ranges.tolist(),
-        "human_voice_ranges": human[0].tolist(),
+        "in_key_rate": in_key,
+        "human_in_key_rate_5_95": [lo, hi],
+        "in_key_within_human_spread": bool(lo <= in_key <= hi),
+        "voice_ranges": ranges.tolist(),
+        "human_voice_ranges": humans["ranges"][0].tolist(),
     }
-    if train is not None:
-        result["training_voice_ranges"] = human[1].tolist()
+    if len(humans["ranges"]) > 1:
+        result["training_voice_ranges"] = humans["ranges"][1].tolist()
     result["voice_range_bounds"] = bounds.tolist()
     result["voice_ranges_within_human_spread"] = voices_ok
     return result
@@ -92,21 +113,24 @@ def evaluate(
     ref = as_rolls(heldout)
     train_rolls = None if train is None else as_rolls(train)
     generated = np.asarray(generated) > 0
-    compared = compare_sets(generated, ref, lowest_pitch, seed=seed)
+    ref_features, gen_features = features(ref, lowest_pitch), features(generated, lowest_pitch)
+    humans = _human_spread(ref_features, ref, lowest_pitch, train_rolls)
+    compared = compare_features(gen_features, ref_features, seed=seed)
     result: dict[str, Any] = {
         "n_generated": int(len(generated)),
         "n_heldout": int(len(ref)),
         "gan_mean_overlap": _mean_overlap(compared),
-        "gan": spread_check(generated, ref, lowest_pitch, train_rolls),
+        "gan": _judged(gen_features, generated, lowest_pitch, humans),
     }
     metrics = {name: {"gan": values} for name, values in compared.items()}
     moves = {"gan": melodic_moves(generated), "heldout": melodic_moves(ref)}
     if train is not None:
         chain = MarkovChain().fit(train_rolls)
         baseline = chain.sample(len(generated), seed=seed)
-        base = compare_sets(baseline, ref, lowest_pitch, seed=seed)
+        base_features = features(baseline, lowest_pitch)
+        base = compare_features(base_features, ref_features, seed=seed)
         result["baseline_mean_overlap"] = _mean_overlap(base)
-        result["baseline"] = spread_check(baseline, ref, lowest_pitch, train_rolls)
+        result["baseline"] = _judged(base_features, baseline, lowest_pitch, humans)
         for name, values in base.items():
             metrics[name]["baseline"] = values
         moves["baseline"] = melodic_moves(baseline)

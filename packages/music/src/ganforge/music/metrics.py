@@ -288,20 +288,26 @@ def compare_sets(
 ) -> dict[str, dict[str, float]]:
     """Per metric: the overlap area and KL divergence of the reference's intra-set
     distances against the inter-set distances, and both sets' means."""
+    return compare_features(
+        features(generated, lowest_pitch), features(reference, lowest_pitch), seed
+    )
+
+
+def compare_features(
+    generated: dict[str, np.ndarray], reference: dict[str, np.ndarray], seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """:func:`compare_sets` on both sets' :func:`features`, for a caller that already has
+    them (one reference against several sets)."""
     rng = np.random.default_rng(seed)
-    gen = features(generated, lowest_pitch)
-    ref = features(reference, lowest_pitch)
     out = {}
     for name in METRICS:
-        intra = _distances(ref[name], None, rng)
-        inter = _distances(ref[name], gen[name], rng)
+        intra = _distances(reference[name], None, rng)
+        inter = _distances(reference[name], generated[name], rng)
         overlap, kl = overlap_and_kl(intra, inter)
         out[name] = {
             "overlap_area": overlap,
             "kl_divergence": kl,
-            "generated_mean": float(gen[name].mean(0).mean()) if gen[name].shape[1] > 1
-            else float(gen[name].mean()),
-            "reference_mean": float(ref[name].mean(0).mean()) if ref[name].shape[1] > 1
-            else float(ref[name].mean()),
-        }  # fmt: skip
+            "generated_mean": float(generated[name].mean()),
+            "reference_mean": float(reference[name].mean()),
+        }
     return out
