@@ -120,7 +120,9 @@ def test_stepwise_phases_train_their_own_networks():
         k: any(not torch.equal(a, b) for a, b in zip(before[k], n.parameters(), strict=True))
         for k, n in module.networks.items()
     }
-    assert moved == dict.fromkeys(module.networks, True)
+    trained = ("embedder", "recovery", "generator", "supervisor", "discriminator")
+    assert moved == {**dict.fromkeys(trained, True), "start": False}
+    assert not list(module.networks["start"].parameters())  # fitted, never trained
     record = trainer.history[-1]
     assert np.isfinite(record["supervisor/nll"]) and np.isfinite(record["generator/adversarial"])
     assert sorted(module.build_optimizers()) == ["D", "E", "G", "S"]

@@ -72,8 +72,14 @@ class TimeGANModule(GANModule):
         """Whether the noise is uniform on [0, 1) (min-max scaling) rather than Gaussian."""
         return False
 
-    def generate(self, z: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
-        """Scaled windows ``(n, T, feature_dim)`` from noise ``z`` of the same shape."""
+    def generate(
+        self,
+        z: torch.Tensor,
+        condition: torch.Tensor | None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Scaled windows ``(n, T, feature_dim)`` from noise ``z`` of the same shape (any
+        further noise a sampler needs drawn with ``generator``, after ``z``)."""
         raise NotImplementedError
 
     # -- shared parts -----------------------------------------------------------------
@@ -128,4 +134,4 @@ class TimeGANModule(GANModule):
         if condition is not None:
             condition = condition.to(device)
         with eval_mode(self.networks.values()):
-            return self.generate(z, condition)
+            return self.generate(z, condition, generator)

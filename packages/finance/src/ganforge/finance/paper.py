@@ -70,8 +70,13 @@ class PaperTimeGANModule(TimeGANModule):
             Phase("joint", joint),
         ]
 
-    def generate(self, z: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
-        """``R(S(G(z)))``."""
+    def generate(
+        self,
+        z: torch.Tensor,
+        condition: torch.Tensor | None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """``R(S(G(z)))`` (no noise beyond ``z``: ``generator`` is unused)."""
         _, h_hat = self._synthetic_latents(z, condition)
         return self.networks["recovery"](h_hat, condition)
 

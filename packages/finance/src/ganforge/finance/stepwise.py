@@ -22,6 +22,11 @@ next-step loss a likelihood instead:
   does not see the state, so it cannot undo the supervisor's dynamics;
 - generation is step by step: ``x_t = mu + sigma * (eps_t + G(z)_t)``, then
   ``E`` reads ``x_t`` to advance the state, along paths of any length;
+- the first day, which has no past, comes from a Gaussian mixture over all its
+  features together, fitted to the training windows' first days
+  (:mod:`ganforge.finance.start`; unconditional models): the supervisor's
+  first-day draw is independent per feature, and a window's levels (its price,
+  its volume) go together;
 - the **discriminator** tells ``E(x)`` from ``E(x^)``, and the recovery keeps
   the embedder's latents decodable as in phase 1 of the paper.
 
@@ -48,10 +53,12 @@ from ganforge.finance.config import TimeGANConfig
 from ganforge.finance.innovations import skewed_t_mean, skewed_t_nll, skewed_t_noise
 from ganforge.finance.module import AUTOENCODER, TimeGANModule, split_batch
 from ganforge.finance.networks import RecurrentBlock, RecurrentState
+from ganforge.finance.start import StartMixture
 
 MIN_SCALE = 1e-3
 MIN_DOF = 2.5
 INITIAL_RAW_DOF = 5.0  # about 7.5 degrees of freedom
+START_STREAM = 1  # the first days' noise: seeded this far after the sampling seed
 OPTIMIZED = {
     "E": AUTOENCODER,
     "G": ("generator",),
@@ -62,8 +69,9 @@ OPTIMIZED = {
 
 def build_stepwise_networks(
     feature_dim: int, hidden_dim: int, num_layers: int, cell: str, cond_dim: int
-) -> dict[str, RecurrentBlock]:
-    """The five networks of the stepwise mode (see the module docstring)."""
+) -> dict[str, torch.nn.Module]:
+    """The five networks of the stepwise mode (see the module docstring) and the start
+    mixture (:mod:`ganforge.finance.start`, fitted with the data)."""
     common: dict[str, Any] = {"cell": cell, "cond_dim": cond_dim}
     generator = RecurrentBlock(
         feature_dim, hidden_dim, feature_dim, num_layers, sigmoid=False, **common
@@ -93,6 +101,7 @@ def build_stepwise_networks(
         "discriminator": RecurrentBlock(
             hidden_dim, hidden_dim, 1, num_layers, sigmoid=False, **common
         ),
+        "start": StartMixture(feature_dim),
     }
 
 
@@ -122,7 +131,7 @@ def _slice(condition: torch.Tensor | None, t: int) -> torch.Tensor | None:
 class StepwiseTimeGANModule(TimeGANModule):
     """The stepwise mode's networks, losses, phases and sampler (see the module docstring)."""
 
-    networks: dict[str, RecurrentBlock]
+    networks: dict[str, Any]
 
     def __init__(self, config: TimeGANConfig) -> None:
         networks = build_stepwise_networks(
@@ -152,9 +161,41 @@ class StepwiseTimeGANModule(TimeGANModule):
             Phase("joint", joint),
         ]
 
-    def generate(self, z: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
-        """Paths generated one step at a time (:meth:`rollout`)."""
-        return self.rollout(z, condition)
+    def generate(
+        self,
+        z: torch.Tensor,
+        condition: torch.Tensor | None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Paths generated one step at a time (:meth:`rollout`), the first day from the
+        start mixture when it is fitted. Its noise comes from a stream of its own (seeded
+        ``START_STREAM`` after ``generator``'s seed), so a seed's first days do not depend
+        on the paths' length."""
+        stream = None
+        if generator is not None:
+            stream = torch.Generator().manual_seed(generator.initial_seed() + START_STREAM)
+        first = self.first_days(
+            len(z), condition, lambda *shape: torch.randn(*shape, generator=stream)
+        )
+        return self.rollout(z, condition, first)
+
+    def fit_start(self, days: torch.Tensor) -> None:
+        """Fit the start mixture to the training windows' first days (scaled units); an
+        unconditional model only (a conditional one starts from the supervisor's draw)."""
+        if not self.config.n_conditions:
+            self.networks["start"].fit(days.detach().cpu().numpy(), seed=self.config.seed)
+
+    def first_days(self, n: int, condition: torch.Tensor | None, randn: Any) -> torch.Tensor | None:
+        """``n`` first days from the start mixture (noise from ``randn(*shape)``), or
+        ``None`` (the supervisor draws them) when it is not fitted or the model is
+        conditional."""
+        start = self.networks.get("start")
+        if start is None or not start.active or condition is not None:
+            return None
+        return start.sample(randn(n, self.config.feature_dim + 1))
+
+    def _training_first_days(self, ctx: StepContext, x: torch.Tensor, c: Any) -> Any:
+        return self.first_days(len(x), c, ctx.randn)
 
     # -- the predictive distribution -------------------------------------------------
     def _shifted_inputs(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -194,14 +235,24 @@ class StepwiseTimeGANModule(TimeGANModule):
         return skewed_t_nll(x, mean, scale, self.degrees_of_freedom(), self.skew())
 
     # -- generation ------------------------------------------------------------------
-    def rollout(self, z: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
-        """Paths ``(n, T, features)`` from noise ``z`` of the same shape, one step at a time."""
-        return self.rollout_with_expectations(z, condition)[0]
+    def rollout(
+        self,
+        z: torch.Tensor,
+        condition: torch.Tensor | None,
+        first: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Paths ``(n, T, features)`` from noise ``z`` of the same shape, one step at a time;
+        ``first`` ``(n, 1, features)``, when given, is the first day (the start mixture's)."""
+        return self.rollout_with_expectations(z, condition, first)[0]
 
     def rollout_with_expectations(
-        self, z: torch.Tensor, condition: torch.Tensor | None
+        self,
+        z: torch.Tensor,
+        condition: torch.Tensor | None,
+        first: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Paths, and each step's expected value given the path before it."""
+        """Paths, and each step's expected value given the path before it (a given first
+        day is its own expectation)."""
         nets = self.networks
         states: dict[str, RecurrentState | None] = dict.fromkeys(("E", "S"))
         shaped = nets["generator"](z, condition)
@@ -217,8 +268,12 @@ class StepwiseTimeGANModule(TimeGANModule):
             params, states["S"] = nets["supervisor"].step(supervisor_input, c, states["S"])
             mean, scale = self._mean_scale(params)
             shift = shaped[:, t : t + 1]
-            x_t = mean + scale * (innovations[:, t : t + 1] + shift)
-            expectations.append(mean + scale * (innovation_mean + shift))
+            if t == 0 and first is not None:
+                x_t = first.to(z)
+                expectations.append(x_t)
+            else:
+                x_t = mean + scale * (innovations[:, t : t + 1] + shift)
+                expectations.append(mean + scale * (innovation_mean + shift))
             h, states["E"] = nets["embedder"].step(x_t, c, states["E"])
             supervisor_input = _supervisor_input(x_t, h)
             steps.append(x_t)
@@ -236,7 +291,8 @@ class StepwiseTimeGANModule(TimeGANModule):
     def generator_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
         """Joint phase: ``adv + 100 * drift`` for the generator (the innovations' shape)."""
         x, c = split_batch(batch)
-        x_hat, expected = self.rollout_with_expectations(self.noise(ctx, x), c)
+        first = self._training_first_days(ctx, x, c)
+        x_hat, expected = self.rollout_with_expectations(self.noise(ctx, x), c, first)
         h_hat = self.networks["embedder"](x_hat, c)
         adversarial = non_saturating_g_loss(self.networks["discriminator"](h_hat, c))
         drift = drift_loss(expected)
@@ -257,5 +313,6 @@ class StepwiseTimeGANModule(TimeGANModule):
         embedder, discriminator = self.networks["embedder"], self.networks["discriminator"]
         with torch.no_grad():
             h = embedder(x, c)
-            h_hat = embedder(self.rollout(self.noise(ctx, x), c), c)
+            first = self._training_first_days(ctx, x, c)
+            h_hat = embedder(self.rollout(self.noise(ctx, x), c, first), c)
         return self.thresholded(non_saturating_d_loss(discriminator(h, c), discriminator(h_hat, c)))

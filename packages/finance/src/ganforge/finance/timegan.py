@@ -198,6 +198,8 @@ class TimeGAN(GANModel[TimeGANConfig]):
             )
         scaled = torch.as_tensor(self.scaler.fit_transform(array), dtype=torch.float32)
         module = build_module(cfg)
+        if hasattr(module, "fit_start"):  # the stepwise sampler's first day
+            module.fit_start(scaled[:, 0])
         module.settings = self._settings(len(array))
         if resume_from is not None:
             check_resumable(resume_from, module)
@@ -296,7 +298,7 @@ class TimeGAN(GANModel[TimeGANConfig]):
 
     # ------------------------------------------------------------ save/load
     def file_state(self) -> dict[str, torch.nn.Module]:
-        """The five networks."""
+        """The networks (the stepwise mode's start mixture among them)."""
         return self.module.networks
 
     def file_extra(self) -> dict[str, Any]:
@@ -312,6 +314,8 @@ class TimeGAN(GANModel[TimeGANConfig]):
         self.metadata = dict(json.loads(file.extra["metadata"]))
         self.scaler.load_state_dict(json.loads(file.extra["scaler"]))
         for name, network in self.module.networks.items():
+            if name == "start" and name not in file.state:
+                continue  # written before the start mixture: the supervisor draws day one
             network.load_state_dict(file.state[name])
             network.to(device)
 
