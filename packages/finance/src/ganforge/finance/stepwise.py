@@ -42,6 +42,7 @@ each day's spread across a batch, would flatten the volatility (see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -185,7 +186,9 @@ class StepwiseTimeGANModule(TimeGANModule):
         if not self.config.n_conditions:
             self.networks["start"].fit(days.detach().cpu().numpy(), seed=self.config.seed)
 
-    def first_days(self, n: int, condition: torch.Tensor | None, randn: Any) -> torch.Tensor | None:
+    def first_days(
+        self, n: int, condition: torch.Tensor | None, randn: Callable[..., torch.Tensor]
+    ) -> torch.Tensor | None:
         """``n`` first days from the start mixture (noise from ``randn(*shape)``), or
         ``None`` (the supervisor draws them) when it is not fitted or the model is
         conditional."""
@@ -194,7 +197,9 @@ class StepwiseTimeGANModule(TimeGANModule):
             return None
         return start.sample(randn(n, self.config.feature_dim + 1))
 
-    def _training_first_days(self, ctx: StepContext, x: torch.Tensor, c: Any) -> Any:
+    def _training_first_days(
+        self, ctx: StepContext, x: torch.Tensor, c: torch.Tensor | None
+    ) -> torch.Tensor | None:
         return self.first_days(len(x), c, ctx.randn)
 
     # -- the predictive distribution -------------------------------------------------
