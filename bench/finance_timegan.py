@@ -16,8 +16,11 @@ Writes bench/results/finance_timegan.json with a top-level map ``datasets``
   Low, Close, Adj Close, Volume; scaling per column over the whole series, as the
   reference loader). A window holds, beside the bar features, the log of the
   close before each day: the model generates the level a window starts from as
-  the paper's model generates its levels, and sampled windows are decoded to
-  prices from their first day's level, Adj Close = Close (as in both tables). The
+  the paper's model generates its levels (the stepwise sampler's first day, all
+  its features together, from the start mixture fitted to the training windows'
+  first days; the days after it from the model's dynamics), and sampled windows
+  are decoded to prices from their first day's level, Adj Close = Close (as in
+  both tables). The
   real windows are the training windows' prices; the validation split is never
   scored. Discriminative and predictive scores over ``--repeats`` classifier
   seeds (the paper: 10), the real data's own scores (two halves of the real
@@ -184,7 +187,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="stocks,sp500", help="comma list")
     parser.add_argument("--embed", type=int, default=2000, help="autoencoder iterations")
     parser.add_argument("--supervise", type=int, default=2000, help="supervisor iterations")
-    parser.add_argument("--joint", type=int, default=10000, help="joint iterations")
+    parser.add_argument("--joint", type=int, default=4000, help="joint iterations")
     parser.add_argument("--select-every", type=int, default=500, help="validation interval")
     parser.add_argument("--repeats", type=int, default=10, help="seeds per score (paper: 10)")
     parser.add_argument("--reference-repeats", type=int, default=3, help="real-vs-real seeds")
