@@ -108,3 +108,25 @@ def test_a_model_file_without_a_start_mixture_samples_from_the_supervisor(tmp_pa
     assert not loaded.module.networks["start"].active
     first = loaded.sample(2000, seed=1)[:, 0, 1]
     assert np.mean(np.abs(first) < 1.0) > 0.1  # one skewed t per feature: levels in between
+
+
+def test_a_damaged_start_mixture_in_a_model_file_is_refused_in_one_line(tmp_path):
+    from ganforge.core.checkpoint import CheckpointError
+
+    model = TimeGAN(_tiny(), batch_size=32, seed=0, device="cpu").fit(
+        _level_windows(), progress=False
+    )
+    start = model.module.networks["start"]
+    with torch.no_grad():
+        start.weights[0] = -0.5
+    with pytest.raises(CheckpointError, match="damaged.*weights must be finite and >= 0"):
+        TimeGAN.load(model.save(tmp_path / "negative.pt"))
+    with torch.no_grad():
+        start.weights[0] = 5.0
+    with pytest.raises(CheckpointError, match="weights add up to"):
+        TimeGAN.load(model.save(tmp_path / "unnormalised.pt"))
+    with torch.no_grad():
+        start.weights.copy_(torch.tensor([1.0] + [0.0] * (len(start.weights) - 1)))
+        start.means[0, 0] = float("nan")
+    with pytest.raises(CheckpointError, match="means and covariance factors must be finite"):
+        TimeGAN.load(model.save(tmp_path / "nan.pt"))

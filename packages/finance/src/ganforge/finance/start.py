@@ -78,6 +78,19 @@ class StartMixture(nn.Module):
             self.fitted.fill_(True)
         return self
 
+    def check(self) -> None:
+        """Refuse, in one line, a fitted mixture a damaged model file could hold: weights
+        that are negative, not finite or do not add up to 1, or non-finite means or factors."""
+        if not self.active:
+            return
+        weights = self.weights
+        if not (torch.isfinite(weights).all() and (weights >= 0).all()):
+            raise ValueError("the start mixture's weights must be finite and >= 0")
+        if abs(float(weights.sum()) - 1.0) > 1e-4:
+            raise ValueError(f"the start mixture's weights add up to {float(weights.sum())}, not 1")
+        if not (torch.isfinite(self.means).all() and torch.isfinite(self.cholesky).all()):
+            raise ValueError("the start mixture's means and covariance factors must be finite")
+
     def sample(self, noise: Tensor) -> Tensor:
         """First days ``(n, 1, features)`` from standard normal noise ``(n, features + 1)``
         the caller draws (so training and sampling keep their own reproducible streams):

@@ -198,8 +198,7 @@ class TimeGAN(GANModel[TimeGANConfig]):
             )
         scaled = torch.as_tensor(self.scaler.fit_transform(array), dtype=torch.float32)
         module = build_module(cfg)
-        if hasattr(module, "fit_start"):  # the stepwise sampler's first day
-            module.fit_start(scaled[:, 0])
+        module.fit_start(scaled[:, 0])
         module.settings = self._settings(len(array))
         if resume_from is not None:
             check_resumable(resume_from, module)
@@ -318,6 +317,8 @@ class TimeGAN(GANModel[TimeGANConfig]):
                 continue  # written before the start mixture: the supervisor draws day one
             network.load_state_dict(file.state[name])
             network.to(device)
+        if "start" in self.module.networks:
+            self.module.networks["start"].check()
 
     @classmethod
     def load(cls, path: PathLike, device: str | torch.device = "auto") -> TimeGAN:
