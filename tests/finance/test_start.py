@@ -39,8 +39,8 @@ def test_one_component_on_few_days_is_their_mean_and_covariance():
     days = _two_clusters(MIN_DAYS_PER_COMPONENT + 10)
     start = StartMixture(2).fit(days)
     assert torch.count_nonzero(start.weights) == 1 and float(start.weights.sum()) == 1.0
-    np.testing.assert_allclose(start.means[0].numpy(), days.mean(0), atol=1e-5)
-    covariance = (start.cholesky[0] @ start.cholesky[0].T).numpy()
+    np.testing.assert_allclose(start.means[0, 0].numpy(), days.mean(0), atol=1e-5)
+    covariance = (start.cholesky[0, 0] @ start.cholesky[0, 0].T).numpy()
     np.testing.assert_allclose(covariance, np.cov(days.T, bias=True), atol=1e-4)
 
 
@@ -51,8 +51,12 @@ def test_mixture_refuses_bad_days_and_noise():
         start.sample(torch.randn(4, 3))
     with pytest.raises(ValueError, match=r"first days must be \(n, 2\)"):
         start.fit(np.zeros((10, 3)))
-    with pytest.raises(ValueError, match="at least two finite"):
+    with pytest.raises(ValueError, match="finite first days"):
         start.fit(np.array([[0.0, np.nan], [1.0, 2.0]]))
+    with pytest.raises(ValueError, match="at least two first days of regime 0"):
+        start.fit(np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="one regime label per day for 1 regimes"):
+        start.fit(np.zeros((4, 2)), regimes=np.zeros(4, np.int64))
     start.fit(_two_clusters(100))
     with pytest.raises(ValueError, match=r"noise must be \(n, 3\)"):
         start.sample(torch.randn(4, 2))
@@ -118,15 +122,51 @@ def test_a_damaged_start_mixture_in_a_model_file_is_refused_in_one_line(tmp_path
     )
     start = model.module.networks["start"]
     with torch.no_grad():
-        start.weights[0] = -0.5
+        start.weights[0, 0] = -0.5
     with pytest.raises(CheckpointError, match="damaged.*weights must be finite and >= 0"):
         TimeGAN.load(model.save(tmp_path / "negative.pt"))
     with torch.no_grad():
-        start.weights[0] = 5.0
+        start.weights[0, 0] = 5.0
     with pytest.raises(CheckpointError, match="weights add up to"):
         TimeGAN.load(model.save(tmp_path / "unnormalised.pt"))
     with torch.no_grad():
-        start.weights.copy_(torch.tensor([1.0] + [0.0] * (len(start.weights) - 1)))
-        start.means[0, 0] = float("nan")
+        start.weights[0] = torch.tensor([1.0] + [0.0] * (start.weights.shape[1] - 1))
+        start.means[0, 0, 0] = float("nan")
     with pytest.raises(CheckpointError, match="means and covariance factors must be finite"):
         TimeGAN.load(model.save(tmp_path / "nan.pt"))
+
+
+def test_each_regime_starts_from_its_own_mixture():
+    windows = _level_windows()
+    regimes = (windows[:, 0, 1] > 0).astype(np.int64)  # regime 1: the high level
+    config = _tiny(n_conditions=2)
+    model = TimeGAN(config, batch_size=32, seed=0, device="cpu").fit(
+        windows, regimes, progress=False
+    )
+    start = model.module.networks["start"]
+    assert start.active and start.regimes == 2
+    high = model.sample(500, condition=1, seed=1)[:, 0, 1]
+    low = model.sample(500, condition=0, seed=1)[:, 0, 1]
+    np.testing.assert_allclose([high.mean(), low.mean()], [2.0, -2.0], atol=0.05)
+    assert high.min() > 1.5 and low.max() < -1.5
+
+
+def test_regime_labels_tell_labels_from_series_and_a_lone_regime_day_leaves_it_off():
+    from ganforge.finance.stepwise import regime_labels
+
+    one_hot = torch.nn.functional.one_hot(torch.tensor([1, 0, 1]), 2).float()
+    labels = one_hot[:, None].expand(3, 5, 2)
+    assert regime_labels(labels).tolist() == [1, 0, 1]
+    changing = labels.clone()
+    changing[0, 3] = torch.tensor([1.0, 0.0])
+    assert regime_labels(changing) is None  # a one-hot series that changes is a series
+    assert regime_labels(torch.full((3, 5, 2), 0.5)) is None
+    assert regime_labels(torch.ones(3, 5, 1)) is None
+    windows = _level_windows()
+    regimes = np.zeros(len(windows), np.int64)
+    regimes[0] = 1  # one window of regime 1: no mixture, the supervisor draws day one
+    model = TimeGAN(_tiny(n_conditions=2), batch_size=32, seed=0, device="cpu").fit(
+        windows, regimes, progress=False
+    )
+    assert not model.module.networks["start"].active
+    assert np.isfinite(model.sample(4, condition=1, seed=0)).all()

@@ -82,10 +82,10 @@ class TimeGANModule(GANModule):
         further noise a sampler needs drawn with ``generator``, after ``z``)."""
         raise NotImplementedError
 
-    def fit_start(self, days: torch.Tensor) -> None:
+    def fit_start(self, days: torch.Tensor, condition: torch.Tensor | None = None) -> None:
         """Fit what the sampler draws a path's first day from, on the training windows'
-        first days ``(n, feature_dim)`` in scaled units (nothing here: the paper's
-        generator writes every day)."""
+        first days ``(n, feature_dim)`` in scaled units and their conditions (nothing
+        here: the paper's generator writes every day)."""
 
     # -- shared parts -----------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:

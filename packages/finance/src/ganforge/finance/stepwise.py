@@ -24,9 +24,10 @@ next-step loss a likelihood instead:
   ``E`` reads ``x_t`` to advance the state, along paths of any length;
 - the first day, which has no past, comes from a Gaussian mixture over all its
   features together, fitted to the training windows' first days
-  (:mod:`ganforge.finance.start`; unconditional models): the supervisor's
-  first-day draw is independent per feature, and a window's levels (its price,
-  its volume) go together;
+  (:mod:`ganforge.finance.start`; one per regime for windows labelled with
+  regimes, each holding two windows or more; none for a conditioning series):
+  the supervisor's first-day draw is independent per feature, and a window's
+  levels (its price, its volume) go together;
 - the **discriminator** tells ``E(x)`` from ``E(x^)``, and the recovery keeps
   the embedder's latents decodable as in phase 1 of the paper.
 
@@ -45,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -102,7 +104,7 @@ def build_stepwise_networks(
         "discriminator": RecurrentBlock(
             hidden_dim, hidden_dim, 1, num_layers, sigmoid=False, **common
         ),
-        "start": StartMixture(feature_dim),
+        "start": StartMixture(feature_dim, regimes=max(1, cond_dim)),
     }
 
 
@@ -119,6 +121,18 @@ def drift_loss(expected: torch.Tensor) -> torch.Tensor:
     skewed Student-t location is a robust centre, not the mean.
     """
     return expected.mean(dim=(0, 1)).abs().mean()
+
+
+def regime_labels(condition: torch.Tensor) -> torch.Tensor | None:
+    """Each window's regime ``(n,)`` when ``condition`` ``(n, T, regimes)`` is regime labels
+    (one-hot, the same on every day, at least two regimes); otherwise ``None`` (a
+    conditioning series)."""
+    first = condition[:, 0]
+    if condition.shape[-1] < 2 or not torch.equal(condition, first[:, None].expand_as(condition)):
+        return None
+    if not (((first == 0) | (first == 1)).all() and (first.sum(-1) == 1).all()):
+        return None
+    return first.argmax(-1)
 
 
 def _supervisor_input(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -180,22 +194,38 @@ class StepwiseTimeGANModule(TimeGANModule):
         )
         return self.rollout(z, condition, first)
 
-    def fit_start(self, days: torch.Tensor) -> None:
-        """Fit the start mixture to the training windows' first days (scaled units); an
-        unconditional model only (a conditional one starts from the supervisor's draw)."""
-        if not self.config.n_conditions:
-            self.networks["start"].fit(days.detach().cpu().numpy(), seed=self.config.seed)
+    def fit_start(self, days: torch.Tensor, condition: torch.Tensor | None = None) -> None:
+        """Fit the start mixture to the training windows' first days (scaled units): one
+        mixture, or one per regime when the windows are labelled with regimes; a model
+        conditioned on a series starts from the supervisor's draw."""
+        days_array = days.detach().cpu().numpy()
+        if condition is None:
+            if not self.config.n_conditions:
+                self.networks["start"].fit(days_array, seed=self.config.seed)
+            return
+        labels = regime_labels(condition)
+        if labels is None:
+            return
+        regimes = labels.cpu().numpy()
+        if (np.bincount(regimes, minlength=self.config.n_conditions) >= 2).all():
+            self.networks["start"].fit(days_array, seed=self.config.seed, regimes=regimes)
 
     def first_days(
         self, n: int, condition: torch.Tensor | None, randn: Callable[..., torch.Tensor]
     ) -> torch.Tensor | None:
-        """``n`` first days from the start mixture (noise from ``randn(*shape)``), or
-        ``None`` (the supervisor draws them) when it is not fitted or the model is
-        conditional."""
+        """``n`` first days from the start mixture (noise from ``randn(*shape)``; each from
+        its regime's when the model is conditioned on regimes), or ``None`` (the supervisor
+        draws them) when there is no fitted mixture for this kind of condition."""
         start = self.networks.get("start")
-        if start is None or not start.active or condition is not None:
+        if start is None or not start.active:
             return None
-        return start.sample(randn(n, self.config.feature_dim + 1))
+        noise_shape = (n, self.config.feature_dim + 1)
+        if condition is None:
+            return start.sample(randn(*noise_shape)) if start.regimes == 1 else None
+        labels = regime_labels(condition)
+        if labels is None or start.regimes == 1:
+            return None
+        return start.sample(randn(*noise_shape), labels)
 
     def _training_first_days(
         self, ctx: StepContext, x: torch.Tensor, c: torch.Tensor | None

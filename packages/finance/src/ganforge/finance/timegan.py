@@ -198,7 +198,7 @@ class TimeGAN(GANModel[TimeGANConfig]):
             )
         scaled = torch.as_tensor(self.scaler.fit_transform(array), dtype=torch.float32)
         module = build_module(cfg)
-        module.fit_start(scaled[:, 0])
+        module.fit_start(scaled[:, 0], condition)
         module.settings = self._settings(len(array))
         if resume_from is not None:
             check_resumable(resume_from, module)
