@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from ganforge.core.checkpoint import CheckpointError
 from ganforge.finance import TimeGAN, TimeGANConfig
 from ganforge.finance.start import MIN_DAYS_PER_COMPONENT, StartMixture
+from ganforge.finance.stepwise import regime_labels
 
 
 def _two_clusters(n: int, seed: int = 0) -> np.ndarray:
@@ -115,8 +117,6 @@ def test_a_model_file_without_a_start_mixture_samples_from_the_supervisor(tmp_pa
 
 
 def test_a_damaged_start_mixture_in_a_model_file_is_refused_in_one_line(tmp_path):
-    from ganforge.core.checkpoint import CheckpointError
-
     model = TimeGAN(_tiny(), batch_size=32, seed=0, device="cpu").fit(
         _level_windows(), progress=False
     )
@@ -152,8 +152,6 @@ def test_each_regime_starts_from_its_own_mixture():
 
 
 def test_regime_labels_tell_labels_from_series_and_a_lone_regime_day_leaves_it_off():
-    from ganforge.finance.stepwise import regime_labels
-
     one_hot = torch.nn.functional.one_hot(torch.tensor([1, 0, 1]), 2).float()
     labels = one_hot[:, None].expand(3, 5, 2)
     assert regime_labels(labels).tolist() == [1, 0, 1]

@@ -73,16 +73,19 @@ class StartMixture(nn.Module):
         labels = np.zeros(len(days), np.int64) if regimes is None else np.asarray(regimes)
         if labels.shape != (len(days),) or (self.regimes == 1) != (regimes is None):
             raise ValueError(f"give one regime label per day for {self.regimes} regimes")
+        thin = np.flatnonzero(~self.enough_days(labels))
+        if len(thin):
+            raise ValueError(f"the start mixture needs at least two first days of regime {thin[0]}")
         for regime in range(self.regimes):
-            chosen = days[labels == regime]
-            if len(chosen) < 2:
-                raise ValueError(
-                    f"the start mixture needs at least two first days of regime {regime}"
-                )
-            self._fit_one(regime, chosen, seed)
+            self._fit_one(regime, days[labels == regime], seed)
         with torch.no_grad():
             self.fitted.fill_(True)
         return self
+
+    def enough_days(self, labels: np.ndarray) -> np.ndarray:
+        """Per regime, whether the regime labels ``labels`` give it the two first days or
+        more a fit needs."""
+        return np.bincount(labels, minlength=self.regimes)[: self.regimes] >= 2
 
     def _fit_one(self, regime: int, days: np.ndarray, seed: int) -> None:
         from sklearn.mixture import GaussianMixture
@@ -135,10 +138,11 @@ class StartMixture(nn.Module):
             regimes = torch.zeros(len(noise), dtype=torch.long)
         regimes = regimes.to(self.means.device).long()
         uniform = torch.special.ndtr(noise[:, -1])
-        cumulative = self.weights[regimes].cumsum(-1)
+        weights = self.weights[regimes]
+        cumulative = weights.cumsum(-1)
         scaled = (uniform * cumulative[:, -1])[:, None].contiguous()
         component = torch.searchsorted(cumulative.contiguous(), scaled, right=True)[:, 0]
-        used = (self.weights[regimes] > 0).sum(-1) - 1
+        used = (weights > 0).sum(-1) - 1
         component = torch.minimum(component, used)
         mean = self.means[regimes, component]
         factor = self.cholesky[regimes, component]

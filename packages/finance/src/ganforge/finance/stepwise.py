@@ -46,7 +46,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -206,9 +205,9 @@ class StepwiseTimeGANModule(TimeGANModule):
         labels = regime_labels(condition)
         if labels is None:
             return
-        regimes = labels.cpu().numpy()
-        if (np.bincount(regimes, minlength=self.config.n_conditions) >= 2).all():
-            self.networks["start"].fit(days_array, seed=self.config.seed, regimes=regimes)
+        regimes, start = labels.cpu().numpy(), self.networks["start"]
+        if start.enough_days(regimes).all():
+            start.fit(days_array, seed=self.config.seed, regimes=regimes)
 
     def first_days(
         self, n: int, condition: torch.Tensor | None, randn: Callable[..., torch.Tensor]
