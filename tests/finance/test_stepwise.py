@@ -46,13 +46,15 @@ def test_stepwise_needs_gaussianised_returns_and_a_known_generation():
         _config(generation="teacher")
 
 
-def test_supervisor_outputs_a_mean_and_a_positive_scale_per_feature():
+def test_supervisor_outputs_a_skewed_t_per_step_and_feature():
     module = StepwiseTimeGANModule(_config())
     nets = module.networks
-    assert nets["supervisor"].linear.out_features == 2 * 2 and not nets["supervisor"].sigmoid
+    assert nets["supervisor"].linear.out_features == 4 * 2 and not nets["supervisor"].sigmoid
     x = torch.randn(3, 8, 2)
-    mean, scale = module.predictive(x, nets["embedder"](x), None)
-    assert mean.shape == scale.shape == (3, 8, 2) and bool((scale > 0).all())
+    step = module.predictive(x, nets["embedder"](x), None)
+    assert all(part.shape == (3, 8, 2) for part in step)
+    assert bool((step.scale > 0).all()) and bool((step.dof > 2.5).all())
+    assert bool((step.skew > 0).all())
 
 
 def test_next_step_distribution_depends_only_on_the_past():
@@ -65,6 +67,7 @@ def test_next_step_distribution_depends_only_on_the_past():
     after = module.predictive(changed, embed(changed), None)
     for a, b in zip(before, after, strict=True):
         torch.testing.assert_close(a[:, :6], b[:, :6])  # step t sees x_<t only
+    for a, b in zip(before[:2], after[:2], strict=True):  # the shape's offsets start at zero
         assert not torch.allclose(a[:, 6:], b[:, 6:])
 
 
@@ -73,22 +76,77 @@ def test_untrained_generator_passes_skewed_t_noise_through_the_predicted_scale()
     z = torch.randn(3, 8, 2)
     paths = module.rollout(z, None)
     # the generator's shaping starts at zero, so the steps are mean + scale * t-noise(z)
-    mean, scale = module.predictive(paths, module.networks["embedder"](paths), None)
-    innovations = skewed_t_noise(z, module.degrees_of_freedom(), module.skew())
-    torch.testing.assert_close(paths, mean + scale * innovations)
+    step = module.predictive(paths, module.networks["embedder"](paths), None)
+    innovations = skewed_t_noise(z, step.dof, step.skew)
+    torch.testing.assert_close(paths, step.mean + step.scale * innovations)
     # each step's expectation given its past: the symmetric innovations have mean 0
     _, expected = module.rollout_with_expectations(z, None)
-    torch.testing.assert_close(expected, mean)
-    expected_dof = torch.full((2,), 2.5 + float(np.log1p(np.exp(5.0))))
-    torch.testing.assert_close(module.degrees_of_freedom().detach(), expected_dof)
-    torch.testing.assert_close(module.skew().detach(), torch.ones(2))  # starts symmetric
+    torch.testing.assert_close(expected, step.mean)
+    # the shape's per-step offsets start at zero: the global shape everywhere
+    expected_dof = torch.full((3, 8, 2), 2.5 + float(np.log1p(np.exp(5.0))))
+    torch.testing.assert_close(step.dof.detach(), expected_dof)
+    torch.testing.assert_close(step.skew.detach(), torch.ones(3, 8, 2))  # starts symmetric
     with torch.no_grad():
         module.networks["supervisor"].raw_log_skew.fill_(-0.4)  # left-skewed: mean below 0
     paths, expected = module.rollout_with_expectations(z, None)
-    mean, scale = module.predictive(paths, module.networks["embedder"](paths), None)
-    shift = skewed_t_mean(module.degrees_of_freedom(), module.skew())
+    step = module.predictive(paths, module.networks["embedder"](paths), None)
+    shift = skewed_t_mean(step.dof, step.skew)
     assert bool((shift < 0).all())
-    torch.testing.assert_close(expected, mean + scale * shift)
+    torch.testing.assert_close(expected, step.mean + step.scale * shift)
+
+
+def _shape_follows_the_last_return(module: StepwiseTimeGANModule) -> None:
+    """Set the supervisor so the skew's offset is -|x| of the step before (feature by
+    feature) and the degrees of freedom fall after large moves."""
+    linear, hidden = module.networks["supervisor"].linear, module.config.hidden_dim
+    torch.nn.init.zeros_(module.networks["supervisor"].rnn.weight_hh_l0)
+    with torch.no_grad():
+        linear.weight[4:].zero_()
+        linear.bias[4:].zero_()
+        # the supervisor's GRU reads [h, x, |x|]; route |x| through its input weights
+        module.networks["supervisor"].rnn.weight_ih_l0.zero_()
+        module.networks["supervisor"].rnn.bias_ih_l0.zero_()
+        module.networks["supervisor"].rnn.bias_hh_l0.zero_()
+        for feature in range(2):  # GRU gates: reset, update, new; 'new' rows take |x|
+            module.networks["supervisor"].rnn.weight_ih_l0[
+                2 * hidden + feature, hidden + 2 + feature
+            ] = 1.0
+            linear.weight[6 + feature, feature] = -3.0  # skew offset
+            linear.weight[4 + feature, feature] = -3.0  # dof offset
+
+
+def test_the_innovations_shape_follows_the_state_step_by_step():
+    module = StepwiseTimeGANModule(_config(num_layers=2))
+    _shape_follows_the_last_return(module)
+    z = 2.0 * torch.randn(4, 8, 2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        paths = module.rollout(z, None)
+        step = module.predictive(paths, module.networks["embedder"](paths), None)
+    # after a large move the innovations are more left-skewed and heavier-tailed
+    size = paths.abs()[:, :-1]
+    large, small = size > size.median(), size <= size.median()
+    skew, dof = step.skew[:, 1:], step.dof[:, 1:]
+    assert float(skew[large].mean()) < float(skew[small].mean()) - 0.05
+    assert float(dof[large].mean()) < float(dof[small].mean()) - 0.1
+    # and every step is drawn from its own shape
+    innovations = skewed_t_noise(z, step.dof, step.skew)
+    torch.testing.assert_close(paths, step.mean + step.scale * innovations)
+
+
+def test_a_model_file_with_one_global_shape_samples_as_it_did(tmp_path):
+    model = TimeGAN(_config(), batch_size=8, seed=0, device="cpu").fit(_returns(), progress=False)
+    supervisor = model.module.networks["supervisor"]
+    with torch.no_grad():  # a model whose shape offsets are zero: the global shape
+        supervisor.linear.weight[4:].zero_()
+        supervisor.linear.bias[4:].zero_()
+    old = RecurrentBlock(4 + 2 * 2, 4, 2 * 2, 1, sigmoid=False, cell="gru", cond_dim=0)
+    old.raw_dof, old.raw_log_skew = supervisor.raw_dof, supervisor.raw_log_skew
+    state = {k: v[:4] if k.startswith("linear.") else v for k, v in supervisor.state_dict().items()}
+    old.load_state_dict(state)  # the layout written before the per-step shape
+    networks = {**model.module.networks, "supervisor": old}
+    model.file_state = lambda: networks
+    loaded = TimeGAN.load(model.save(tmp_path / "old.pt"))
+    np.testing.assert_array_equal(loaded.sample(6, seed=2), model.sample(6, seed=2))
 
 
 def test_rollout_is_causal_in_the_noise():
@@ -147,7 +205,7 @@ def test_likelihood_phase_learns_a_volatility_that_follows_the_last_return():
     data = torch.as_tensor(x, dtype=torch.float32)
     Trainer(module, TrainerConfig(iterations=550, batch_size=64, progress=False)).fit(data)
     with torch.no_grad():
-        _, scale = module.predictive(data, module.networks["embedder"](data), None)
+        scale = module.predictive(data, module.networks["embedder"](data), None).scale
     previous = np.abs(x[:, 7:-1, 0]).ravel()
     fitted = scale[:, 8:, 0].numpy().ravel()
     assert np.corrcoef(previous, fitted)[0, 1] > 0.4

@@ -87,6 +87,10 @@ class TimeGANModule(GANModule):
         first days ``(n, feature_dim)`` in scaled units and their conditions (nothing
         here: the paper's generator writes every day)."""
 
+    def upgrade_state(self, name: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Network ``name``'s state from a model file in today's layout (as it is here)."""
+        return state
+
     # -- shared parts -----------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:
         """The run's settings and data scaling, so a resume can check it continues the same run."""
