@@ -10,24 +10,30 @@ from ganforge.finance.bars import (
     ohlcv_to_bars,
     softplus,
 )
-from ganforge.finance.stocks import paper_minmax, paper_windows, stocks_ohlcv
+from ganforge.finance.stocks import paper_minmax, paper_windows, reference_rows, stocks_ohlcv
 
 
 def test_the_paper_stocks_table_is_shipped_oldest_day_first():
     frame = stocks_ohlcv()
     assert frame.shape == (3685, 6)
     assert list(frame.columns) == ["Open", "High", "Low", "Close", "Adj_Close", "Volume"]
-    # the file's last line is the oldest day, its first line the newest
-    assert frame.iloc[0].tolist() == [1196.0, 1202.290039, 1193.079956, 1197.25, 1197.25, 865500.0]
-    assert frame.iloc[-1, 0] == pytest.approx(49.676899) and frame.iloc[-1, 5] == 44994500.0
+    # the first row is the listing day (2004-08-19: 45.0 million shares), the last 2019's
+    assert frame.iloc[0, 0] == pytest.approx(49.676899) and frame.iloc[0, 5] == 44994500.0
+    assert frame.iloc[-1].tolist() == [1196.0, 1202.290039, 1193.079956, 1197.25, 1197.25, 865500.0]
+    # 2015-07-17, forward in time: the close jumped from 579.85 to 672.93
+    closes = frame["Close"].to_numpy()
+    jump = int(np.argmax(np.diff(np.log(closes[2000:])))) + 2000
+    assert closes[jump : jump + 2] == pytest.approx([579.849976, 672.929993])
     assert invalid_bar_share(frame[["Open", "High", "Low", "Close", "Volume"]].to_numpy()) == 0
+    # the reference loader's order: reversed, newest first
+    np.testing.assert_array_equal(reference_rows().to_numpy(), frame.to_numpy()[::-1])
 
 
 def test_paper_windows_follow_the_reference_loader():
     windows = paper_windows(seed=0)
     assert windows.shape == (3661, 24, 6)  # a window at every day but the last 24
     assert windows.min() >= 0 and windows.max() < 1
-    scaled = paper_minmax(stocks_ohlcv().to_numpy())
+    scaled = paper_minmax(reference_rows().to_numpy())
     # shuffled copies of the scaled series' windows: the first day of each is a row
     starts = {tuple(np.round(row, 12)) for row in scaled[:-24]}
     assert {tuple(np.round(w[0], 12)) for w in windows} == starts

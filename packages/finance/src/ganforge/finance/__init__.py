@@ -44,7 +44,7 @@ from ganforge.finance.module import TimeGANModule
 from ganforge.finance.networks import RecurrentBlock, build_timegan_networks
 from ganforge.finance.paper import PaperTimeGANModule
 from ganforge.finance.stepwise import StepwiseTimeGANModule
-from ganforge.finance.stocks import paper_minmax, paper_windows, stocks_ohlcv
+from ganforge.finance.stocks import paper_minmax, paper_windows, reference_rows, stocks_ohlcv
 from ganforge.finance.testing import (
     StylizedFactsError,
     assert_stylized_facts,
@@ -63,6 +63,7 @@ __all__ = [
     "ohlcv_to_bars",
     "paper_minmax",
     "paper_windows",
+    "reference_rows",
     "stocks_ohlcv",
     "StylizedFactsError",
     "assert_stylized_facts",
