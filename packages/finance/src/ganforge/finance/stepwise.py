@@ -316,15 +316,26 @@ class StepwiseTimeGANModule(TimeGANModule):
         first: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Paths, and each step's expected value given the path before it (a given first
-        day is its own expectation)."""
+        day is its own expectation).
+
+        Past ``seq_len`` days the states are re-read every ``seq_len // 4`` days from the
+        last ``seq_len - seq_len // 4`` days alone (:meth:`reread_states`), so the
+        networks never hold more history than a training window gave them.
+        """
         nets = self.networks
         states: dict[str, RecurrentState | None] = dict.fromkeys(("E", "S"))
         shaped = nets["generator"](z, condition)
         h = z.new_zeros(z.shape[0], 1, self.config.hidden_dim)
         x_t = z.new_zeros(z.shape[0], 1, z.shape[2])
         supervisor_input = torch.zeros_like(_supervisor_input(x_t, h))
+        every = max(self.config.seq_len // 4, 1)
+        context = self.config.seq_len - every
         steps, expectations = [], []
         for t in range(z.shape[1]):
+            if t >= self.config.seq_len and t % every == 0:
+                history = torch.cat(steps[t - context :], dim=1)
+                before = None if condition is None else condition[:, t - context : t]
+                supervisor_input, states = self.reread_states(history, before)
             c = _slice(condition, t)
             params, states["S"] = nets["supervisor"].step(supervisor_input, c, states["S"])
             mean, scale, dof, skew = self.next_step(params)
@@ -340,6 +351,18 @@ class StepwiseTimeGANModule(TimeGANModule):
             supervisor_input = _supervisor_input(x_t, h)
             steps.append(x_t)
         return torch.cat(steps, dim=1), torch.cat(expectations, dim=1)
+
+    def reread_states(
+        self, history: torch.Tensor, condition: torch.Tensor | None
+    ) -> tuple[torch.Tensor, dict[str, RecurrentState | None]]:
+        """The embedder's and the supervisor's states after reading ``history`` from zero
+        states, as teacher forcing on a window that starts there gives them, and the
+        supervisor's next input."""
+        h, embedder_state = self.networks["embedder"].step(history, condition)
+        inputs = self._shifted_inputs(history, h)
+        _, supervisor_state = self.networks["supervisor"].step(inputs, condition)
+        next_input = _supervisor_input(history[:, -1:], h[:, -1:])
+        return next_input, {"E": embedder_state, "S": supervisor_state}
 
     # -- steps -----------------------------------------------------------------------
     def supervisor_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor]:
