@@ -19,6 +19,9 @@ over lags 1-100), the leverage error (mean |corr(r_t, r_{t+k}^2) gap| over lags
 block over the real std (1.0: the level stays put along the path). The
 figures against the whole 20-year series are kept under ``whole_series``.
 
+The checks' own noise floor (``real_halves``): the first half of the real series,
+cut into chunks, scored against the second half, and back.
+
 A seed passes every check when it does at both lengths, and beats GARCH-t on
 both when its clustering and leverage errors are below GARCH-t's at both
 lengths. Writes bench/results/finance_facts.json (top-level ``markets``);
@@ -156,6 +159,27 @@ def score(real: np.ndarray, paths: np.ndarray) -> dict:
     }
 
 
+def real_halves(real: np.ndarray) -> dict:
+    """The checks' own noise floor: the real series' first half scored against its second
+    half (and back), chunked like the paths, at each length both halves hold two chunks of."""
+    middle = len(real) // 2
+    halves = {"first_vs_second": (real[middle:], real[:middle])}
+    halves["second_vs_first"] = (real[:middle], real[middle:])
+    result = {}
+    for length in PATH_LENGTHS:
+        if min(middle, len(real) - middle) // length < 2:
+            continue
+        result[str(length)] = {
+            name: {
+                k: v
+                for k, v in score(reference, real_chunks(compared, length)).items()
+                if k in ("passed", "total", "failed", "volatility_level_by_block")
+            }
+            for name, (reference, compared) in halves.items()
+        }
+    return result
+
+
 def beats(run: dict, reference: dict) -> bool:
     return (
         run["volatility_clustering_error"] < reference["volatility_clustering_error"]
@@ -211,6 +235,7 @@ def bench_market(market: str, config: TimeGANConfig, args: argparse.Namespace) -
         "seeds_beating_garch_t_on_both": sum(s["beats_garch_t_on_both"] for s in seeds),
         "seeds": seeds,
         "baselines": baselines,
+        "real_halves": real_halves(real),
         "headline": {"real": _headline(real)},
         "timegan_stages": _stage_diagnostics(model, real, PATH_LENGTHS[0]),
         "garch_t_params": garch.__dict__,
