@@ -295,13 +295,13 @@ def test_stressed_scenarios_are_more_volatile_than_calm_ones():
 
 
 def test_long_paths_reread_the_state_from_the_last_days_like_a_training_window():
-    module = StepwiseTimeGANModule(_config())  # seq_len 8: re-read every 2 days from 6
+    module = StepwiseTimeGANModule(_config())  # seq_len 8: from day 8, the last 4 days
     z = torch.randn(3, 20, 2, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         paths = module.rollout(z, None)
         embed = module.networks["embedder"]
         for t in range(1, 20):
-            start = 0 if t < 8 else (t // 2) * 2 - 6
+            start = 0 if t < 8 else t - 4
             window = paths[:, start : t + 1]
             step = module.predictive(window, embed(window), None)
             innovation = skewed_t_noise(z[:, t], step.dof[:, -1], step.skew[:, -1])

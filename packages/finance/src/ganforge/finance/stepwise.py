@@ -318,9 +318,10 @@ class StepwiseTimeGANModule(TimeGANModule):
         """Paths, and each step's expected value given the path before it (a given first
         day is its own expectation).
 
-        Past ``seq_len`` days the states are re-read every ``seq_len // 4`` days from the
-        last ``seq_len - seq_len // 4`` days alone (:meth:`reread_states`), so the
-        networks never hold more history than a training window gave them.
+        From day ``seq_len`` on, the states are re-read each day from the last
+        ``seq_len // 2`` days alone (:meth:`reread_states`): the networks never hold more
+        history than a training window gave them, and a long path is a process of fixed
+        order (its volatility level and clustering hold along it).
         """
         nets = self.networks
         states: dict[str, RecurrentState | None] = dict.fromkeys(("E", "S"))
@@ -328,11 +329,10 @@ class StepwiseTimeGANModule(TimeGANModule):
         h = z.new_zeros(z.shape[0], 1, self.config.hidden_dim)
         x_t = z.new_zeros(z.shape[0], 1, z.shape[2])
         supervisor_input = torch.zeros_like(_supervisor_input(x_t, h))
-        every = max(self.config.seq_len // 4, 1)
-        context = self.config.seq_len - every
+        context = max(self.config.seq_len // 2, 1)
         steps, expectations = [], []
         for t in range(z.shape[1]):
-            if t >= self.config.seq_len and t % every == 0:
+            if t >= self.config.seq_len:
                 history = torch.cat(steps[t - context :], dim=1)
                 before = None if condition is None else condition[:, t - context : t]
                 supervisor_input, states = self.reread_states(history, before)
