@@ -24,7 +24,9 @@ next-step loss a likelihood instead:
   train it: skew, and the mean the robust Student-t location misses). It
   does not see the state, so it cannot undo the supervisor's dynamics;
 - generation is step by step: ``x_t = mu + sigma * (eps_t + G(z)_t)``, then
-  ``E`` reads ``x_t`` to advance the state, along paths of any length;
+  ``E`` reads ``x_t`` to advance the state, along paths of any length (from day
+  ``seq_len`` on, the states are re-read each day from the last half window, so
+  they never hold more history than training gave them);
 - the first day, which has no past, comes from a Gaussian mixture over all its
   features together, fitted to the training windows' first days
   (:mod:`ganforge.finance.start`; one per regime for windows labelled with
