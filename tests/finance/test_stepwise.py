@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from ganforge.core.training import Callback, Trainer, TrainerConfig
 from ganforge.finance import StepwiseTimeGANModule, TimeGAN, TimeGANConfig
@@ -96,38 +97,35 @@ def test_untrained_generator_passes_skewed_t_noise_through_the_predicted_scale()
 
 
 def _shape_follows_the_last_return(module: StepwiseTimeGANModule) -> None:
-    """Set the supervisor so the skew's offset is -|x| of the step before (feature by
-    feature) and the degrees of freedom fall after large moves."""
-    linear, hidden = module.networks["supervisor"].linear, module.config.hidden_dim
-    torch.nn.init.zeros_(module.networks["supervisor"].rnn.weight_hh_l0)
+    """Wire the supervisor so that, per feature f, its state is ``tanh(|x_f| / 2)`` of the
+    step before and both shape offsets are ``-3`` times it."""
+    rnn, linear = module.networks["supervisor"].rnn, module.networks["supervisor"].linear
+    hidden = module.config.hidden_dim
     with torch.no_grad():
+        for tensor in (rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0):
+            tensor.zero_()
+        rnn.bias_ih_l0[hidden : 2 * hidden] = -30.0  # update gate shut: the state is 'new'
         linear.weight[4:].zero_()
         linear.bias[4:].zero_()
-        # the supervisor's GRU reads [h, x, |x|]; route |x| through its input weights
-        module.networks["supervisor"].rnn.weight_ih_l0.zero_()
-        module.networks["supervisor"].rnn.bias_ih_l0.zero_()
-        module.networks["supervisor"].rnn.bias_hh_l0.zero_()
-        for feature in range(2):  # GRU gates: reset, update, new; 'new' rows take |x|
-            module.networks["supervisor"].rnn.weight_ih_l0[
-                2 * hidden + feature, hidden + 2 + feature
-            ] = 1.0
+        for feature in range(2):  # the supervisor reads [h, x, |x|]
+            rnn.weight_ih_l0[2 * hidden + feature, hidden + 2 + feature] = 0.5
+            linear.weight[4 + feature, feature] = -3.0  # degrees-of-freedom offset
             linear.weight[6 + feature, feature] = -3.0  # skew offset
-            linear.weight[4 + feature, feature] = -3.0  # dof offset
 
 
 def test_the_innovations_shape_follows_the_state_step_by_step():
-    module = StepwiseTimeGANModule(_config(num_layers=2))
+    torch.manual_seed(0)
+    module = StepwiseTimeGANModule(_config())
     _shape_follows_the_last_return(module)
-    z = 2.0 * torch.randn(4, 8, 2, generator=torch.Generator().manual_seed(0))
+    z = torch.randn(4, 8, 2, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         paths = module.rollout(z, None)
         step = module.predictive(paths, module.networks["embedder"](paths), None)
-    # after a large move the innovations are more left-skewed and heavier-tailed
-    size = paths.abs()[:, :-1]
-    large, small = size > size.median(), size <= size.median()
-    skew, dof = step.skew[:, 1:], step.dof[:, 1:]
-    assert float(skew[large].mean()) < float(skew[small].mean()) - 0.05
-    assert float(dof[large].mean()) < float(dof[small].mean()) - 0.1
+    # by hand: state tanh(|x_prev| / 2), skew exp(tanh(-3 state)), dof 2.5 + softplus(5 - 3 state)
+    state = torch.tanh(0.5 * torch.cat([torch.zeros_like(paths[:, :1]), paths[:, :-1]], 1).abs())
+    torch.testing.assert_close(step.skew, torch.exp(torch.tanh(-3.0 * state)))
+    torch.testing.assert_close(step.dof, 2.5 + F.softplus(5.0 - 3.0 * state))
+    assert float(state[:, 1:].std()) > 0.1  # the shape does change along the paths
     # and every step is drawn from its own shape
     innovations = skewed_t_noise(z, step.dof, step.skew)
     torch.testing.assert_close(paths, step.mean + step.scale * innovations)
