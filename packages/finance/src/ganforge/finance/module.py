@@ -87,8 +87,13 @@ class TimeGANModule(GANModule):
         first days ``(n, feature_dim)`` in scaled units and their conditions (nothing
         here: the paper's generator writes every day)."""
 
-    def upgrade_state(self, name: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Network ``name``'s state from a model file in today's layout (as it is here)."""
+    def upgrade_state(
+        self, name: str, state: dict[str, torch.Tensor] | None
+    ) -> dict[str, torch.Tensor]:
+        """Network ``name``'s state from a model file (``None``: the file has none) in
+        today's layout; here as it is, and a missing network is refused."""
+        if state is None:
+            raise ValueError(f"it holds no {name} network")
         return state
 
     # -- shared parts -----------------------------------------------------------------

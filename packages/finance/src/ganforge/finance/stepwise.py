@@ -287,10 +287,16 @@ class StepwiseTimeGANModule(TimeGANModule):
         """Skewed Student-t NLL of the real steps under the supervisor's next-step distribution."""
         return skewed_t_nll(x, *self.predictive(x, h, condition))
 
-    def upgrade_state(self, name: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """A model file's network state in today's layout: a supervisor written before the
-        per-step shape (two outputs per feature) gets zero shape offsets, which is the
-        global shape it was trained with, so it samples as before."""
+    def upgrade_state(
+        self, name: str, state: dict[str, torch.Tensor] | None
+    ) -> dict[str, torch.Tensor]:
+        """A model file's network state in today's layout. A file written before the start
+        mixture keeps it unfitted (the supervisor draws day one); a supervisor written
+        before the per-step shape (two outputs per feature) gets zero shape offsets, which
+        is the global shape it was trained with, so it samples as before."""
+        if name == "start" and state is None:
+            return self.networks["start"].state_dict()
+        state = super().upgrade_state(name, state)
         weight = state.get("linear.weight")
         if name != "supervisor" or weight is None or len(weight) != 2 * self.config.feature_dim:
             return state

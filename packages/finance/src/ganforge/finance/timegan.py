@@ -313,9 +313,7 @@ class TimeGAN(GANModel[TimeGANConfig]):
         self.metadata = dict(json.loads(file.extra["metadata"]))
         self.scaler.load_state_dict(json.loads(file.extra["scaler"]))
         for name, network in self.module.networks.items():
-            if name == "start" and name not in file.state:
-                continue  # written before the start mixture: the supervisor draws day one
-            network.load_state_dict(self.module.upgrade_state(name, file.state[name]))
+            network.load_state_dict(self.module.upgrade_state(name, file.state.get(name)))
             network.to(device)
         if "start" in self.module.networks:
             self.module.networks["start"].check()
