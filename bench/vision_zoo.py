@@ -153,6 +153,28 @@ def zoo_row(family: str, split, budget: float) -> dict[str, Any]:
     return row
 
 
+def floor_draws(split) -> dict[str, list[float]]:
+    """The floor's FID for other draws of the 1,000 training digits (seeds 0-9)."""
+    return {"fid": [real_floor(split.train, split.heldout, N_EVAL, s)["fid"] for s in range(10)]}
+
+
+def extractor_sensitivity(split) -> dict[str, float]:
+    """FID against the held-out digits of 1,000 training digits, as they are and
+    transformed: what the features (and so every FID above) react to."""
+    picked = torch.randperm(len(split.train), generator=torch.Generator().manual_seed(0))
+    real = split.train[picked[:N_EVAL]].float()
+    noise = torch.randn(real.shape, generator=torch.Generator().manual_seed(1))
+    variants = {
+        "as_they_are": real,
+        "strokes_dimmed_to_0.8": real * 0.8,
+        "blurred_3x3_mean": torch.nn.functional.avg_pool2d(real, 3, 1, 1),
+        "gaussian_noise_0.1": (real + 0.1 * noise).clamp(0, 1),
+        "binarised_at_0.5": (real > 0.5).float(),
+        "background_plus_0.05": (real + 0.05).clamp(0, 1),
+    }
+    return {name: image_metrics(split.heldout, x)["fid"] for name, x in variants.items()}
+
+
 def digits_row(family: str, split, budget: float) -> dict[str, Any]:
     """One family on the 8x8 digits: as many samples as held-out digits, both placed in
     MNIST's frame (:func:`digits_in_mnist_frame`) and scored in the same features."""
@@ -294,6 +316,8 @@ def jobs(
     todo: dict[str, tuple[float, Callable]] = {
         "floor": (5.0, lambda: real_floor(split.train, split.heldout, N_EVAL)),
         "kde": (90.0, lambda: kde_row(split)),
+        "sensitivity": (1.0, partial(extractor_sensitivity, split)),
+        "floor-draws": (1.0, partial(floor_draws, split)),
     }
     for family, info in FAMILIES.items():
         if info.generates:
@@ -503,8 +527,10 @@ def report(
         "families": table,
         "real_fid_floor": floor["fid"],
         "real_floor": floor,
+        "real_fid_floor_draws": rows["floor-draws"]["fid"],
         "kde_fid": kde["fid"],
         "kde": kde,
+        "extractor_fid_of_transformed_real_digits": rows["sensitivity"],
         "translation": {
             "pix2pix": {k: pix2pix[k] for k in ("l1", "ssim", "identity_l1")},
             "cyclegan": {k: cyclegan[k] for k in CYCLE_KEYS},
