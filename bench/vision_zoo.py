@@ -331,6 +331,9 @@ def jobs(
     latent10 = partial(generating_row, "gan_mlp", split, claims_budget, 0, latent_dim=10)
     todo["claim-gan_mlp-latent10-seed0"] = (claims_budget, lambda: latent10()[1])
     todo["claim-pggan-fade"] = (2 * claims_budget, partial(pggan_pair, split, claims_budget))
+    for seed in SEEDS[1:]:  # the best family's spread over training seeds
+        run = partial(generating_row, "cgan", split, budget, seed)
+        todo[f"spread-cgan-seed{seed}"] = (budget, lambda run=run: run()[1])
     todo["digits-floor"] = (1.0, partial(digits_floor, digits))
     todo["digits-kde"] = (10.0, partial(digits_kde, digits))
     for family, info in FAMILIES.items():
@@ -538,6 +541,8 @@ def report(
         "details": families,
         "claims": claims(rows, claims_budget),
         "targets": targets(table, floor["fid"], kde["fid"]),
+        "cgan_fid_over_seeds": [families["cgan"]["fid"]]
+        + [rows[f"spread-cgan-seed{seed}"]["fid"] for seed in SEEDS[1:]],
         "second_dataset": digits_report(rows, digits, digits_budget),
         "bench_seconds": round(sum(r.get("compute_seconds", 0) for r in rows.values()), 1),
         "machine": {
