@@ -110,8 +110,9 @@ def spec_for(family: str, budget: float, seed: int = 0, **options: Any) -> dict[
 
 
 def pggan_iterations(budget: float, split) -> int:
-    """Iterations of a PGGAN run that ends within ``budget``: timed at 28x28 (the most
-    expensive stage, reached after 4 iterations of a 1-iteration-per-phase schedule)."""
+    """Iterations of a PGGAN run that ends within ``budget``: timed at the full
+    resolution (the most expensive stage, reached after 4 iterations of a
+    1-iteration-per-phase schedule)."""
     probe = VisionGAN(family="pggan", iterations=24, stage_iterations=1, device="cpu")
     probe.fit(split.train)
     per_iteration = probe.cpu_seconds / 24
