@@ -79,6 +79,7 @@ PSIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 SPIKE_WINDOW = 10
 BATCH = {"cyclegan": 16}
 CLAIM_FAMILIES = ("gan_mlp", "dcgan", "wgan_gp")
+CYCLE_KEYS = ("cycle_l1_a", "cycle_l1_b", "fid_a_to_b", "fid_b_to_a", "fid_a_vs_b_untranslated")
 
 
 def cached(name: str, compute) -> dict[str, Any]:
@@ -132,11 +133,19 @@ def train_generating(family: str, split, budget: float, seed: int = 0, **options
     return model
 
 
+def training_info(model: VisionGAN) -> dict[str, Any]:
+    """A trained model's size, iterations and wall / CPU seconds, for its row."""
+    return {
+        "parameters": model.parameters(),
+        "iterations": model.trainer.iteration,
+        "seconds": round(model.seconds, 1),
+        "cpu_seconds": round(model.cpu_seconds, 1),
+    }
+
+
 def generating_row(family: str, split, budget: float, seed: int = 0, **options: Any):
     model = train_generating(family, split, budget, seed, **options)
-    row = evaluate(model, split.heldout, n=N_EVAL, seed=seed)
-    row["iterations"] = model.trainer.iteration
-    row["seconds"], row["cpu_seconds"] = round(model.seconds, 1), round(model.cpu_seconds, 1)
+    row = {**evaluate(model, split.heldout, n=N_EVAL, seed=seed), **training_info(model)}
     return model, row
 
 
@@ -185,10 +194,7 @@ def digits_row(family: str, split, budget: float) -> dict[str, Any]:
         "family": family,
         "n_generated": len(fake),
         **framed_metrics(split.heldout, fake),
-        "parameters": model.parameters(),
-        "iterations": model.trainer.iteration,
-        "seconds": round(model.seconds, 1),
-        "cpu_seconds": round(model.cpu_seconds, 1),
+        **training_info(model),
     }
 
 
@@ -197,17 +203,9 @@ def framed_metrics(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
 
 
 def digits_floor(split) -> dict[str, float]:
-    """As many training digits as held-out ones (a stratified draw), against them."""
-    picked = torch.randperm(len(split.train), generator=torch.Generator().manual_seed(0))
-    return framed_metrics(split.heldout, split.train[picked[: len(split.heldout)]])
-
-
-def digits_kde(split) -> dict[str, Any]:
-    estimator, info = kde_baseline(split.train)
-    fake = kde_samples(estimator, len(split.heldout), tuple(split.train.shape[1:]))
+    """As many training digits as held-out ones, against them, in MNIST's frame."""
     frame = digits_in_mnist_frame
-    memorisation = copy_audit(frame(fake), frame(split.train), frame(split.heldout))
-    return {**framed_metrics(split.heldout, fake), **info, "memorisation": memorisation}
+    return real_floor(frame(split.train), frame(split.heldout), len(split.heldout))
 
 
 def pix2pix_row(split, budget: float) -> dict[str, Any]:
@@ -223,10 +221,7 @@ def pix2pix_row(split, budget: float) -> dict[str, Any]:
             for k, v in evaluate_translation(model, edges_heldout, digits_heldout).items()
             if k != "fid"
         },
-        "parameters": model.parameters(),
-        "iterations": model.trainer.iteration,
-        "seconds": round(model.seconds, 1),
-        "cpu_seconds": round(model.cpu_seconds, 1),
+        **training_info(model),
     }
 
 
@@ -239,10 +234,7 @@ def cyclegan_row(budget: float) -> dict[str, Any]:
         "task": "upsampled 8x8 digits <-> MNIST, scored on the 360 held-out 8x8 digits -> B",
         **image_metrics(b_heldout, translated),
         **evaluate_cycle(model, a_heldout, b_heldout),
-        "parameters": model.parameters(),
-        "iterations": model.trainer.iteration,
-        "seconds": round(model.seconds, 1),
-        "cpu_seconds": round(model.cpu_seconds, 1),
+        **training_info(model),
     }
 
 
@@ -316,7 +308,7 @@ def jobs(
     """Every run of the bench: its cache name -> (CPU seconds it trains, how to run it)."""
     todo: dict[str, tuple[float, Callable]] = {
         "floor": (5.0, lambda: real_floor(split.train, split.heldout, N_EVAL)),
-        "kde": (90.0, lambda: kde_row(split)),
+        "kde": (90.0, partial(kde_row, split, N_EVAL)),
         "sensitivity": (1.0, partial(extractor_sensitivity, split)),
         "floor-draws": (1.0, partial(floor_draws, split)),
     }
@@ -336,7 +328,8 @@ def jobs(
         run = partial(generating_row, "cgan", split, budget, seed)
         todo[f"spread-cgan-seed{seed}"] = (budget, lambda run=run: run()[1])
     todo["digits-floor"] = (1.0, partial(digits_floor, digits))
-    todo["digits-kde"] = (10.0, partial(digits_kde, digits))
+    digits_kde = partial(kde_row, digits, len(digits.heldout), digits_in_mnist_frame)
+    todo["digits-kde"] = (10.0, digits_kde)
     for family, info in FAMILIES.items():
         if info.generates:
             run = partial(digits_row, family, digits, digits_budget)
@@ -355,13 +348,15 @@ def shard_of(todo: dict[str, tuple[float, Callable]], shards: int) -> dict[str, 
     return owner
 
 
-def kde_row(split) -> dict[str, Any]:
-    """The pixel KDE's scores, and how near its samples sit to its training digits (the
-    core's audit on MNIST features: a small bandwidth reproduces noisy training digits)."""
+def kde_row(split, n: int, frame: Callable = lambda images: images) -> dict[str, Any]:
+    """The pixel KDE's scores on ``n`` samples, and how near its samples sit to its
+    training digits (the core's audit on MNIST features: a small bandwidth reproduces
+    noisy training digits); ``frame`` places the images for the features."""
     estimator, info = kde_baseline(split.train)
-    fake = kde_samples(estimator, N_EVAL, (1, 28, 28))
-    memorisation = copy_audit(fake, split.train, split.heldout)
-    return {**image_metrics(split.heldout, fake), **info, "memorisation": memorisation}
+    fake = frame(kde_samples(estimator, n, tuple(split.train.shape[1:])))
+    train, heldout = frame(split.train), frame(split.heldout)
+    memorisation = copy_audit(fake, train, heldout)
+    return {**image_metrics(heldout, fake), **info, "memorisation": memorisation}
 
 
 def copy_audit(fake, train, heldout) -> dict[str, Any]:
@@ -552,9 +547,6 @@ def report(
             "threads": torch.get_num_threads(),
         },
     }
-
-
-CYCLE_KEYS = ("cycle_l1_a", "cycle_l1_b", "fid_a_to_b", "fid_b_to_a", "fid_a_vs_b_untranslated")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
