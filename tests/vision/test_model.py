@@ -118,3 +118,14 @@ def test_diffaugment_reaches_the_discriminator():
         VisionSpec(diffaugment="rotate")
     with pytest.raises(ValueError, match="not available for pggan"):
         VisionSpec(family="pggan", diffaugment="cutout")
+
+
+def test_wgan_critic_keeps_batch_norm_and_every_weight_stays_clipped():
+    x, _ = _digits()
+    critic = VisionGAN(family="wgan", **TINY).fit(x).module.networks["D"]
+    assert any(isinstance(layer, torch.nn.BatchNorm2d) for layer in critic.modules())
+    largest = max(float(p.abs().max()) for p in critic.parameters())
+    assert 0 < largest <= 0.01  # batch norm's scale too, as the paper's critic
+    # WGAN-GP's penalty needs per-sample gradients: no batch norm in its critic
+    gp_critic = VisionGAN(family="wgan_gp", **TINY).fit(x).module.networks["D"]
+    assert not any(isinstance(layer, torch.nn.BatchNorm2d) for layer in gp_critic.modules())
