@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganforge.vision import image_metrics, kde_baseline, kde_samples, load_embedded, ssim
+from ganforge.vision import (
+    evaluate_translation,
+    image_metrics,
+    kde_baseline,
+    kde_samples,
+    load_embedded,
+    ssim,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +48,24 @@ def test_ssim_of_identical_images_is_one_and_of_inverted_images_is_low(mnist):
     x = mnist.heldout[:20]
     assert ssim(x, x) == pytest.approx(1.0)
     assert ssim(x, 1 - x) < 0.0
+
+
+class _Inverter:
+    """A stand-in translator with a known answer: ``1 - x``."""
+
+    def translate(self, x: torch.Tensor) -> torch.Tensor:
+        return 1 - x
+
+
+def test_translation_scores_are_its_errors_and_the_image_metrics_of_its_outputs(mnist):
+    source, target = mnist.heldout[:200], mnist.train[:200]
+    scores = evaluate_translation(_Inverter(), source, target)
+    assert scores["l1"] == pytest.approx(float((1 - source - target).abs().mean()))
+    assert scores["identity_l1"] == pytest.approx(float((source - target).abs().mean()))
+    assert scores["ssim"] == pytest.approx(ssim(1 - source, target))
+    metrics = image_metrics(target, 1 - source)
+    assert {k: scores[k] for k in metrics} == metrics  # FID, KID, precision, recall...
+    perfect = evaluate_translation(_Inverter(), 1 - target, target)
+    assert perfect["l1"] == pytest.approx(0.0, abs=1e-6) and perfect["fid"] == pytest.approx(
+        0.0, abs=1e-6
+    )

@@ -82,13 +82,14 @@ def ssim(a: Tensor, b: Tensor) -> float:
 
 def evaluate_translation(model: Any, source: Any, target: Any) -> dict[str, Any]:
     """Pix2Pix: L1 and SSIM of ``translate(source)`` against the paired ``target`` (both
-    in [0, 1]), and FID of the translations against the targets."""
+    in [0, 1]), and the translations' :func:`image_metrics` (FID, KID, precision...)
+    against the targets."""
     x, y = as_images(source, "source"), as_images(target, "target")
     fake = model.translate(x)
     return {
         "l1": float((fake - y).abs().mean()),
         "ssim": ssim(fake, y),
-        "fid": image_metrics(y, fake)["fid"],
+        **image_metrics(y, fake),
         "identity_l1": float((x - y).abs().mean()),  # the input itself as the answer
     }
 
